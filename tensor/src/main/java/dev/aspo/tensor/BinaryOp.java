@@ -1,0 +1,4 @@
+package dev.aspo.tensor;
+
+/** Broadcasting elementwise arithmetic. */
+public enum BinaryOp { ADD, SUB, MUL, DIV }

@@ -1,0 +1,245 @@
+package dev.aspo.tensor.cpu;
+
+import static dev.aspo.tensor.cpu.CpuStorage.data;
+
+import dev.aspo.tensor.Backend;
+import dev.aspo.tensor.BinaryOp;
+import dev.aspo.tensor.Storage;
+import dev.aspo.tensor.UnaryOp;
+
+/**
+ * The default backend: heap arrays, all cores, {@code jdk.incubator.vector} in the hot loops.
+ * This class only routes; each family of kernels lives in its own class beside it.
+ */
+public final class CpuBackend implements Backend {
+    public static final CpuBackend INSTANCE = new CpuBackend();
+
+    private CpuBackend() {}
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    // ---- memory -----------------------------------------------------------------------------
+
+    @Override
+    public Storage allocate(int n) {
+        return new CpuStorage(new float[n]);
+    }
+
+    @Override
+    public Storage upload(float[] host) {
+        return new CpuStorage(host.clone());
+    }
+
+    @Override
+    public void download(Storage src, int offset, float[] dst, int n) {
+        System.arraycopy(data(src), offset, dst, 0, n);
+    }
+
+    @Override
+    public void fill(Storage x, int offset, int n, float value) {
+        java.util.Arrays.fill(data(x), offset, offset + n, value);
+    }
+
+    @Override
+    public void copy2d(Storage src, int sOff, int sLd, Storage dst, int dOff, int dLd, int rows, int cols,
+                       boolean accumulate) {
+        float[] s = data(src), d = data(dst);
+        for (int r = 0; r < rows; r++) {
+            int si = sOff + r * sLd, di = dOff + r * dLd;
+            if (accumulate) {
+                for (int c = 0; c < cols; c++) d[di + c] += s[si + c];
+            } else {
+                System.arraycopy(s, si, d, di, cols);
+            }
+        }
+    }
+
+    @Override
+    public void axpy(float alpha, Storage x, Storage y, int n) {
+        float[] xs = data(x), ys = data(y);
+        for (int i = 0; i < n; i++) ys[i] += alpha * xs[i];
+    }
+
+    @Override
+    public void scale(Storage x, int n, float alpha) {
+        float[] xs = data(x);
+        for (int i = 0; i < n; i++) xs[i] *= alpha;
+    }
+
+    @Override
+    public double sumOfSquares(Storage x, int n) {
+        float[] xs = data(x);
+        double s = 0;
+        for (int i = 0; i < n; i++) s += (double) xs[i] * xs[i];
+        return s;
+    }
+
+    // ---- matrix multiply ----------------------------------------------------------------------
+
+    @Override
+    public void matmul(Storage a, int aStride, boolean transA, Storage b, int bStride, boolean transB,
+                       Storage c, int batch, int m, int n, int k, boolean accumulate) {
+        Gemm.matmul(data(a), aStride, transA, data(b), bStride, transB, data(c), batch, m, n, k, accumulate);
+    }
+
+    // ---- elementwise --------------------------------------------------------------------------
+
+    @Override
+    public void unary(UnaryOp op, Storage x, Storage y, int n) {
+        ElementwiseKernels.unary(op, data(x), data(y), n);
+    }
+
+    @Override
+    public void unaryBackward(UnaryOp op, Storage x, Storage y, Storage gy, Storage gx, int n) {
+        ElementwiseKernels.unaryBackward(op, data(x), data(y), data(gy), data(gx), n);
+    }
+
+    @Override
+    public void affine(Storage x, Storage y, int n, float alpha, float beta) {
+        ElementwiseKernels.affine(data(x), data(y), n, alpha, beta);
+    }
+
+    @Override
+    public void binary(BinaryOp op, Storage a, int[] aStrides, Storage b, int[] bStrides, Storage out,
+                       int[] outShape) {
+        ElementwiseKernels.binary(op, data(a), aStrides, data(b), bStrides, data(out), outShape);
+    }
+
+    @Override
+    public void binaryBackward(BinaryOp op, int side, Storage a, int[] aStrides, Storage b, int[] bStrides,
+                               Storage gout, int[] outShape, Storage g) {
+        ElementwiseKernels.binaryBackward(op, side, data(a), aStrides, data(b), bStrides, data(gout), outShape, data(g));
+    }
+
+    // ---- reductions ---------------------------------------------------------------------------
+
+    @Override
+    public void sum(Storage x, Storage y, int outer, int dim, int inner) {
+        ReduceKernels.sum(data(x), data(y), outer, dim, inner);
+    }
+
+    @Override
+    public void max(Storage x, Storage y, Storage idx, int outer, int dim, int inner) {
+        ReduceKernels.max(data(x), data(y), idx == null ? null : data(idx), outer, dim, inner);
+    }
+
+    @Override
+    public void sumBackward(Storage gy, Storage gx, int outer, int dim, int inner) {
+        ReduceKernels.sumBackward(data(gy), data(gx), outer, dim, inner);
+    }
+
+    @Override
+    public void segmentSum(Storage x, int[] segment, Storage y, int n, int segments) {
+        ReduceKernels.segmentSum(data(x), segment, data(y), n, segments);
+    }
+
+    @Override
+    public void segmentSumBackward(Storage gy, int[] segment, Storage gx, int n) {
+        ReduceKernels.segmentSumBackward(data(gy), segment, data(gx), n);
+    }
+
+    // ---- softmax and losses -------------------------------------------------------------------
+
+    @Override
+    public void softmax(Storage x, Storage y, int rows, int cols, boolean log) {
+        SoftmaxKernels.softmax(data(x), data(y), rows, cols, log);
+    }
+
+    @Override
+    public void softmaxBackward(Storage y, Storage gy, Storage gx, int rows, int cols, boolean log) {
+        SoftmaxKernels.softmaxBackward(data(y), data(gy), data(gx), rows, cols, log);
+    }
+
+    @Override
+    public void crossEntropy(Storage logits, int[] target, Storage loss, Storage lse, int rows, int cols) {
+        SoftmaxKernels.crossEntropy(data(logits), target, data(loss), data(lse), rows, cols);
+    }
+
+    @Override
+    public void crossEntropyBackward(Storage logits, int[] target, Storage lse, Storage gloss, Storage gx,
+                                     int rows, int cols) {
+        SoftmaxKernels.crossEntropyBackward(data(logits), target, data(lse), data(gloss), data(gx), rows, cols);
+    }
+
+    // ---- normalisation ------------------------------------------------------------------------
+
+    @Override
+    public void layerNorm(Storage x, Storage w, Storage b, Storage y, Storage mean, Storage rstd,
+                          int rows, int cols, float eps) {
+        NormKernels.layerNorm(data(x), data(w), b == null ? null : data(b), data(y), data(mean), data(rstd),
+                rows, cols, eps);
+    }
+
+    @Override
+    public void layerNormBackward(Storage x, Storage w, Storage mean, Storage rstd, Storage gy,
+                                  Storage gx, Storage gw, Storage gb, int rows, int cols) {
+        NormKernels.layerNormBackward(data(x), data(w), data(mean), data(rstd), data(gy), opt(gx), opt(gw), opt(gb),
+                rows, cols);
+    }
+
+    @Override
+    public void rmsNorm(Storage x, Storage w, Storage y, Storage rstd, int rows, int cols, float eps) {
+        NormKernels.rmsNorm(data(x), data(w), data(y), data(rstd), rows, cols, eps);
+    }
+
+    @Override
+    public void rmsNormBackward(Storage x, Storage w, Storage rstd, Storage gy, Storage gx, Storage gw,
+                                int rows, int cols) {
+        NormKernels.rmsNormBackward(data(x), data(w), data(rstd), data(gy), opt(gx), opt(gw), rows, cols);
+    }
+
+    // ---- transformer pieces -------------------------------------------------------------------
+
+    @Override
+    public void rope(Storage x, Storage y, int[] position, int batch, int seq, int heads, int headDim,
+                     float theta, boolean inverse) {
+        RopeKernel.rope(data(x), data(y), position, batch, seq, heads, headDim, theta, inverse);
+    }
+
+    @Override
+    public void attention(Storage q, Storage k, Storage v, Storage out, Storage probs, float[] keyMask,
+                          int batch, int seq, int keySeq, int qHeads, int kvHeads, int headDim,
+                          float scale, boolean causal) {
+        AttentionKernel.forward(data(q), data(k), data(v), data(out), data(probs), keyMask,
+                batch, seq, keySeq, qHeads, kvHeads, headDim, scale, causal);
+    }
+
+    @Override
+    public void attentionBackward(Storage q, Storage k, Storage v, Storage probs, Storage gout,
+                                  Storage gq, Storage gk, Storage gv,
+                                  int batch, int seq, int keySeq, int qHeads, int kvHeads, int headDim,
+                                  float scale) {
+        AttentionKernel.backward(data(q), data(k), data(v), data(probs), data(gout), opt(gq), opt(gk), opt(gv),
+                batch, seq, keySeq, qHeads, kvHeads, headDim, scale);
+    }
+
+    @Override
+    public void gatherRows(Storage x, int[] index, Storage y, int cols) {
+        IndexKernels.gatherRows(data(x), index, data(y), cols);
+    }
+
+    @Override
+    public void scatterAddRows(Storage gy, int[] index, Storage gx, int cols) {
+        IndexKernels.scatterAddRows(data(gy), index, data(gx), cols);
+    }
+
+    @Override
+    public void permute(Storage x, int[] shape, int[] perm, Storage y, boolean accumulate) {
+        IndexKernels.permute(data(x), shape, perm, data(y), accumulate);
+    }
+
+    // ---- optimiser ----------------------------------------------------------------------------
+
+    @Override
+    public void adamw(Storage p, Storage g, Storage m, Storage v, int n, float lr, float beta1,
+                      float beta2, float eps, float weightDecay, int step) {
+        AdamWKernel.step(data(p), data(g), data(m), data(v), n, lr, beta1, beta2, eps, weightDecay, step);
+    }
+
+    private static float[] opt(Storage s) {
+        return s == null ? null : data(s);
+    }
+}

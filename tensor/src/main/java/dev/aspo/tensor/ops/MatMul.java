@@ -1,0 +1,103 @@
+package dev.aspo.tensor.ops;
+
+import dev.aspo.tensor.Autograd;
+import dev.aspo.tensor.Backend;
+import dev.aspo.tensor.Storage;
+import dev.aspo.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * Batched matrix multiply with transpose flags: {@code op(a) @ op(b)} over the last two axes.
+ *
+ * <pre>
+ *   a [..., m, k]  (or [..., k, m] with transA)      b [k, n]  (or [n, k] with transB)
+ *         \                                          /   2-D b is shared by every batch entry,
+ *          +------------ C [..., m, n] -------------+    as a Linear layer's weight is
+ * </pre>
+ *
+ * Either side may be 2-D and is then broadcast over the other's batch; otherwise both have the
+ * same leading axes. Backward: {@code dA = dC op(B)^T}, {@code dB = op(A)^T dC}, each written
+ * as one more matmul with the transpose flags turned around (no transposed copies).
+ */
+public final class MatMul {
+    private MatMul() {}
+
+    public static Tensor matmul(Tensor a, Tensor b) {
+        return matmul(a, b, false, false);
+    }
+
+    public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        if (a.rank() < 2 || b.rank() < 2) {
+            throw new IllegalArgumentException("matmul needs tensors of rank >= 2, got " + Arrays.toString(a.shape())
+                    + " and " + Arrays.toString(b.shape()));
+        }
+        int m = transA ? a.size(-1) : a.size(-2), ka = transA ? a.size(-2) : a.size(-1);
+        int kb = transB ? b.size(-1) : b.size(-2), n = transB ? b.size(-2) : b.size(-1);
+        if (ka != kb) {
+            throw new IllegalArgumentException("matmul: inner dimensions differ: " + Arrays.toString(a.shape())
+                    + (transA ? "^T" : "") + " @ " + Arrays.toString(b.shape()) + (transB ? "^T" : ""));
+        }
+        int k = ka;
+        int[] batchA = Arrays.copyOf(a.shape(), a.rank() - 2), batchB = Arrays.copyOf(b.shape(), b.rank() - 2);
+        boolean shareA = batchA.length == 0, shareB = batchB.length == 0;
+        if (!shareA && !shareB && !Arrays.equals(batchA, batchB)) {
+            throw new IllegalArgumentException("matmul: batch axes differ: " + Arrays.toString(a.shape()) + " vs "
+                    + Arrays.toString(b.shape()) + " (a 2-D operand is broadcast; otherwise they must match)");
+        }
+        int[] batchShape = shareA ? batchB : batchA;
+        int batch = (int) Tensor.numel(batchShape);
+        int[] outShape = Arrays.copyOf(batchShape, batchShape.length + 2);
+        outShape[batchShape.length] = m;
+        outShape[batchShape.length + 1] = n;
+
+        Backend be = a.backend();
+        Tensor out = Tensor.zeros(be, outShape);
+        int aStride = shareA ? 0 : m * k, bStride = shareB ? 0 : k * n;
+        // A Linear layer: 2-D weight, untransposed rows in a: one GEMM over all rows.
+        boolean flatten = shareB && !shareA && !transA;
+        if (flatten) {
+            be.matmul(a.storage(), 0, false, b.storage(), 0, transB, out.storage(), 1, batch * m, n, k, false);
+        } else {
+            be.matmul(a.storage(), aStride, transA, b.storage(), bStride, transB, out.storage(), batch, m, n, k, false);
+        }
+        if (!Autograd.isRecording(a, b)) return out;
+
+        return Autograd.record(out, "matmul", () -> {
+            Storage g = out.gradBuffer();
+            if (Autograd.needsGrad(a)) {
+                if (flatten) {          // dA = dC op(B)^T, all rows at once
+                    be.matmul(g, 0, false, b.storage(), 0, !transB, a.gradBuffer(), 1, batch * m, k, n, true);
+                } else if (!shareA) {   // per batch entry
+                    if (!transA) be.matmul(g, m * n, false, b.storage(), bStride, !transB, a.gradBuffer(), batch, m, k, n, true);
+                    else be.matmul(b.storage(), bStride, transB, g, m * n, true, a.gradBuffer(), batch, k, m, n, true);
+                } else {                // a shared over the batch: sum the per-entry gradients
+                    Storage tmp = be.allocate(batch * m * k);
+                    if (!transA) be.matmul(g, m * n, false, b.storage(), bStride, !transB, tmp, batch, m, k, n, false);
+                    else be.matmul(b.storage(), bStride, transB, g, m * n, true, tmp, batch, k, m, n, false);
+                    addBatchSum(be, tmp, batch, m * k, a.gradBuffer());
+                }
+            }
+            if (Autograd.needsGrad(b)) {
+                if (flatten) {          // dB = op(A)^T dC, all rows at once
+                    if (!transB) be.matmul(a.storage(), 0, true, g, 0, false, b.gradBuffer(), 1, k, n, batch * m, true);
+                    else be.matmul(g, 0, true, a.storage(), 0, false, b.gradBuffer(), 1, n, k, batch * m, true);
+                } else if (!shareB) {
+                    if (!transB) be.matmul(a.storage(), aStride, !transA, g, m * n, false, b.gradBuffer(), batch, k, n, m, true);
+                    else be.matmul(g, m * n, true, a.storage(), aStride, transA, b.gradBuffer(), batch, n, k, m, true);
+                } else {
+                    Storage tmp = be.allocate(batch * k * n);
+                    if (!transB) be.matmul(a.storage(), aStride, !transA, g, m * n, false, tmp, batch, k, n, m, false);
+                    else be.matmul(g, m * n, true, a.storage(), aStride, transA, tmp, batch, n, k, m, false);
+                    addBatchSum(be, tmp, batch, k * n, b.gradBuffer());
+                }
+            }
+        }, a, b);
+    }
+
+    /** {@code dst += sum_b src[b]} for {@code src [batch, size]}. */
+    private static void addBatchSum(Backend be, Storage src, int batch, int size, Storage dst) {
+        Storage sum = be.allocate(size);
+        be.sum(src, sum, 1, batch, size);
+        be.axpy(1f, sum, dst, size);
+    }
+}
