@@ -114,6 +114,32 @@ class SafeTensorsRoundTripTest {
         }
     }
 
+    /**
+     * A tensor that starts past 2 GiB and a tensor larger than 2 GiB (one mapping cannot reach
+     * either). The file is sparse: only the header and the last tensor's bytes are written.
+     */
+    @Test
+    void offsetsBeyondTwoGiB() throws Exception {
+        long big = 2L * 1_200_000_000L; // U8 [2, 1.2e9]: 2.4 GB of (sparse) zeros
+        String header = "{\"big\":{\"dtype\":\"U8\",\"shape\":[2,1200000000],\"data_offsets\":[0," + big + "]},"
+                + "\"tail\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[" + big + "," + (big + 12) + "]}}";
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        Path p = dir.resolve("sparse.safetensors");
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(p,
+                java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(8 + h.length).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).put(h);
+            ch.write(b.flip(), 0);
+            ByteBuffer tail = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putFloat(1.5f).putFloat(-2f).putFloat(7f);
+            ch.write(tail.flip(), 8 + h.length + big);
+        }
+        try (SafeTensorsFile f = SafeTensorsFile.open(p)) {
+            assertEquals(big, f.info("big").byteLength());
+            assertArrayEquals(new float[] {1.5f, -2f, 7f}, f.readFloat("tail").toFloatArray());
+            SafeTensorsException e = assertThrows(SafeTensorsException.class, () -> f.readLong("big"));
+            assertTrue(e.getMessage().contains("2400000000 elements, more than one Java array holds"), e.getMessage());
+        }
+    }
+
     @Test
     void cpuReadHandsOverTheDecodedArray() throws Exception {
         Path p = dir.resolve("cpu.safetensors");
