@@ -90,7 +90,11 @@ public final class SafeTensorsFile implements Closeable {
         return header.metadata;
     }
 
-    /** Dtype, shape and byte span of tensor {@code name}. */
+    /**
+     * Dtype, shape and byte span of tensor {@code name}.
+     *
+     * @throws IllegalArgumentException if the file has no such tensor (the message lists some names)
+     */
     public TensorInfo info(String name) {
         TensorInfo t = header.tensors.get(name);
         if (t == null) {
