@@ -185,10 +185,12 @@ public interface Backend {
     // ---- optimiser ----------------------------------------------------------------------------
 
     /**
-     * One AdamW step on {@code n} parameters: decoupled weight decay
-     * {@code p -= lr * wd * p}, then {@code m = b1 m + (1-b1) g}, {@code v = b2 v + (1-b2) g^2},
-     * {@code p -= lr * (m / bc1) / (sqrt(v / bc2) + eps)} with {@code bc = 1 - beta^step}.
+     * One AdamW step on {@code n} parameters, as {@code torch.optim.AdamW}: decoupled weight decay
+     * {@code p *= 1 - lr * wd} first, then {@code m = b1 m + (1-b1) g}, {@code v = b2 v + (1-b2) g^2},
+     * {@code p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)} with {@code bc = 1 - beta^step}
+     * ({@code step} counts from 1). The hyper-parameters are doubles, as in torch's fused kernels:
+     * a float {@code 0.999f} makes {@code 1 - beta2} wrong by 1.3e-5 relative.
      */
-    void adamw(Storage p, Storage g, Storage m, Storage v, int n, float lr, float beta1,
-               float beta2, float eps, float weightDecay, int step);
+    void adamw(Storage p, Storage g, Storage m, Storage v, int n, double lr, double beta1,
+               double beta2, double eps, double weightDecay, int step);
 }

@@ -234,8 +234,8 @@ public final class CpuBackend implements Backend {
     // ---- optimiser ----------------------------------------------------------------------------
 
     @Override
-    public void adamw(Storage p, Storage g, Storage m, Storage v, int n, float lr, float beta1,
-                      float beta2, float eps, float weightDecay, int step) {
+    public void adamw(Storage p, Storage g, Storage m, Storage v, int n, double lr, double beta1,
+                      double beta2, double eps, double weightDecay, int step) {
         AdamWKernel.step(data(p), data(g), data(m), data(v), n, lr, beta1, beta2, eps, weightDecay, step);
     }
 
