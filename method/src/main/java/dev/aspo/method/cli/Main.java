@@ -1,4 +1,4 @@
-package dev.aspo.aspo.cli;
+package dev.aspo.method.cli;
 
 import java.io.IOException;
 import java.io.InputStream;

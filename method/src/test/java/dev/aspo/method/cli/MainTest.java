@@ -1,4 +1,4 @@
-package dev.aspo.aspo.cli;
+package dev.aspo.method.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
