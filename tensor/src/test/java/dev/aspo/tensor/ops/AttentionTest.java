@@ -138,6 +138,19 @@ class AttentionTest {
         gradCheck("full + key mask", new Dims(2, 2, 3, 2, 2, 2, false), allMasked);
     }
 
+    /** Only k and v need gradients (q constant): the kernel gets a null dQ buffer. */
+    @Test
+    void gradientsForSomeInputsOnly() {
+        Dims d = new Dims(2, 3, 4, 2, 1, 3, true);
+        Tensor q = Tensor.randn(rng, 1f, 2, 3, 6), k = param(rng, 2, 4, 3), v = param(rng, 2, 4, 3);
+        double scale = 1 / Math.sqrt(3);
+        check("attention k,v only", in -> Attention.apply(in[0], in[1], in[2], 2, 1, true, null),
+                x -> reference(x[0], x[1], x[2], d, null, scale)[0], q, k, v);
+        Tensor q2 = param(rng, 2, 3, 6), k2 = Tensor.randn(rng, 1f, 2, 4, 3), v2 = Tensor.randn(rng, 1f, 2, 4, 3);
+        check("attention q only", in -> Attention.apply(in[0], in[1], in[2], 2, 1, true, null),
+                x -> reference(x[0], x[1], x[2], d, null, scale)[0], q2, k2, v2);
+    }
+
     @Test
     void explicitScale() {
         Dims d = new Dims(1, 3, 3, 2, 1, 4, true);

@@ -40,6 +40,17 @@ class EmbeddingTest {
     }
 
     @Test
+    void flatIdsGiveRowsOfD() {
+        int[] ids = {4, 4, 0};
+        Tensor w = param(rng, 5, 3);
+        check("embedding flat", in -> {
+            Tensor out = Embedding.lookup(in[0], ids);
+            assertArrayEquals(new int[] {3, 3}, out.shape());
+            return out;
+        }, x -> reference(x[0], ids, 3), w);
+    }
+
+    @Test
     void selectRowsOfA3dTensor() {
         int[] rows = {2, 0, 2};
         Tensor x = param(rng, 3, 2, 3);
