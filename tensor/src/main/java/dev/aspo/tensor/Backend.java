@@ -146,7 +146,10 @@ public interface Backend {
      * Rotary position embedding, Llama's "rotate half" form, on {@code x [B, T, H, D]}:
      * for {@code j < D/2}, angle {@code = position[b*T+t] * theta^(-2j/D)},
      * {@code y[j] = x[j] cos - x[j+D/2] sin}, {@code y[j+D/2] = x[j+D/2] cos + x[j] sin}.
-     * With {@code inverse} the angle is negated: that is the backward (and it accumulates).
+     * The angle is formed in float32 as HF's {@code LlamaRotaryEmbedding} does. Without
+     * {@code inverse}, {@code y = R x} overwrites {@code y} (may be {@code x} itself). With
+     * {@code inverse}, {@code y += R^T x} (the angle negated, accumulated): that is the backward,
+     * called as {@code rope(gy, gx, ..., true)} like every other backward kernel.
      */
     void rope(Storage x, Storage y, int[] position, int batch, int seq, int heads, int headDim,
               float theta, boolean inverse);
@@ -163,7 +166,10 @@ public interface Backend {
                    int batch, int seq, int keySeq, int qHeads, int kvHeads, int headDim,
                    float scale, boolean causal);
 
-    /** Gradient of {@link #attention} from the saved probabilities; accumulates into gq, gk, gv. */
+    /**
+     * Gradient of {@link #attention} from the saved probabilities (the causal and key masks are
+     * in their zeros); accumulates into gq, gk, gv, any of which may be null (not needed).
+     */
     void attentionBackward(Storage q, Storage k, Storage v, Storage probs, Storage gout,
                            Storage gq, Storage gk, Storage gv,
                            int batch, int seq, int keySeq, int qHeads, int kvHeads, int headDim,

@@ -1,0 +1,38 @@
+package dev.aspo.tensor.ops;
+
+import dev.aspo.tensor.Autograd;
+import dev.aspo.tensor.Backend;
+import dev.aspo.tensor.Tensor;
+import java.util.Arrays;
+
+/** Index-select along the first axis; its gradient is a scatter-add (indices may repeat). */
+public final class Index {
+    private Index() {}
+
+    /** {@code x [N, ...]} and {@code rows} in {@code [0, N)} give {@code [rows.length, ...]}. */
+    public static Tensor selectRows(Tensor x, int[] rows) {
+        return selectRows(x, rows, "selectRows: row index", "N = x.size(0)");
+    }
+
+    static Tensor selectRows(Tensor x, int[] rows, String what, String limitName) {
+        if (x.rank() < 1) throw new IllegalArgumentException("selectRows: x needs at least one axis, got a scalar shape");
+        int n = x.size(0);
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i] < 0 || rows[i] >= n) {
+                throw new IllegalArgumentException(what + " " + rows[i] + " at position " + i + " is outside [0, " + n
+                        + ") (" + limitName + ", x has shape " + Arrays.toString(x.shape()) + ")");
+            }
+        }
+        int[] index = rows.clone();
+        int cols = n == 0 ? 0 : x.numel() / n;
+        int[] outShape = x.shape();
+        outShape[0] = index.length;
+
+        Backend be = x.backend();
+        Tensor out = Tensor.zeros(be, outShape);
+        be.gatherRows(x.storage(), index, out.storage(), cols);
+        if (!Autograd.isRecording(x)) return out;
+
+        return Autograd.record(out, "selectRows", () -> be.scatterAddRows(out.gradBuffer(), index, x.gradBuffer(), cols), x);
+    }
+}
