@@ -1,0 +1,251 @@
+"""Makes the Hugging Face `tokenizers` parity fixtures for TokenizerParityTest.
+
+Four small BPE tokenizers are trained with the `tokenizers` library on the corpus embedded below
+(there is no model hub here), each covering one family of tokenizer.json components:
+
+  bytelevel_split  Llama-3 / Qwen2 style: NFC, Split(regex, Isolated) + ByteLevel(use_regex=false),
+                   ignore_merges, ByteLevel decoder and post-processor, special tokens
+                   <|endoftext|> <|im_start|> <|im_end|> <image> and a normalized added token.
+  llama_fallback   Llama-2 / SentencePiece style: Prepend("▁") + Replace(" ", "▁"), no
+                   pre-tokenizer, BPE with byte_fallback and <0x00>..<0xFF>, unk <unk>, fuse_unk,
+                   TemplateProcessing "<s> $A", decoders Replace/ByteFallback/Fuse/Strip.
+  gpt2_legacy      GPT-2 style: ByteLevel(add_prefix_space, GPT-2 regex), merges in the old
+                   "a b" string form, post-processor Sequence[ByteLevel(trim_offsets),
+                   TemplateProcessing], added tokens with lstrip / rstrip / single_word.
+  components       NFKC + Lowercase + Replace(regex), Sequence[Digits, Metaspace(first)],
+                   BPE with unk + fuse_unk, continuing_subword_prefix and end_of_word_suffix,
+                   Metaspace decoder.
+
+For every tokenizer it writes <name>.json (the tokenizer.json) and <name>.expected.json: for each
+string of tricky_strings.json the ids, tokens, offsets (code points, as Python reports them),
+special-tokens mask, ids without special tokens, and decode output (with and without skipping
+special tokens); and a few seeded random id sequences with their decode output.
+
+Run from the repository root (only to regenerate the fixtures, never in CI):
+
+    /work/venv/bin/python models/src/test/python/make_tokenizer_fixtures.py
+
+Needs `tokenizers` (made with 0.23.2).
+"""
+import json
+import os
+import random
+
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, \
+    processors, trainers
+
+OUT = "models/src/test/resources/tokenizer"
+
+CORPUS = """\
+The quick brown fox jumps over the lazy dog. The dog doesn't mind; it's sleeping.
+I'm sure they'll come back, and we'd be happy if you're there. We've waited since 1999.
+Tokenizers split text into pieces: words, sub-words, and sometimes single bytes.
+In 2024 the model read 12345 tokens per second, then 67890 in the next run!
+Numbers like 3.14159, 2.71828 and 1,000,000 appear in reports and tables.
+Caf\u00e9 au lait, na\u00efve r\u00e9sum\u00e9, \u00fcber gr\u00f6\u00dfe Stra\u00dfe, se\u00f1or ni\u00f1o, fran\u00e7ais.
+Les \u00e9l\u00e8ves \u00e9tudient \u00e0 l'\u00e9cole; \u00e7a va tr\u00e8s bien, merci.
+\u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8\u3067\u3059\u3002\u4e2d\u6587\u5b57\u7b26\u4e5f\u53ef\u4ee5\u3002\u6771\u4eac\u3068\u5927\u962a\u3002
+\u041f\u0440\u0438\u0432\u0435\u0442, \u043c\u0438\u0440! \u042d\u0442\u043e \u0442\u0435\u0441\u0442\u043e\u0432\u044b\u0439 \u0442\u0435\u043a\u0441\u0442.
+def train(model, data):
+    for step, batch in enumerate(data):
+        loss = model(batch)  # forward
+        loss.backward()
+    return model
+A red circle is above a blue square. A small green triangle sits left of the circle.
+The image shows two objects: a large yellow star and a purple hexagon in the corner.
+Is there a red circle in the image? Yes. Is there a cat? No.
+Smile \U0001F600 and wave \U0001F44B, the rocket \U0001F680 flies over \U0001F30D today.
+    indented line with    several   spaces\tand\ttabs
+Hello world! Hello again, world. HELLO WORLD?
+"""
+
+TRICKY = [
+    "",
+    "a",
+    " ",
+    "Hello world",
+    " Hello world",
+    "Hello world ",
+    "   leading and trailing   ",
+    "multiple    spaces   between     words",
+    "tabs\tand\nnewlines\r\nand\r\n\r\nmore",
+    "\n\n\n",
+    "  \t \n  ",
+    "Don't you're we've I'm they'll he'd she's IT'S WE'RE THEY'LL",
+    "it\u2019s curly and it'\u017f long s",
+    "Caf\u00e9 na\u00efve r\u00e9sum\u00e9 \u00c5ngstr\u00f6m \u00fcber",
+    "cafe\u0301 nai\u0308ve (decomposed accents)",
+    "\u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8\u3067\u3059\u3002\u4e2d\u6587\u5b57\u7b26",
+    "\ud55c\uad6d\uc5b4 \ud14d\uc2a4\ud2b8",
+    "\u041f\u0440\u0438\u0432\u0435\u0442, \u043c\u0438\u0440!",
+    "\u0645\u0631\u062d\u0628\u0627 \u0628\u0627\u0644\u0639\u0627\u0644\u0645",
+    "\U0001F600\U0001F603\U0001F604 emoji run",
+    "family \U0001F468\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466 zwj",
+    "flags \U0001F1EF\U0001F1F5\U0001F1FA\U0001F1F8 and skin \U0001F44D\U0001F3FD",
+    "12345678901234567890",
+    "3.14159 and 1,000,000 and 2024-01-01",
+    "x\u00b2 \u00bd \u2460 \u216b \u0663\u0664",
+    "<|endoftext|>",
+    "Hello<|endoftext|>world",
+    "<|im_start|>user\nWhat is in <image>?<|im_end|>\n<|im_start|>assistant\n",
+    "<image><image> <image>",
+    "<|endoftext partial special",
+    "\ufb01 ligature \uff21\uff22\uff23 fullwidth",
+    "a\u00a0b\u2003c\u3000d\u2028e",
+    "zero\u200bwidth\u200djoiner",
+    "nel\u0085end",
+    "ctrl\u0000\u0001\u007fend",
+    "mixed123abc456def7",
+    "hello!!!??? ...--- ***",
+    "def f(x):\n    return x**2  # comment\n",
+    "\u16a0\u16c7\u16bb runes \U0001D518\U0001D52B\U0001D526 fraktur",
+    "unseen \u2603\u2602 \U0001F9EA\U0001F9EC",
+    "Hello   <mask>   world [R]   x",
+    "hey heyhey hey! ahey hey",
+    "<s>already has bos</s>",
+    "end with special <|im_end|>",
+]
+
+QWEN_LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
+                     r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+LINES = CORPUS.splitlines() * 3
+
+
+def bytelevel_split():
+    tok = Tokenizer(models.BPE(ignore_merges=True))
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN_LLAMA3_SPLIT), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    trainer = trainers.BpeTrainer(vocab_size=420, show_progress=False,
+                                  special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(LINES, trainer)
+    tok.add_special_tokens([AddedToken("<image>", special=True, normalized=False)])
+    tok.add_tokens([AddedToken("<think>", special=False, normalized=True)])
+    return tok
+
+
+def llama_fallback():
+    # Train the merges SentencePiece-style on ▁-prefixed words, then rebuild the vocabulary
+    # the way Llama's tokenizer.json lays it out: <unk> <s> </s> <0x00>..<0xFF> then pieces.
+    train_tok = Tokenizer(models.BPE())
+    train_tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always",
+                                                       split=True)
+    trainer = trainers.BpeTrainer(vocab_size=220, show_progress=False, limit_alphabet=70)
+    train_tok.train_from_iterator(LINES, trainer)
+    trained = json.loads(train_tok.to_str())["model"]
+    pieces = sorted(trained["vocab"].items(), key=lambda kv: kv[1])
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
+    for b in range(256):
+        vocab["<0x%02X>" % b] = len(vocab)
+    for piece, _ in pieces:
+        if piece not in vocab:
+            vocab[piece] = len(vocab)
+    merges = [tuple(m) for m in trained["merges"]]
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", fuse_unk=True,
+                               byte_fallback=True))
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+    tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(),
+                                     decoders.Strip(" ", 1, 0)])
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in ["<unk>", "<s>", "</s>"]])
+    tok.add_special_tokens([AddedToken("<image>", special=True, normalized=False)])
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B",
+                                                       special_tokens=[("<s>", 1)])
+    return tok
+
+
+def gpt2_legacy():
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=380, show_progress=False, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(LINES, trainer)
+    tok.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=True),
+        processors.TemplateProcessing(single="$A <|endoftext|>", pair="$A <|endoftext|> $B:1",
+                                      special_tokens=[("<|endoftext|>", 0)]),
+    ])
+    tok.add_special_tokens([AddedToken("<mask>", special=True, lstrip=True, normalized=False)])
+    tok.add_tokens([AddedToken("[R]", special=False, rstrip=True, normalized=False),
+                    AddedToken("hey", special=False, single_word=True, normalized=False)])
+    # Rewrite the merges in the old "a b" string form (HF itself now writes pairs).
+    data = json.loads(tok.to_str())
+    data["model"]["merges"] = [a + " " + b for a, b in data["model"]["merges"]]
+    return json.dumps(data, ensure_ascii=False)
+
+
+def components():
+    tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True, continuing_subword_prefix="##",
+                               end_of_word_suffix="</w>"))
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase(),
+                                           normalizers.Replace(Regex(r"\s+"), " ")])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first", split=True),
+    ])
+    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="first")
+    trainer = trainers.BpeTrainer(vocab_size=260, show_progress=False, special_tokens=["<unk>", "<|endoftext|>"],
+                                  limit_alphabet=60, continuing_subword_prefix="##", end_of_word_suffix="</w>")
+    tok.train_from_iterator(LINES, trainer)
+    return tok
+
+
+def encode_case(tok, text):
+    e = tok.encode(text, add_special_tokens=True)
+    plain = tok.encode(text, add_special_tokens=False)
+    return {
+        "text": text,
+        "ids": e.ids,
+        "tokens": e.tokens,
+        "offsets": [list(o) for o in e.offsets],
+        "special_tokens_mask": e.special_tokens_mask,
+        "ids_no_special": plain.ids,
+        "decoded": tok.decode(e.ids, skip_special_tokens=False),
+        "decoded_skip_special": tok.decode(e.ids, skip_special_tokens=True),
+    }
+
+
+def decode_cases(tok, seed):
+    rng = random.Random(seed)
+    n = tok.get_vocab_size(with_added_tokens=True)
+    out = []
+    for length in [1, 1, 2, 3, 5, 8, 13]:
+        ids = [rng.randrange(n) for _ in range(length)]
+        out.append({"ids": ids, "decoded": tok.decode(ids, skip_special_tokens=False),
+                    "decoded_skip_special": tok.decode(ids, skip_special_tokens=True)})
+    return out
+
+
+def write_json(path, obj):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False, separators=(",", ":"))
+        f.write("\n")
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    write_json(os.path.join(OUT, "tricky_strings.json"), TRICKY)
+    for seed, (name, make) in enumerate([("bytelevel_split", bytelevel_split), ("llama_fallback", llama_fallback),
+                                         ("gpt2_legacy", gpt2_legacy), ("components", components)]):
+        made = make()
+        # Save and reload so the expectations come from the very file that is committed.
+        path = os.path.join(OUT, name + ".json")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(made if isinstance(made, str) else made.to_str())
+        tok = Tokenizer.from_file(path)
+        write_json(os.path.join(OUT, name + ".expected.json"), {
+            "vocab_size": tok.get_vocab_size(with_added_tokens=True),
+            "cases": [encode_case(tok, t) for t in TRICKY],
+            "decode_cases": decode_cases(tok, seed),
+        })
+        print(name, tok.get_vocab_size(with_added_tokens=True))
+
+
+if __name__ == "__main__":
+    main()
