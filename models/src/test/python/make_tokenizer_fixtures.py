@@ -1,7 +1,12 @@
 """Makes the Hugging Face `tokenizers` parity fixtures for TokenizerParityTest.
 
 Four small BPE tokenizers are trained with the `tokenizers` library on the corpus embedded below
-(there is no model hub here), each covering one family of tokenizer.json components:
+(there is no model hub here), each covering one family of tokenizer.json components. Characters
+of the tricky strings that the corpus lacks exercise byte fallback and the unk token. (No
+limit_alphabet: HF breaks its ties in hash order, which would make the files differ run to run.
+For the same reason the "components" tokenizer, whose continuing-subword alphabet HF orders by
+hash, comes out differently on each run; the committed files are one consistent run.)
+
 
   bytelevel_split  Llama-3 / Qwen2 style: NFC, Split(regex, Isolated) + ByteLevel(use_regex=false),
                    ignore_merges, ByteLevel decoder and post-processor, special tokens
@@ -19,7 +24,8 @@ Four small BPE tokenizers are trained with the `tokenizers` library on the corpu
 For every tokenizer it writes <name>.json (the tokenizer.json) and <name>.expected.json: for each
 string of tricky_strings.json the ids, tokens, offsets (code points, as Python reports them),
 special-tokens mask, ids without special tokens, and decode output (with and without skipping
-special tokens); and a few seeded random id sequences with their decode output.
+special tokens); and a few seeded random id sequences with their decode output. It also writes
+corpus.txt (the corpus below) and tricky_strings.json, which check_trained_tokenizer.py reuses.
 
 Run from the repository root (only to regenerate the fixtures, never in CI):
 
@@ -136,7 +142,7 @@ def llama_fallback():
     train_tok = Tokenizer(models.BPE())
     train_tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always",
                                                        split=True)
-    trainer = trainers.BpeTrainer(vocab_size=220, show_progress=False, limit_alphabet=70)
+    trainer = trainers.BpeTrainer(vocab_size=330, show_progress=False)
     train_tok.train_from_iterator(LINES, trainer)
     trained = json.loads(train_tok.to_str())["model"]
     pieces = sorted(trained["vocab"].items(), key=lambda kv: kv[1])
@@ -190,8 +196,8 @@ def components():
         pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first", split=True),
     ])
     tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="first")
-    trainer = trainers.BpeTrainer(vocab_size=260, show_progress=False, special_tokens=["<unk>", "<|endoftext|>"],
-                                  limit_alphabet=60, continuing_subword_prefix="##", end_of_word_suffix="</w>")
+    trainer = trainers.BpeTrainer(vocab_size=330, show_progress=False, special_tokens=["<unk>", "<|endoftext|>"],
+                                  continuing_subword_prefix="##", end_of_word_suffix="</w>")
     tok.train_from_iterator(LINES, trainer)
     return tok
 
@@ -231,6 +237,9 @@ def write_json(path, obj):
 def main():
     os.makedirs(OUT, exist_ok=True)
     write_json(os.path.join(OUT, "tricky_strings.json"), TRICKY)
+    # The corpus also trains our own BpeTrainer (BpeTrainerTest, check_trained_tokenizer.py).
+    with open(os.path.join(OUT, "corpus.txt"), "w", encoding="utf-8") as f:
+        f.write(CORPUS)
     for seed, (name, make) in enumerate([("bytelevel_split", bytelevel_split), ("llama_fallback", llama_fallback),
                                          ("gpt2_legacy", gpt2_legacy), ("components", components)]):
         made = make()
