@@ -205,16 +205,20 @@ def components():
 def encode_case(tok, text):
     e = tok.encode(text, add_special_tokens=True)
     plain = tok.encode(text, add_special_tokens=False)
-    return {
+    case = {
         "text": text,
         "ids": e.ids,
         "tokens": e.tokens,
         "offsets": [list(o) for o in e.offsets],
         "special_tokens_mask": e.special_tokens_mask,
-        "ids_no_special": plain.ids,
         "decoded": tok.decode(e.ids, skip_special_tokens=False),
         "decoded_skip_special": tok.decode(e.ids, skip_special_tokens=True),
     }
+    # Without special tokens HF drops exactly the template tokens; only store the ids if not
+    # (keeps the fixtures small). The Java test checks whichever applies.
+    if plain.ids != [i for i, m in zip(e.ids, e.special_tokens_mask) if m == 0]:
+        case["ids_no_special"] = plain.ids
+    return case
 
 
 def decode_cases(tok, seed):
@@ -226,6 +230,70 @@ def decode_cases(tok, seed):
         out.append({"ids": ids, "decoded": tok.decode(ids, skip_special_tokens=False),
                     "decoded_skip_special": tok.decode(ids, skip_special_tokens=True)})
     return out
+
+
+ISOLATED_STRINGS = [
+    "",
+    "Hello  world!\n\tfoo ",
+    "it's 12345 and 6,78 x\u00b2\u00bd",
+    "  lead\u2581and \u2581 trail  ",
+    "Caf\u00e9 cafe\u0301 \ufb01 \uff21 \u0130",
+    "\u65e5\u672c \U0001F600\U0001F44D\U0001F3FD a\u00a0b",
+]
+
+
+def state(component):
+    return json.loads(component.__getstate__())
+
+
+def isolated_components():
+    """Single normalizers, pre-tokenizers and decoders on a few strings, for the variants the
+    four tokenizers above do not reach (split behaviours, invert, prepend schemes...)."""
+    norms = [
+        normalizers.NFC(), normalizers.NFD(), normalizers.NFKC(), normalizers.NFKD(), normalizers.Lowercase(),
+        normalizers.Strip(), normalizers.Strip(left=True, right=False), normalizers.Prepend("\u2581"),
+        normalizers.Replace(" ", "\u2581"), normalizers.Replace(Regex(r"\s+"), " "),
+        normalizers.Sequence([normalizers.NFKD(), normalizers.Replace(Regex(r"\p{Mn}"), ""), normalizers.Lowercase()]),
+    ]
+    pres = [
+        pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        pre_tokenizers.Split(Regex(r"\s+"), behavior="removed"),
+        pre_tokenizers.Split(Regex(r"\s"), behavior="merged_with_previous"),
+        pre_tokenizers.Split(Regex(r"\s"), behavior="merged_with_next"),
+        pre_tokenizers.Split(Regex(r"\p{L}"), behavior="contiguous"),
+        pre_tokenizers.Split(Regex(r"\p{L}+"), behavior="isolated", invert=True),
+        pre_tokenizers.Split(" ", behavior="isolated"),
+        pre_tokenizers.Split(Regex(r"\h+"), behavior="isolated"),
+        pre_tokenizers.Digits(individual_digits=False),
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.Metaspace(prepend_scheme="always", split=True),
+        pre_tokenizers.Metaspace(prepend_scheme="never", split=True),
+        pre_tokenizers.Metaspace(prepend_scheme="first", split=False),
+        pre_tokenizers.Sequence([pre_tokenizers.Digits(), pre_tokenizers.ByteLevel(add_prefix_space=False)]),
+    ]
+    token_lists = [
+        [],
+        ["\u2581Hello", "\u2581", "w", "or", "ld", "\u2581\u2581x\u2581"],
+        ["<0xE2>", "<0x82>", "<0xAC>", "a", "<0xE2>", "<0x82>", "b", "<0xFF>", "<0x41>", "<0x0G>", "<0x4>"],
+        ["\u0120Hello", "\u0120w\u00c3\u00a9", "\u00f0\u0141", "\u013a", "\u0122", "<|x|>", "\u00e2\u0124"],
+        ["  a  ", "b "],  # (HF's Strip decoder panics when a token is shorter than what it strips)
+    ]
+    decs = [
+        decoders.ByteLevel(), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0),
+        decoders.Strip(" ", 2, 2), decoders.Replace("\u2581", " "),
+        decoders.Metaspace(prepend_scheme="always"), decoders.Metaspace(prepend_scheme="never"),
+        decoders.Sequence([decoders.ByteFallback(), decoders.Metaspace(prepend_scheme="first")]),
+    ]
+    return {
+        "strings": ISOLATED_STRINGS,
+        "normalizers": [{"config": state(n), "outputs": [n.normalize_str(t) for t in ISOLATED_STRINGS]} for n in norms],
+        "pre_tokenizers": [{"config": state(p), "outputs": [[[w, a, b] for w, (a, b) in p.pre_tokenize_str(t)]
+                                                            for t in ISOLATED_STRINGS]} for p in pres],
+        "decoders": [{"config": state(d), "cases": [{"tokens": ts, "decoded": d.decode(ts)} for ts in token_lists]}
+                     for d in decs],
+    }
 
 
 def write_json(path, obj):
@@ -240,6 +308,7 @@ def main():
     # The corpus also trains our own BpeTrainer (BpeTrainerTest, check_trained_tokenizer.py).
     with open(os.path.join(OUT, "corpus.txt"), "w", encoding="utf-8") as f:
         f.write(CORPUS)
+    write_json(os.path.join(OUT, "isolated_components.json"), isolated_components())
     for seed, (name, make) in enumerate([("bytelevel_split", bytelevel_split), ("llama_fallback", llama_fallback),
                                          ("gpt2_legacy", gpt2_legacy), ("components", components)]):
         made = make()
