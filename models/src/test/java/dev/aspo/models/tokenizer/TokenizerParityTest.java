@@ -95,6 +95,23 @@ class TokenizerParityTest {
                 problems.add(label + "decode(skip) " + MAPPER.valueToTree(decSkip) + " != HF " + c.get("decoded_skip_special"));
             }
         }
+        if (expected.has("long_cases")) {
+            for (JsonNode c : expected.get("long_cases")) {
+                Encoding e = tok.encode(c.get("text").asText(), true);
+                int[] ids = ints(c.get("ids"));
+                if (!Arrays.equals(ids, e.ids())) {
+                    problems.add("long text: ids differ (" + e.size() + " tokens vs HF " + ids.length + ")");
+                    continue;
+                }
+                for (int i = 0; i < e.size(); i++) {
+                    JsonNode o = c.get("offsets").get(i);
+                    if (e.start(i) != o.get(0).asInt() || e.end(i) != o.get(1).asInt()) {
+                        problems.add("long text: token " + i + " offsets [" + e.start(i) + "," + e.end(i) + ") != HF " + o);
+                        break;
+                    }
+                }
+            }
+        }
         if (expected.has("decode_cases")) {
             for (JsonNode c : expected.get("decode_cases")) {
                 int[] ids = ints(c.get("ids"));
