@@ -161,19 +161,60 @@ final class NormalizedString {
         transformRange(0, 1, dest, changes, dest.length, 0);
     }
 
-    /** Replaces every match of {@code pattern} by {@code content} (HF's {@code replace}). */
+    /**
+     * Replaces every match of {@code pattern} by {@code content} (HF's {@code replace}). HF applies
+     * one transform per match; the effect on alignments is the same as this single pass: the
+     * content's characters all take the alignment of the last matched character (for an empty
+     * match, of the character before it).
+     */
     void replace(HfPattern pattern, String content) {
         int[] with = content.codePoints().toArray();
-        int[] changes = new int[with.length];
-        Arrays.fill(changes, 1);
-        int offset = 0;
-        for (int[] m : pattern.findMatches(cps, n)) {
+        List<int[]> matches = pattern.findMatches(cps, n);
+        int cap = n;
+        for (int[] m : matches) if (m[2] == 1) cap += with.length;
+        int[] c2 = new int[cap];
+        int[] s2 = new int[cap];
+        int[] e2 = new int[cap];
+        int k = 0;
+        int pos = 0;
+        boolean changed = false;
+        for (int[] m : matches) {
             if (m[2] == 0) continue;
-            int s = m[0] + offset;
-            int e = m[1] + offset;
-            transformRange(s, e, with, changes, with.length, e - s);
-            offset += with.length - (m[1] - m[0]);
+            changed = true;
+            int len = m[0] - pos;
+            System.arraycopy(cps, pos, c2, k, len);
+            System.arraycopy(alignStart, pos, s2, k, len);
+            System.arraycopy(alignEnd, pos, e2, k, len);
+            k += len;
+            int as;
+            int ae;
+            if (m[1] > m[0]) {
+                as = alignStart[m[1] - 1];
+                ae = alignEnd[m[1] - 1];
+            } else if (k > 0) {
+                as = s2[k - 1];
+                ae = e2[k - 1];
+            } else {
+                as = 0;
+                ae = 0;
+            }
+            for (int c : with) {
+                c2[k] = c;
+                s2[k] = as;
+                e2[k++] = ae;
+            }
+            pos = m[1];
         }
+        if (!changed) return;
+        int len = n - pos;
+        System.arraycopy(cps, pos, c2, k, len);
+        System.arraycopy(alignStart, pos, s2, k, len);
+        System.arraycopy(alignEnd, pos, e2, k, len);
+        k += len;
+        cps = c2;
+        alignStart = s2;
+        alignEnd = e2;
+        n = k;
     }
 
     /** HF's {@code split}: cuts around the matches of {@code pattern}, keeping them per behaviour. */
