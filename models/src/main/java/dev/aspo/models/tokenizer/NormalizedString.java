@@ -312,55 +312,76 @@ final class NormalizedString {
     }
 
     /**
-     * Unicode normalization (NFC, NFD, NFKC, NFKD) with alignments. The text is cut into segments
-     * (a character followed by its combining marks) that normalize independently; within a
-     * segment of m characters becoming k, output j takes the alignment of input min(j, m-1) and
-     * the last output swallows any leftover inputs. That is what HF reports for composition
-     * ("e" + U+0301 -> "é" aligned to the "e") and expansion ("ﬁ" -> "f", "i" both on "ﬁ").
+     * Unicode normalization (NFC, NFD, NFKC, NFKD) with the alignments HF reports. HF's
+     * normalizer emits a change per output character, and alignments follow from the changes'
+     * order (see {@link #transformRange}); the changes are rebuilt here step by step:
+     *
+     * <pre>
+     *   decompose each character alone     "é" "̣"  ->  e(0) ◌́(+1) ◌̣(0)
+     *   canonical reordering (by class),   ->  e(0) ◌̣(0) ◌́(+1)     the changes travel with
+     *     changes travel with characters                            their characters
+     *   compose (NFC/NFKC): a composite    ->  ẹ(0+0-1) ◌́(+1)      ẹ aligns to "é", ◌́ to "◌̣"
+     *     sums its parts' changes minus one per absorbed character
+     * </pre>
+     *
+     * Java's Normalizer gives the reordered and composed strings; which character went where is
+     * recovered by matching occurrences in order (reordering is stable, and a composite's
+     * canonical decomposition names the characters it absorbed).
      */
     void unicodeNormalize(Normalizer.Form form) {
         String s = get();
         if (Normalizer.isNormalized(s, form)) return;
-        String whole = Normalizer.normalize(s, form);
-        // Segment boundaries: before every character that is not a combining mark.
-        List<Integer> bounds = new ArrayList<>();
+        boolean compat = form == Normalizer.Form.NFKC || form == Normalizer.Form.NFKD;
+        boolean compose = form == Normalizer.Form.NFC || form == Normalizer.Form.NFKC;
+        Normalizer.Form decomposition = compat ? Normalizer.Form.NFKD : Normalizer.Form.NFD;
+
+        // 1. Each character decomposed alone: first part change 0, the others +1.
+        List<int[]> parts = new ArrayList<>(); // {code point, change}
         for (int i = 0; i < n; i++) {
-            int t = Character.getType(cps[i]);
-            boolean mark = t == Character.NON_SPACING_MARK || t == Character.COMBINING_SPACING_MARK
-                    || t == Character.ENCLOSING_MARK;
-            if (i == 0 || !mark) bounds.add(i);
+            int[] d = Normalizer.normalize(new String(Character.toChars(cps[i])), decomposition).codePoints().toArray();
+            for (int j = 0; j < d.length; j++) parts.add(new int[]{d[j], j == 0 ? 0 : 1});
         }
-        bounds.add(n);
-        List<int[]> pieces = new ArrayList<>();
-        StringBuilder joined = new StringBuilder(whole.length());
-        for (int b = 0; b + 1 < bounds.size(); b++) {
-            String seg = new String(cps, bounds.get(b), bounds.get(b + 1) - bounds.get(b));
-            String norm = Normalizer.normalize(seg, form);
-            joined.append(norm);
-            pieces.add(norm.codePoints().toArray());
+        // 2. Canonical order = the decomposition of the whole text; match occurrences in order.
+        int[] ordered = Normalizer.normalize(s, decomposition).codePoints().toArray();
+        java.util.Map<Integer, java.util.ArrayDeque<int[]>> byChar = new java.util.HashMap<>();
+        for (int[] p : parts) byChar.computeIfAbsent(p[0], k -> new java.util.ArrayDeque<>()).add(p);
+        int[] change = new int[ordered.length];
+        for (int k = 0; k < ordered.length; k++) {
+            java.util.ArrayDeque<int[]> q = byChar.get(ordered[k]);
+            if (q == null || q.isEmpty()) throw new IllegalStateException("decomposition mismatch at " + k);
+            change[k] = q.poll()[1];
         }
-        if (!joined.toString().equals(whole)) {
-            // Segments interact (e.g. Hangul jamo composing across them): one segment for all.
-            bounds = List.of(0, n);
-            pieces = List.of(whole.codePoints().toArray());
-        }
-        int total = 0;
-        for (int[] p : pieces) total += p.length;
-        int[] dest = new int[total];
-        int[] changes = new int[total];
-        int k = 0;
-        for (int b = 0; b < pieces.size(); b++) {
-            int m = bounds.get(b + 1) - bounds.get(b);
-            int[] out = pieces.get(b);
-            for (int j = 0; j < out.length; j++) {
-                dest[k] = out[j];
-                int ch = j < m ? 0 : 1;
-                if (j == out.length - 1 && out.length < m) ch = -(m - out.length);
-                changes[k++] = ch;
+        int[] dest = ordered;
+        int[] changes = change;
+        if (compose) {
+            // 3. Composition: each output character covers the unused decomposed characters of
+            //    its own canonical decomposition, the first at the earliest unused position.
+            int[] out = Normalizer.normalize(new String(ordered, 0, ordered.length), Normalizer.Form.NFC)
+                    .codePoints().toArray();
+            boolean[] used = new boolean[ordered.length];
+            int[] outChanges = new int[out.length];
+            int first = 0;
+            for (int k = 0; k < out.length; k++) {
+                while (first < ordered.length && used[first]) first++;
+                int[] d = out[k] == ordered[first] ? new int[]{out[k]}
+                        : Normalizer.normalize(new String(Character.toChars(out[k])), Normalizer.Form.NFD).codePoints().toArray();
+                if (ordered[first] != d[0]) throw new IllegalStateException("composition mismatch at " + k);
+                used[first] = true;
+                int c = change[first];
+                int at = first;
+                for (int j = 1; j < d.length; j++) {
+                    at++;
+                    while (at < ordered.length && (used[at] || ordered[at] != d[j])) at++;
+                    if (at >= ordered.length) throw new IllegalStateException("composition mismatch at " + k);
+                    used[at] = true;
+                    c += change[at] - 1;
+                }
+                outChanges[k] = c;
             }
-            if (out.length == 0) throw new IllegalStateException("normalization removed a segment");
+            dest = out;
+            changes = outChanges;
         }
-        transformRange(0, n, dest, changes, total, 0);
+        transformRange(0, n, dest, changes, dest.length, 0);
     }
 
     /** Maps every character to the GPT-2 byte characters of its UTF-8 bytes (ByteLevel). */

@@ -46,6 +46,28 @@ class ComponentParityTest {
     }
 
     @Test
+    void unicodeNormalizerAlignmentsMatchHf() throws IOException {
+        JsonNode fx = fixture();
+        List<String> problems = new ArrayList<>();
+        int cases = 0;
+        for (JsonNode n : fx.get("normalizer_alignments")) {
+            TextNormalizer norm = TextNormalizer.fromJson(n.get("config"), "normalizer");
+            for (JsonNode c : n.get("cases")) {
+                cases++;
+                NormalizedString s = NormalizedString.of(c.get("text").asText().codePoints().toArray());
+                norm.normalize(s);
+                StringBuilder got = new StringBuilder(s.get());
+                for (int i = 0; i < s.length(); i++) got.append(" [").append(s.originalStart(i, i + 1)).append(',').append(s.originalEnd(i, i + 1)).append(')');
+                StringBuilder want = new StringBuilder(c.get("normalized").asText());
+                for (JsonNode o : c.get("offsets")) want.append(" [").append(o.get(0).asInt()).append(',').append(o.get(1).asInt()).append(')');
+                if (!got.toString().equals(want.toString())) problems.add(n.get("config") + ": " + got + " != " + want);
+            }
+        }
+        assertTrue(cases >= 100);
+        assertEquals(List.of(), problems);
+    }
+
+    @Test
     void preTokenizersMatchHf() throws IOException {
         JsonNode fx = fixture();
         List<String> texts = strings(fx);

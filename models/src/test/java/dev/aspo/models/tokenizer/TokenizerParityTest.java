@@ -64,8 +64,10 @@ class TokenizerParityTest {
                 problems.add(label + "ids " + Arrays.toString(e.ids()) + " != HF " + Arrays.toString(ids));
                 continue;
             }
+            // Absent when every token is the vocabulary string of its id (the fixture script checked).
             List<String> tokens = new ArrayList<>();
-            c.get("tokens").forEach(t -> tokens.add(t.asText()));
+            if (c.has("tokens")) c.get("tokens").forEach(t -> tokens.add(t.asText()));
+            else for (int id : ids) tokens.add(tok.idToToken(id));
             if (!tokens.equals(e.tokens())) problems.add(label + "tokens " + e.tokens() + " != HF " + tokens);
             JsonNode offs = c.get("offsets");
             for (int i = 0; i < e.size(); i++) {
