@@ -242,6 +242,7 @@ ISOLATED_STRINGS = [
     "  lead\u2581and \u2581 trail  ",
     "Caf\u00e9 cafe\u0301 \ufb01 \uff21 \u0130",
     "\u65e5\u672c \U0001F600\U0001F44D\U0001F3FD a\u00a0b",
+    "a\na b\nb x\ny x\ry x\u2028y x\u0085y \u01c6 \u01c4 \u0663 a\n",
 ]
 
 
@@ -276,6 +277,9 @@ def isolated_components():
         pre_tokenizers.Split(Regex(r"\p{L}+"), behavior="isolated", invert=True),
         pre_tokenizers.Split(" ", behavior="isolated"),
         pre_tokenizers.Split(Regex(r"\h+"), behavior="isolated"),
+        # Oniguruma (Ruby syntax): ^ and $ are line anchors, (?m) lets . match \n, . stops at \n only.
+        pre_tokenizers.Split(Regex(r"^a|b$|(?m:x.y)|(?i:\u01c5)"), behavior="isolated"),
+        pre_tokenizers.Split(Regex(r"x.y|\Aa|a\Z|\b\w"), behavior="isolated"),
         pre_tokenizers.Digits(individual_digits=False),
         pre_tokenizers.Digits(individual_digits=True),
         pre_tokenizers.Metaspace(prepend_scheme="always", split=True),

@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * <p>Regexes are compiled by {@code java.util.regex} with UNICODE_CHARACTER_CLASS, which makes
  * {@code \s} = White_Space, {@code \w}/{@code \d} Unicode-aware and {@code (?i)} Unicode case
  * folding, matching Oniguruma in UTF-8 mode. {@code \p{L}}, {@code \p{N}} are Unicode in both.
- * Oniguruma's {@code \h} (hex digit) is rewritten, since Java reads it as horizontal space.
+ * The few spelling differences are rewritten by {@link #translateOnig}.
  * Java works on UTF-16, so indices are mapped back to code points (emoji are two chars).
  */
 final class HfPattern {
@@ -42,7 +42,8 @@ final class HfPattern {
     static HfPattern regex(String onigPattern) {
         Pattern p;
         try {
-            p = Pattern.compile(translateOnig(onigPattern), Pattern.UNICODE_CHARACTER_CLASS);
+            p = Pattern.compile(translateOnig(onigPattern),
+                    Pattern.UNICODE_CHARACTER_CLASS | Pattern.MULTILINE | Pattern.UNIX_LINES);
         } catch (java.util.regex.PatternSyntaxException e) {
             throw new TokenizerFormatException("regex " + onigPattern + " does not compile: " + e.getDescription());
         }
@@ -73,9 +74,15 @@ final class HfPattern {
                 + (node == null ? "nothing" : node.toString()));
     }
 
-    /** Java spelling of an Oniguruma pattern: only {@code \h} and {@code \H} differ in practice. */
+    /**
+     * Java spelling of an Oniguruma (Ruby syntax) pattern. Differences handled: {@code \h}/{@code \H}
+     * are hex digits in Oniguruma (horizontal space in Java), and the inline option {@code m}
+     * means "dot matches newline" (Java's {@code s}). Ruby's line-anchored {@code ^}/{@code $}
+     * and newline-only {@code .} come from the MULTILINE and UNIX_LINES flags at compile time.
+     */
     static String translateOnig(String p) {
         StringBuilder sb = new StringBuilder(p.length() + 8);
+        int classDepth = 0;
         for (int i = 0; i < p.length(); i++) {
             char c = p.charAt(i);
             if (c == '\\' && i + 1 < p.length()) {
@@ -83,6 +90,23 @@ final class HfPattern {
                 if (n == 'h') sb.append("[0-9a-fA-F]");
                 else if (n == 'H') sb.append("[^0-9a-fA-F]");
                 else sb.append(c).append(n);
+            } else if (c == '[') {
+                classDepth++;
+                sb.append(c);
+            } else if (c == ']' && classDepth > 0) {
+                classDepth--;
+                sb.append(c);
+            } else if (c == '(' && classDepth == 0 && i + 2 < p.length() && p.charAt(i + 1) == '?') {
+                // Inline options "(?imx-imx)" or "(?imx-imx:...)": Ruby's m is Java's s.
+                int j = i + 2;
+                while (j < p.length() && "imx-".indexOf(p.charAt(j)) >= 0) j++;
+                if (j > i + 2 && j < p.length() && (p.charAt(j) == ':' || p.charAt(j) == ')')) {
+                    sb.append("(?").append(p, i + 2, j).append(p.charAt(j));
+                    for (int k = sb.length() - (j - i - 1); k < sb.length() - 1; k++) if (sb.charAt(k) == 'm') sb.setCharAt(k, 's');
+                    i = j;
+                } else {
+                    sb.append(c);
+                }
             } else {
                 sb.append(c);
             }
