@@ -142,10 +142,6 @@ final class Bpe {
         return id >= 0 && id < vocabR.length ? vocabR[id] : null;
     }
 
-    Map<String, Integer> vocab() {
-        return vocab;
-    }
-
     int vocabSize() {
         return vocab.size();
     }

@@ -52,13 +52,21 @@ interface PostProcessor {
         int space = ByteLevel.byteToChar(' ');
         for (int i = 0; i < tokens.size(); i++) {
             Token t = tokens.get(i);
-            int[] cps = t.value.codePoints().toArray();
+            String v = t.value;
+            // Counted in characters (code points), as the offsets are.
             int leading = 0;
-            while (leading < cps.length && (cps[leading] == space || CharClasses.isWhiteSpace(cps[leading]))) leading++;
+            for (int k = 0; k < v.length(); ) {
+                int c = v.codePointAt(k);
+                if (c != space && !CharClasses.isWhiteSpace(c)) break;
+                leading++;
+                k += Character.charCount(c);
+            }
             int trailing = 0;
-            while (trailing < cps.length && (cps[cps.length - 1 - trailing] == space
-                    || CharClasses.isWhiteSpace(cps[cps.length - 1 - trailing]))) {
+            for (int k = v.length(); k > 0; ) {
+                int c = v.codePointBefore(k);
+                if (c != space && !CharClasses.isWhiteSpace(c)) break;
                 trailing++;
+                k -= Character.charCount(c);
             }
             if (leading > 0) {
                 boolean first = i == 0 || t.start == 0;
