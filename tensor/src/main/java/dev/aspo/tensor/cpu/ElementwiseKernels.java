@@ -1,26 +1,532 @@
 package dev.aspo.tensor.cpu;
 
+import static dev.aspo.tensor.cpu.VectorMath.F;
+import static dev.aspo.tensor.cpu.VectorMath.L;
+import static dev.aspo.tensor.cpu.VectorMath.TRANSCENDENTALS;
+import static jdk.incubator.vector.VectorOperators.EXP;
+import static jdk.incubator.vector.VectorOperators.GT;
+import static jdk.incubator.vector.VectorOperators.LOG;
+import static jdk.incubator.vector.VectorOperators.LOG1P;
+import static jdk.incubator.vector.VectorOperators.TANH;
+
 import dev.aspo.tensor.BinaryOp;
 import dev.aspo.tensor.UnaryOp;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
 
-/** PLACEHOLDER: to be implemented (issue 2). */
+/**
+ * Elementwise kernels (see {@link dev.aspo.tensor.Backend#unary} and neighbours): unary functions
+ * and their derivatives, {@code alpha x + beta}, and broadcasting binary arithmetic with its
+ * reducing gradient.
+ *
+ * <p>Every function has a scalar form ({@link #apply}, {@link #derivative}) that serves the loop
+ * tails, the non-x86 fallback and, in the tests, as the thing the vector loops are held to.
+ */
 final class ElementwiseKernels {
+    /** Elements per parallel task: these loops run at ~1 ns per float, a fork costs microseconds. */
+    private static final int GRAIN = 1 << 15;
+    /** The exact GELU evaluates erfc in double, ~20x slower per element. */
+    private static final int GRAIN_ERF = 1 << 11;
+
+    private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+    private static final double INV_SQRT_2 = 1 / Math.sqrt(2), INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+    private static final double GELU_CUBIC = 0.044715;
+    private static final double QUICK_GELU_SCALE = 1.702;
+    /** Above this softplus returns x (torch's threshold): log1p(exp(x)) - x < 2e-9, below float's ulp. */
+    private static final float SOFTPLUS_THRESHOLD = 20f;
+
     private ElementwiseKernels() {}
 
+    // ---- unary: scalar definitions -----------------------------------------------------------
+
+    /** f(x), computed in double where it helps and rounded once. */
+    static float apply(UnaryOp op, float x) {
+        switch (op) {
+            case NEG: return -x;
+            case EXP: return (float) Math.exp(x);
+            case LOG: return (float) Math.log(x);
+            case SQRT: return (float) Math.sqrt(x);
+            case RSQRT: return (float) (1 / Math.sqrt(x));
+            case SQUARE: return x * x;
+            case TANH: return (float) Math.tanh(x);
+            case SIGMOID: return (float) sigmoid(x);
+            case SOFTPLUS: return x > SOFTPLUS_THRESHOLD ? x : (float) Math.log1p(Math.exp(x));
+            case RELU: return Math.max(x, 0f);
+            case GELU: return (float) (0.5 * x * Erf.erfc(-x * INV_SQRT_2));
+            case GELU_TANH: return (float) (0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x))));
+            case QUICK_GELU: return (float) (x * sigmoid(QUICK_GELU_SCALE * x));
+            case SILU: return (float) (x * sigmoid(x));
+            default: throw new IllegalArgumentException("unknown unary op " + op);
+        }
+    }
+
+    /** f'(x), given also {@code y = f(x)} (some derivatives are cheapest from the output). */
+    static double derivative(UnaryOp op, float x, float y) {
+        switch (op) {
+            case NEG: return -1;
+            case EXP: return y;
+            case LOG: return 1.0 / x;
+            case SQRT: return 0.5 / y;
+            case RSQRT: return -0.5 * y * y * y;
+            case SQUARE: return 2.0 * x;
+            case TANH: return 1.0 - (double) y * y;
+            case SIGMOID: return y * (1.0 - y);
+            case SOFTPLUS: return sigmoid(x);
+            case RELU: return x > 0 ? 1 : 0;
+            case GELU: return 0.5 * Erf.erfc(-x * INV_SQRT_2) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+            case GELU_TANH: {
+                double t = Math.tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x));
+                return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * x * x);
+            }
+            case QUICK_GELU: {
+                double s = sigmoid(QUICK_GELU_SCALE * x);
+                return s * (1 + QUICK_GELU_SCALE * x * (1 - s));
+            }
+            case SILU: {
+                double s = sigmoid(x);
+                return s * (1 + x * (1 - s));
+            }
+            default: throw new IllegalArgumentException("unknown unary op " + op);
+        }
+    }
+
+    private static double sigmoid(double x) {
+        return 1 / (1 + Math.exp(-x));   // exp overflow gives 1/inf = 0: no NaN
+    }
+
+    // ---- unary: kernels ----------------------------------------------------------------------
+
     static void unary(UnaryOp op, float[] x, float[] y, int n) {
-        throw new UnsupportedOperationException("not implemented yet");
+        Parallel.forRange(n, op == UnaryOp.GELU ? GRAIN_ERF : GRAIN, (s, e) -> {
+            int i = vectorised(op) ? unaryVector(op, x, y, s, e) : s;
+            for (; i < e; i++) y[i] = apply(op, x[i]);
+        });
     }
+
     static void unaryBackward(UnaryOp op, float[] x, float[] y, float[] gy, float[] gx, int n) {
-        throw new UnsupportedOperationException("not implemented yet");
+        Parallel.forRange(n, op == UnaryOp.GELU ? GRAIN_ERF : GRAIN, (s, e) -> {
+            int i = vectorised(op) ? unaryBackwardVector(op, x, y, gy, gx, s, e) : s;
+            for (; i < e; i++) gx[i] += (float) (gy[i] * derivative(op, x[i], y[i]));
+        });
     }
+
+    /** Whether {@code op} has a vector loop here (the erf has none; exp-based ones need SVML). */
+    static boolean vectorised(UnaryOp op) {
+        switch (op) {
+            case NEG: case SQRT: case RSQRT: case SQUARE: case RELU: return true;
+            case GELU: return false;
+            default: return TRANSCENDENTALS;
+        }
+    }
+
+    /** {@code y = f(x)} on {@code [s, e)} in whole vectors; returns where the scalar tail starts. */
+    private static int unaryVector(UnaryOp op, float[] x, float[] y, int s, int e) {
+        int i = s, last = e - L;
+        switch (op) {
+            case NEG: for (; i <= last; i += L) v(x, i).neg().intoArray(y, i); break;
+            case EXP: for (; i <= last; i += L) v(x, i).lanewise(EXP).intoArray(y, i); break;
+            case LOG: for (; i <= last; i += L) v(x, i).lanewise(LOG).intoArray(y, i); break;
+            case SQRT: for (; i <= last; i += L) v(x, i).sqrt().intoArray(y, i); break;
+            case RSQRT: for (; i <= last; i += L) one().div(v(x, i).sqrt()).intoArray(y, i); break;
+            case SQUARE: for (; i <= last; i += L) v(x, i).mul(v(x, i)).intoArray(y, i); break;
+            case TANH: for (; i <= last; i += L) v(x, i).lanewise(TANH).intoArray(y, i); break;
+            case SIGMOID: for (; i <= last; i += L) sigmoid(v(x, i)).intoArray(y, i); break;
+            case RELU: for (; i <= last; i += L) v(x, i).max(0f).intoArray(y, i); break;
+            case SOFTPLUS:
+                for (; i <= last; i += L) {
+                    FloatVector xv = v(x, i);
+                    xv.lanewise(EXP).lanewise(LOG1P).blend(xv, xv.compare(GT, SOFTPLUS_THRESHOLD)).intoArray(y, i);
+                }
+                break;
+            case GELU_TANH:
+                for (; i <= last; i += L) {
+                    FloatVector xv = v(x, i);
+                    FloatVector t = tanhInner(xv).lanewise(TANH);
+                    xv.mul(0.5f).mul(t.add(1f)).intoArray(y, i);
+                }
+                break;
+            case QUICK_GELU:
+                for (; i <= last; i += L) {
+                    FloatVector xv = v(x, i);
+                    xv.mul(sigmoid(xv.mul((float) QUICK_GELU_SCALE))).intoArray(y, i);
+                }
+                break;
+            case SILU: for (; i <= last; i += L) v(x, i).mul(sigmoid(v(x, i))).intoArray(y, i); break;
+            default: break;
+        }
+        return i;
+    }
+
+    /** {@code gx += gy * f'(x)} on {@code [s, e)} in whole vectors; returns where the tail starts. */
+    private static int unaryBackwardVector(UnaryOp op, float[] x, float[] y, float[] gy, float[] gx, int s, int e) {
+        int i = s, last = e - L;
+        switch (op) {
+            case NEG: for (; i <= last; i += L) v(gx, i).sub(v(gy, i)).intoArray(gx, i); break;
+            case EXP: for (; i <= last; i += L) v(gy, i).fma(v(y, i), v(gx, i)).intoArray(gx, i); break;
+            case LOG: for (; i <= last; i += L) v(gx, i).add(v(gy, i).div(v(x, i))).intoArray(gx, i); break;
+            case SQRT: for (; i <= last; i += L) v(gy, i).div(v(y, i)).mul(0.5f).add(v(gx, i)).intoArray(gx, i); break;
+            case RSQRT:
+                for (; i <= last; i += L) {
+                    FloatVector yv = v(y, i);
+                    v(gy, i).mul(yv.mul(yv).mul(yv)).mul(-0.5f).add(v(gx, i)).intoArray(gx, i);
+                }
+                break;
+            case SQUARE: for (; i <= last; i += L) v(gy, i).mul(v(x, i)).mul(2f).add(v(gx, i)).intoArray(gx, i); break;
+            case TANH:
+                for (; i <= last; i += L) {
+                    FloatVector yv = v(y, i);
+                    v(gy, i).fma(yv.mul(yv).neg().add(1f), v(gx, i)).intoArray(gx, i);
+                }
+                break;
+            case SIGMOID:
+                for (; i <= last; i += L) {
+                    FloatVector yv = v(y, i);
+                    v(gy, i).fma(yv.mul(one().sub(yv)), v(gx, i)).intoArray(gx, i);
+                }
+                break;
+            case SOFTPLUS: for (; i <= last; i += L) v(gy, i).fma(sigmoid(v(x, i)), v(gx, i)).intoArray(gx, i); break;
+            case RELU: for (; i <= last; i += L) v(gx, i).add(v(gy, i), v(x, i).compare(GT, 0f)).intoArray(gx, i); break;
+            case GELU_TANH:
+                for (; i <= last; i += L) {
+                    // d/dx 0.5 x (1 + t) = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2),  t = tanh(k (x + c x^3))
+                    FloatVector xv = v(x, i);
+                    FloatVector t = tanhInner(xv).lanewise(TANH);
+                    FloatVector inner = xv.mul(xv).mul((float) (3 * GELU_CUBIC * SQRT_2_OVER_PI)).add((float) SQRT_2_OVER_PI);
+                    FloatVector d = t.add(1f).add(xv.mul(t.mul(t).neg().add(1f)).mul(inner)).mul(0.5f);
+                    v(gy, i).fma(d, v(gx, i)).intoArray(gx, i);
+                }
+                break;
+            case QUICK_GELU:
+                for (; i <= last; i += L) {
+                    FloatVector xv = v(x, i), sv = sigmoid(xv.mul((float) QUICK_GELU_SCALE));
+                    FloatVector d = sv.mul(xv.mul(one().sub(sv)).mul((float) QUICK_GELU_SCALE).add(1f));
+                    v(gy, i).fma(d, v(gx, i)).intoArray(gx, i);
+                }
+                break;
+            case SILU:
+                for (; i <= last; i += L) {
+                    FloatVector xv = v(x, i), sv = sigmoid(xv);
+                    FloatVector d = sv.mul(xv.mul(one().sub(sv)).add(1f));
+                    v(gy, i).fma(d, v(gx, i)).intoArray(gx, i);
+                }
+                break;
+            default: break;
+        }
+        return i;
+    }
+
+    private static FloatVector v(float[] a, int i) {
+        return FloatVector.fromArray(F, a, i);
+    }
+
+    private static FloatVector one() {
+        return FloatVector.broadcast(F, 1f);
+    }
+
+    /** {@code 1 / (1 + exp(-x))}: exp overflow gives 1/inf = 0, no NaN. */
+    private static FloatVector sigmoid(FloatVector x) {
+        return one().div(x.neg().lanewise(EXP).add(1f));
+    }
+
+    /** GELU-tanh's argument {@code sqrt(2/pi) (x + 0.044715 x^3)}, as {@code x (k + k c x^2)}. */
+    private static FloatVector tanhInner(FloatVector x) {
+        return x.mul(x).mul((float) (SQRT_2_OVER_PI * GELU_CUBIC)).add((float) SQRT_2_OVER_PI).mul(x);
+    }
+
+    // ---- affine ------------------------------------------------------------------------------
+
     static void affine(float[] x, float[] y, int n, float alpha, float beta) {
-        throw new UnsupportedOperationException("not implemented yet");
+        Parallel.forRange(n, GRAIN, (s, e) -> {
+            int i = s;
+            for (; i <= e - L; i += L) v(x, i).fma(alpha, beta).intoArray(y, i);
+            for (; i < e; i++) y[i] = alpha * x[i] + beta;
+        });
     }
+
+    // ---- binary: scalar definitions ----------------------------------------------------------
+
+    static float apply(BinaryOp op, float a, float b) {
+        switch (op) {
+            case ADD: return a + b;
+            case SUB: return a - b;
+            case MUL: return a * b;
+            case DIV: return a / b;
+            default: throw new IllegalArgumentException("unknown binary op " + op);
+        }
+    }
+
+    /** d(a op b)/da for side 0, d(a op b)/db for side 1. */
+    static float derivative(BinaryOp op, int side, float a, float b) {
+        switch (op) {
+            case ADD: return 1;
+            case SUB: return side == 0 ? 1 : -1;
+            case MUL: return side == 0 ? b : a;
+            case DIV: return side == 0 ? 1 / b : -(a / b) / b;
+            default: throw new IllegalArgumentException("unknown binary op " + op);
+        }
+    }
+
+    // ---- binary: forward ---------------------------------------------------------------------
+
+    /*
+     * Broadcasting walks the output row by row, a row being the last axis after Layout has dropped
+     * size-1 axes and merged neighbours that every operand steps through uniformly. So
+     *   [N,C] + [N,C]  ->  one row of N*C, strides (1, 1)
+     *   [N,C] + [C]    ->  N rows of C,   inner strides (1, 1), b's row offset 0
+     *   [N,C] * [N,1]  ->  N rows of C,   inner strides (1, 0): b[n] broadcast along the row
+     * and each row is one vector loop. Parallel tasks take contiguous ranges of output elements.
+     */
+
     static void binary(BinaryOp op, float[] a, int[] aStrides, float[] b, int[] bStrides, float[] out, int[] outShape) {
-        throw new UnsupportedOperationException("not implemented yet");
+        Layout l = Layout.of(outShape, aStrides, bStrides);
+        if (l.total == 0) return;
+        int n = l.inner, sa = l.innerStride(0), sb = l.innerStride(1);
+        Parallel.forRange(l.total, GRAIN, (s, e) -> {
+            for (int pos = s; pos < e; ) {
+                int row = pos / n, col = pos - row * n, len = Math.min(n - col, e - pos);
+                rowForward(op, a, l.rowOffset(0, row) + col * sa, sa, b, l.rowOffset(1, row) + col * sb, sb,
+                        out, pos, len);
+                pos += len;
+            }
+        });
     }
+
+    /** {@code o[oo+j] = a[ao+j*sa] op b[bo+j*sb]} for {@code j < n}. */
+    private static void rowForward(BinaryOp op, float[] a, int ao, int sa, float[] b, int bo, int sb,
+                                   float[] o, int oo, int n) {
+        int j = 0;
+        if (sa == 1 && sb == 1) j = vectorVector(op, a, ao, b, bo, o, oo, n);
+        else if (sa == 1 && sb == 0) j = vectorScalar(op, a, ao, b[bo], o, oo, n);
+        else if (sa == 0 && sb == 1) j = scalarVector(op, a[ao], b, bo, o, oo, n);
+        for (; j < n; j++) o[oo + j] = apply(op, a[ao + j * sa], b[bo + j * sb]);
+    }
+
+    private static int vectorVector(BinaryOp op, float[] a, int ao, float[] b, int bo, float[] o, int oo, int n) {
+        int j = 0, last = n - L;
+        switch (op) {
+            case ADD: for (; j <= last; j += L) v(a, ao + j).add(v(b, bo + j)).intoArray(o, oo + j); break;
+            case SUB: for (; j <= last; j += L) v(a, ao + j).sub(v(b, bo + j)).intoArray(o, oo + j); break;
+            case MUL: for (; j <= last; j += L) v(a, ao + j).mul(v(b, bo + j)).intoArray(o, oo + j); break;
+            case DIV: for (; j <= last; j += L) v(a, ao + j).div(v(b, bo + j)).intoArray(o, oo + j); break;
+            default: break;
+        }
+        return j;
+    }
+
+    private static int vectorScalar(BinaryOp op, float[] a, int ao, float c, float[] o, int oo, int n) {
+        int j = 0, last = n - L;
+        switch (op) {
+            case ADD: for (; j <= last; j += L) v(a, ao + j).add(c).intoArray(o, oo + j); break;
+            case SUB: for (; j <= last; j += L) v(a, ao + j).sub(c).intoArray(o, oo + j); break;
+            case MUL: for (; j <= last; j += L) v(a, ao + j).mul(c).intoArray(o, oo + j); break;
+            case DIV: for (; j <= last; j += L) v(a, ao + j).div(c).intoArray(o, oo + j); break;
+            default: break;
+        }
+        return j;
+    }
+
+    private static int scalarVector(BinaryOp op, float c, float[] b, int bo, float[] o, int oo, int n) {
+        FloatVector cv = FloatVector.broadcast(F, c);
+        int j = 0, last = n - L;
+        switch (op) {
+            case ADD: for (; j <= last; j += L) cv.add(v(b, bo + j)).intoArray(o, oo + j); break;
+            case SUB: for (; j <= last; j += L) cv.sub(v(b, bo + j)).intoArray(o, oo + j); break;
+            case MUL: for (; j <= last; j += L) cv.mul(v(b, bo + j)).intoArray(o, oo + j); break;
+            case DIV: for (; j <= last; j += L) cv.div(v(b, bo + j)).intoArray(o, oo + j); break;
+            default: break;
+        }
+        return j;
+    }
+
+    // ---- binary: backward --------------------------------------------------------------------
+
+    /*
+     * g[i_side] += gout[i] * d(a op b)/d(side), summed where side is broadcast. Tasks must never
+     * add into the same g element concurrently, so:
+     *   - side not broadcast: output and g elements correspond one to one; split the output.
+     *   - side's first axis kept (e.g. [N,C] * [N,1], grad of the column): split that axis; its
+     *     slices own disjoint parts of g.
+     *   - otherwise (e.g. bias grad of [N,C] + [C], or a [1] scalar): each task sums its range of
+     *     the output into a private copy of g; the copies are added into g in task order
+     *     (deterministic for a given thread count).
+     */
+
     static void binaryBackward(BinaryOp op, int side, float[] a, int[] aStrides, float[] b, int[] bStrides,
                                float[] gout, int[] outShape, float[] g) {
-        throw new UnsupportedOperationException("not implemented yet");
+        if (side != 0 && side != 1) throw new IllegalArgumentException("binaryBackward: side must be 0 or 1, got " + side);
+        Layout l = Layout.of(outShape, aStrides, bStrides);
+        if (l.total == 0) return;
+        int total = l.total;
+        if (!l.broadcasts(side)) {
+            Parallel.forRange(total, GRAIN, (s, e) -> gradRange(op, side, l, a, b, gout, g, s, e));
+        } else if (l.rank > 1 && l.strides[side][0] != 0 && l.shape[0] >= Parallel.THREADS) {
+            int slice = total / l.shape[0];
+            Parallel.forRange(l.shape[0], Math.max(1, GRAIN / slice),
+                    (s, e) -> gradRange(op, side, l, a, b, gout, g, s * slice, e * slice));
+        } else {
+            int tasks = Math.min(Parallel.THREADS, Math.max(1, total / GRAIN));
+            if (tasks == 1) {
+                gradRange(op, side, l, a, b, gout, g, 0, total);
+                return;
+            }
+            int span = l.span(side);
+            float[][] partial = new float[tasks][];
+            Parallel.forRange(tasks, 1, (t0, t1) -> {
+                for (int t = t0; t < t1; t++) {
+                    partial[t] = new float[span];
+                    gradRange(op, side, l, a, b, gout, partial[t], (int) ((long) total * t / tasks),
+                            (int) ((long) total * (t + 1) / tasks));
+                }
+            });
+            for (float[] p : partial) VectorMath.axpy(1f, p, 0, g, 0, span);
+        }
+    }
+
+    /** The gradient contributions of output elements {@code [s, e)}, added into {@code g}. */
+    private static void gradRange(BinaryOp op, int side, Layout l, float[] a, float[] b, float[] gout, float[] g,
+                                  int s, int e) {
+        int n = l.inner, sa = l.innerStride(0), sb = l.innerStride(1), sg = l.innerStride(side);
+        for (int pos = s; pos < e; ) {
+            int row = pos / n, col = pos - row * n, len = Math.min(n - col, e - pos);
+            rowBackward(op, side, a, l.rowOffset(0, row) + col * sa, sa, b, l.rowOffset(1, row) + col * sb, sb,
+                    gout, pos, g, l.rowOffset(side, row) + col * sg, sg, len);
+            pos += len;
+        }
+    }
+
+    /**
+     * One row: {@code g[go+j*sg] += gout[oo+j] * d(j)}. The derivative is a constant along the row
+     * for ADD, SUB, MUL by a broadcast value and DIV by one, or the other operand's row for MUL;
+     * those, with g either walked ({@code sg = 1}) or summed into ({@code sg = 0}), are vector
+     * loops. The rest (DIV by a row, unusual strides) is the scalar definition.
+     */
+    private static void rowBackward(BinaryOp op, int side, float[] a, int ao, int sa, float[] b, int bo, int sb,
+                                    float[] gout, int oo, float[] g, int go, int sg, int n) {
+        float[] other = side == 0 ? b : a;
+        int otherOff = side == 0 ? bo : ao, otherStride = side == 0 ? sb : sa;
+        boolean constant = false, otherRow = false;
+        float c = 0;
+        switch (op) {
+            case ADD: constant = true; c = 1; break;
+            case SUB: constant = true; c = side == 0 ? 1 : -1; break;
+            case MUL:
+                if (otherStride == 0) {
+                    constant = true;
+                    c = other[otherOff];
+                } else {
+                    otherRow = otherStride == 1;
+                }
+                break;
+            case DIV:
+                if (side == 0 && sb == 0) {
+                    constant = true;
+                    c = 1 / b[bo];
+                }
+                break;
+            default: break;
+        }
+        if (constant && sg == 1) {
+            VectorMath.axpy(c, gout, oo, g, go, n);
+        } else if (constant && sg == 0) {
+            g[go] += (float) (c * VectorMath.sum(gout, oo, n));
+        } else if (otherRow && sg == 1) {
+            int j = 0;
+            for (; j <= n - L; j += L) v(gout, oo + j).fma(v(other, otherOff + j), v(g, go + j)).intoArray(g, go + j);
+            for (; j < n; j++) g[go + j] += gout[oo + j] * other[otherOff + j];
+        } else if (otherRow && sg == 0) {
+            g[go] += (float) VectorMath.dot(gout, oo, other, otherOff, n);
+        } else {
+            for (int j = 0; j < n; j++) g[go + j * sg] += gout[oo + j] * derivative(op, side, a[ao + j * sa], b[bo + j * sb]);
+        }
+    }
+
+    // ---- broadcast layout --------------------------------------------------------------------
+
+    /**
+     * The output shape with size-1 axes dropped and adjacent axes merged where, for a, b and the
+     * (contiguous) output alike, {@code stride[outer] == stride[inner] * size[inner]}.
+     */
+    private static final class Layout {
+        final int rank, total, inner;
+        final int[] shape;
+        /** [0] a's strides, [1] b's, [2] the output's; per merged axis. */
+        final int[][] strides;
+
+        private Layout(int[] shape, int[][] strides, int total) {
+            this.rank = shape.length;
+            this.shape = shape;
+            this.strides = strides;
+            this.total = total;
+            this.inner = shape[rank - 1];
+        }
+
+        static Layout of(int[] outShape, int[] aStrides, int[] bStrides) {
+            int r = outShape.length;
+            if (aStrides.length != r || bStrides.length != r) {
+                throw new IllegalArgumentException("binary: strides " + Arrays.toString(aStrides) + " and "
+                        + Arrays.toString(bStrides) + " do not match the output shape " + Arrays.toString(outShape));
+            }
+            long total = 1;
+            for (int s : outShape) total *= s;
+            if (total > Integer.MAX_VALUE) throw new IllegalArgumentException("binary: output too large " + Arrays.toString(outShape));
+            int[] outStrides = new int[r];
+            for (int d = r - 1, s = 1; d >= 0; d--) {
+                outStrides[d] = s;
+                s *= outShape[d];
+            }
+            int[][] src = {aStrides, bStrides, outStrides};
+            int[] shape = new int[Math.max(1, r)];
+            int[][] st = new int[3][Math.max(1, r)];
+            int k = 0;
+            for (int d = 0; d < r; d++) {
+                if (outShape[d] == 1) continue;
+                boolean merge = k > 0;
+                for (int o = 0; o < 3 && merge; o++) merge = st[o][k - 1] == src[o][d] * outShape[d];
+                if (merge) {
+                    shape[k - 1] *= outShape[d];
+                    for (int o = 0; o < 3; o++) st[o][k - 1] = src[o][d];
+                } else {
+                    shape[k] = outShape[d];
+                    for (int o = 0; o < 3; o++) st[o][k] = src[o][d];
+                    k++;
+                }
+            }
+            if (k == 0) {           // a single element (or a rank-0 output)
+                shape[0] = 1;
+                k = 1;
+            }
+            int[][] trimmed = new int[3][];
+            for (int o = 0; o < 3; o++) trimmed[o] = Arrays.copyOf(st[o], k);
+            return new Layout(Arrays.copyOf(shape, k), trimmed, (int) total);
+        }
+
+        int innerStride(int operand) {
+            return strides[operand][rank - 1];
+        }
+
+        /** Offset in {@code operand} of the start of output row {@code row} (all axes but the last). */
+        int rowOffset(int operand, int row) {
+            int off = 0;
+            int[] st = strides[operand];
+            for (int d = rank - 2; d >= 0; d--) {
+                int i = row % shape[d];
+                row /= shape[d];
+                off += i * st[d];
+            }
+            return off;
+        }
+
+        /** Whether {@code operand} is broadcast along some axis (its gradient then sums). */
+        boolean broadcasts(int operand) {
+            for (int d = 0; d < rank; d++) if (strides[operand][d] == 0 && shape[d] > 1) return true;
+            return false;
+        }
+
+        /** One past the largest offset {@code operand} reaches. */
+        int span(int operand) {
+            int s = 1;
+            for (int d = 0; d < rank; d++) s += (shape[d] - 1) * strides[operand][d];
+            return s;
+        }
     }
 }
