@@ -443,13 +443,14 @@ final class ElementwiseKernels {
     // ---- broadcast layout --------------------------------------------------------------------
 
     /**
-     * The output shape with size-1 axes dropped and adjacent axes merged where, for a, b and the
-     * (contiguous) output alike, {@code stride[outer] == stride[inner] * size[inner]}.
+     * The output shape with size-1 axes dropped and adjacent axes merged where a and b both step
+     * uniformly across the pair: {@code stride[outer] == stride[inner] * size[inner]} (the
+     * contiguous output always does).
      */
     private static final class Layout {
         final int rank, total, inner;
         final int[] shape;
-        /** [0] a's strides, [1] b's, [2] the output's; per merged axis. */
+        /** [0] a's strides, [1] b's; per merged axis. */
         final int[][] strides;
 
         private Layout(int[] shape, int[][] strides, int total) {
@@ -469,25 +470,20 @@ final class ElementwiseKernels {
             long total = 1;
             for (int s : outShape) total *= s;
             if (total > Integer.MAX_VALUE) throw new IllegalArgumentException("binary: output too large " + Arrays.toString(outShape));
-            int[] outStrides = new int[r];
-            for (int d = r - 1, s = 1; d >= 0; d--) {
-                outStrides[d] = s;
-                s *= outShape[d];
-            }
-            int[][] src = {aStrides, bStrides, outStrides};
+            int[][] src = {aStrides, bStrides};
             int[] shape = new int[Math.max(1, r)];
-            int[][] st = new int[3][Math.max(1, r)];
+            int[][] st = new int[2][Math.max(1, r)];
             int k = 0;
             for (int d = 0; d < r; d++) {
                 if (outShape[d] == 1) continue;
                 boolean merge = k > 0;
-                for (int o = 0; o < 3 && merge; o++) merge = st[o][k - 1] == src[o][d] * outShape[d];
+                for (int o = 0; o < 2 && merge; o++) merge = st[o][k - 1] == src[o][d] * outShape[d];
                 if (merge) {
                     shape[k - 1] *= outShape[d];
-                    for (int o = 0; o < 3; o++) st[o][k - 1] = src[o][d];
+                    for (int o = 0; o < 2; o++) st[o][k - 1] = src[o][d];
                 } else {
                     shape[k] = outShape[d];
-                    for (int o = 0; o < 3; o++) st[o][k] = src[o][d];
+                    for (int o = 0; o < 2; o++) st[o][k] = src[o][d];
                     k++;
                 }
             }
@@ -495,8 +491,7 @@ final class ElementwiseKernels {
                 shape[0] = 1;
                 k = 1;
             }
-            int[][] trimmed = new int[3][];
-            for (int o = 0; o < 3; o++) trimmed[o] = Arrays.copyOf(st[o], k);
+            int[][] trimmed = {Arrays.copyOf(st[0], k), Arrays.copyOf(st[1], k)};
             return new Layout(Arrays.copyOf(shape, k), trimmed, (int) total);
         }
 
