@@ -119,98 +119,223 @@ final class ElementwiseKernels {
         }
     }
 
-    /** {@code y = f(x)} on {@code [s, e)} in whole vectors; returns where the scalar tail starts. */
+    /*
+     * The vector loops, one small method per op and direction: C2 compiles a method that holds all
+     * of them badly (its inlining budget runs out part-way and the later loops box every vector,
+     * 80x slower), while small methods each get compiled whole. Each loop covers whole vectors of
+     * [i, e) and returns where the scalar tail starts.
+     */
+
     private static int unaryVector(UnaryOp op, float[] x, float[] y, int s, int e) {
-        int i = s, last = e - L;
         switch (op) {
-            case NEG: for (; i <= last; i += L) v(x, i).neg().intoArray(y, i); break;
-            case EXP: for (; i <= last; i += L) v(x, i).lanewise(EXP).intoArray(y, i); break;
-            case LOG: for (; i <= last; i += L) v(x, i).lanewise(LOG).intoArray(y, i); break;
-            case SQRT: for (; i <= last; i += L) v(x, i).sqrt().intoArray(y, i); break;
-            case RSQRT: for (; i <= last; i += L) one().div(v(x, i).sqrt()).intoArray(y, i); break;
-            case SQUARE: for (; i <= last; i += L) v(x, i).mul(v(x, i)).intoArray(y, i); break;
-            case TANH: for (; i <= last; i += L) v(x, i).lanewise(TANH).intoArray(y, i); break;
-            case SIGMOID: for (; i <= last; i += L) sigmoid(v(x, i)).intoArray(y, i); break;
-            case RELU: for (; i <= last; i += L) v(x, i).max(0f).intoArray(y, i); break;
-            case SOFTPLUS:
-                for (; i <= last; i += L) {
-                    FloatVector xv = v(x, i);
-                    xv.lanewise(EXP).lanewise(LOG1P).blend(xv, xv.compare(GT, SOFTPLUS_THRESHOLD)).intoArray(y, i);
-                }
-                break;
-            case GELU_TANH:
-                for (; i <= last; i += L) {
-                    FloatVector xv = v(x, i);
-                    FloatVector t = tanhInner(xv).lanewise(TANH);
-                    xv.mul(0.5f).mul(t.add(1f)).intoArray(y, i);
-                }
-                break;
-            case QUICK_GELU:
-                for (; i <= last; i += L) {
-                    FloatVector xv = v(x, i);
-                    xv.mul(sigmoid(xv.mul((float) QUICK_GELU_SCALE))).intoArray(y, i);
-                }
-                break;
-            case SILU: for (; i <= last; i += L) v(x, i).mul(sigmoid(v(x, i))).intoArray(y, i); break;
-            default: break;
+            case NEG: return negForward(x, y, s, e);
+            case EXP: return expForward(x, y, s, e);
+            case LOG: return logForward(x, y, s, e);
+            case SQRT: return sqrtForward(x, y, s, e);
+            case RSQRT: return rsqrtForward(x, y, s, e);
+            case SQUARE: return squareForward(x, y, s, e);
+            case TANH: return tanhForward(x, y, s, e);
+            case SIGMOID: return sigmoidForward(x, y, s, e);
+            case SOFTPLUS: return softplusForward(x, y, s, e);
+            case RELU: return reluForward(x, y, s, e);
+            case GELU_TANH: return geluTanhForward(x, y, s, e);
+            case QUICK_GELU: return quickGeluForward(x, y, s, e);
+            case SILU: return siluForward(x, y, s, e);
+            default: return s;
+        }
+    }
+
+    private static int unaryBackwardVector(UnaryOp op, float[] x, float[] y, float[] gy, float[] gx, int s, int e) {
+        switch (op) {
+            case NEG: return negBackward(gy, gx, s, e);
+            case EXP: return expBackward(y, gy, gx, s, e);
+            case LOG: return logBackward(x, gy, gx, s, e);
+            case SQRT: return sqrtBackward(y, gy, gx, s, e);
+            case RSQRT: return rsqrtBackward(y, gy, gx, s, e);
+            case SQUARE: return squareBackward(x, gy, gx, s, e);
+            case TANH: return tanhBackward(y, gy, gx, s, e);
+            case SIGMOID: return sigmoidBackward(y, gy, gx, s, e);
+            case SOFTPLUS: return softplusBackward(x, gy, gx, s, e);
+            case RELU: return reluBackward(x, gy, gx, s, e);
+            case GELU_TANH: return geluTanhBackward(x, gy, gx, s, e);
+            case QUICK_GELU: return quickGeluBackward(x, gy, gx, s, e);
+            case SILU: return siluBackward(x, gy, gx, s, e);
+            default: return s;
+        }
+    }
+
+    // neg: y = -x, y' = -1
+    private static int negForward(float[] x, float[] y, int i, int e) {
+        for (; i <= e - L; i += L) v(x, i).neg().intoArray(y, i);
+        return i;
+    }
+
+    private static int negBackward(float[] gy, float[] gx, int i, int e) {
+        for (; i <= e - L; i += L) v(gx, i).sub(v(gy, i)).intoArray(gx, i);
+        return i;
+    }
+
+    // exp: y = e^x, y' = y
+    private static int expForward(float[] x, float[] y, int i, int e) {
+        for (; i <= e - L; i += L) v(x, i).lanewise(EXP).intoArray(y, i);
+        return i;
+    }
+
+    private static int expBackward(float[] y, float[] gy, float[] gx, int i, int e) {
+        for (; i <= e - L; i += L) v(gy, i).fma(v(y, i), v(gx, i)).intoArray(gx, i);
+        return i;
+    }
+
+    // log: y' = 1/x
+    private static int logForward(float[] x, float[] y, int i, int e) {
+        for (; i <= e - L; i += L) v(x, i).lanewise(LOG).intoArray(y, i);
+        return i;
+    }
+
+    private static int logBackward(float[] x, float[] gy, float[] gx, int i, int e) {
+        for (; i <= e - L; i += L) v(gx, i).add(v(gy, i).div(v(x, i))).intoArray(gx, i);
+        return i;
+    }
+
+    // sqrt: y' = 0.5 / y
+    private static int sqrtForward(float[] x, float[] y, int i, int e) {
+        for (; i <= e - L; i += L) v(x, i).sqrt().intoArray(y, i);
+        return i;
+    }
+
+    private static int sqrtBackward(float[] y, float[] gy, float[] gx, int i, int e) {
+        for (; i <= e - L; i += L) v(gy, i).div(v(y, i)).mul(0.5f).add(v(gx, i)).intoArray(gx, i);
+        return i;
+    }
+
+    // rsqrt: y = 1/sqrt(x), y' = -0.5 y^3
+    private static int rsqrtForward(float[] x, float[] y, int i, int e) {
+        for (; i <= e - L; i += L) one().div(v(x, i).sqrt()).intoArray(y, i);
+        return i;
+    }
+
+    private static int rsqrtBackward(float[] y, float[] gy, float[] gx, int i, int e) {
+        for (; i <= e - L; i += L) {
+            FloatVector yv = v(y, i);
+            v(gy, i).mul(yv.mul(yv).mul(yv)).mul(-0.5f).add(v(gx, i)).intoArray(gx, i);
         }
         return i;
     }
 
-    /** {@code gx += gy * f'(x)} on {@code [s, e)} in whole vectors; returns where the tail starts. */
-    private static int unaryBackwardVector(UnaryOp op, float[] x, float[] y, float[] gy, float[] gx, int s, int e) {
-        int i = s, last = e - L;
-        switch (op) {
-            case NEG: for (; i <= last; i += L) v(gx, i).sub(v(gy, i)).intoArray(gx, i); break;
-            case EXP: for (; i <= last; i += L) v(gy, i).fma(v(y, i), v(gx, i)).intoArray(gx, i); break;
-            case LOG: for (; i <= last; i += L) v(gx, i).add(v(gy, i).div(v(x, i))).intoArray(gx, i); break;
-            case SQRT: for (; i <= last; i += L) v(gy, i).div(v(y, i)).mul(0.5f).add(v(gx, i)).intoArray(gx, i); break;
-            case RSQRT:
-                for (; i <= last; i += L) {
-                    FloatVector yv = v(y, i);
-                    v(gy, i).mul(yv.mul(yv).mul(yv)).mul(-0.5f).add(v(gx, i)).intoArray(gx, i);
-                }
-                break;
-            case SQUARE: for (; i <= last; i += L) v(gy, i).mul(v(x, i)).mul(2f).add(v(gx, i)).intoArray(gx, i); break;
-            case TANH:
-                for (; i <= last; i += L) {
-                    FloatVector yv = v(y, i);
-                    v(gy, i).fma(yv.mul(yv).neg().add(1f), v(gx, i)).intoArray(gx, i);
-                }
-                break;
-            case SIGMOID:
-                for (; i <= last; i += L) {
-                    FloatVector yv = v(y, i);
-                    v(gy, i).fma(yv.mul(one().sub(yv)), v(gx, i)).intoArray(gx, i);
-                }
-                break;
-            case SOFTPLUS: for (; i <= last; i += L) v(gy, i).fma(sigmoid(v(x, i)), v(gx, i)).intoArray(gx, i); break;
-            case RELU: for (; i <= last; i += L) v(gx, i).add(v(gy, i), v(x, i).compare(GT, 0f)).intoArray(gx, i); break;
-            case GELU_TANH:
-                for (; i <= last; i += L) {
-                    // d/dx 0.5 x (1 + t) = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2),  t = tanh(k (x + c x^3))
-                    FloatVector xv = v(x, i);
-                    FloatVector t = tanhInner(xv).lanewise(TANH);
-                    FloatVector inner = xv.mul(xv).mul((float) (3 * GELU_CUBIC * SQRT_2_OVER_PI)).add((float) SQRT_2_OVER_PI);
-                    FloatVector d = t.add(1f).add(xv.mul(t.mul(t).neg().add(1f)).mul(inner)).mul(0.5f);
-                    v(gy, i).fma(d, v(gx, i)).intoArray(gx, i);
-                }
-                break;
-            case QUICK_GELU:
-                for (; i <= last; i += L) {
-                    FloatVector xv = v(x, i), sv = sigmoid(xv.mul((float) QUICK_GELU_SCALE));
-                    FloatVector d = sv.mul(xv.mul(one().sub(sv)).mul((float) QUICK_GELU_SCALE).add(1f));
-                    v(gy, i).fma(d, v(gx, i)).intoArray(gx, i);
-                }
-                break;
-            case SILU:
-                for (; i <= last; i += L) {
-                    FloatVector xv = v(x, i), sv = sigmoid(xv);
-                    FloatVector d = sv.mul(xv.mul(one().sub(sv)).add(1f));
-                    v(gy, i).fma(d, v(gx, i)).intoArray(gx, i);
-                }
-                break;
-            default: break;
+    // square: y' = 2x
+    private static int squareForward(float[] x, float[] y, int i, int e) {
+        for (; i <= e - L; i += L) v(x, i).mul(v(x, i)).intoArray(y, i);
+        return i;
+    }
+
+    private static int squareBackward(float[] x, float[] gy, float[] gx, int i, int e) {
+        for (; i <= e - L; i += L) v(gy, i).mul(v(x, i)).mul(2f).add(v(gx, i)).intoArray(gx, i);
+        return i;
+    }
+
+    // tanh: y' = 1 - y^2
+    private static int tanhForward(float[] x, float[] y, int i, int e) {
+        for (; i <= e - L; i += L) v(x, i).lanewise(TANH).intoArray(y, i);
+        return i;
+    }
+
+    private static int tanhBackward(float[] y, float[] gy, float[] gx, int i, int e) {
+        for (; i <= e - L; i += L) {
+            FloatVector yv = v(y, i);
+            v(gy, i).fma(yv.mul(yv).neg().add(1f), v(gx, i)).intoArray(gx, i);
+        }
+        return i;
+    }
+
+    // sigmoid: y' = y (1 - y)
+    private static int sigmoidForward(float[] x, float[] y, int i, int e) {
+        for (; i <= e - L; i += L) sigmoid(v(x, i)).intoArray(y, i);
+        return i;
+    }
+
+    private static int sigmoidBackward(float[] y, float[] gy, float[] gx, int i, int e) {
+        for (; i <= e - L; i += L) {
+            FloatVector yv = v(y, i);
+            v(gy, i).fma(yv.mul(one().sub(yv)), v(gx, i)).intoArray(gx, i);
+        }
+        return i;
+    }
+
+    // softplus: y = log1p(exp(x)), or x above the threshold; y' = sigmoid(x)
+    private static int softplusForward(float[] x, float[] y, int i, int e) {
+        for (; i <= e - L; i += L) {
+            FloatVector xv = v(x, i);
+            xv.lanewise(EXP).lanewise(LOG1P).blend(xv, xv.compare(GT, SOFTPLUS_THRESHOLD)).intoArray(y, i);
+        }
+        return i;
+    }
+
+    private static int softplusBackward(float[] x, float[] gy, float[] gx, int i, int e) {
+        for (; i <= e - L; i += L) v(gy, i).fma(sigmoid(v(x, i)), v(gx, i)).intoArray(gx, i);
+        return i;
+    }
+
+    // relu: y' = [x > 0]
+    private static int reluForward(float[] x, float[] y, int i, int e) {
+        for (; i <= e - L; i += L) v(x, i).max(0f).intoArray(y, i);
+        return i;
+    }
+
+    private static int reluBackward(float[] x, float[] gy, float[] gx, int i, int e) {
+        for (; i <= e - L; i += L) v(gx, i).add(v(gy, i), v(x, i).compare(GT, 0f)).intoArray(gx, i);
+        return i;
+    }
+
+    // gelu-tanh: y = 0.5 x (1 + t), t = tanh(k (x + c x^3)); y' = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2)
+    private static int geluTanhForward(float[] x, float[] y, int i, int e) {
+        for (; i <= e - L; i += L) {
+            FloatVector xv = v(x, i);
+            FloatVector t = tanhInner(xv).lanewise(TANH);
+            xv.mul(0.5f).mul(t.add(1f)).intoArray(y, i);
+        }
+        return i;
+    }
+
+    private static int geluTanhBackward(float[] x, float[] gy, float[] gx, int i, int e) {
+        for (; i <= e - L; i += L) {
+            FloatVector xv = v(x, i);
+            FloatVector t = tanhInner(xv).lanewise(TANH);
+            FloatVector inner = xv.mul(xv).mul((float) (3 * GELU_CUBIC * SQRT_2_OVER_PI)).add((float) SQRT_2_OVER_PI);
+            FloatVector d = t.add(1f).add(xv.mul(t.mul(t).neg().add(1f)).mul(inner)).mul(0.5f);
+            v(gy, i).fma(d, v(gx, i)).intoArray(gx, i);
+        }
+        return i;
+    }
+
+    // quick-gelu: y = x s, s = sigmoid(1.702 x); y' = s (1 + 1.702 x (1 - s))
+    private static int quickGeluForward(float[] x, float[] y, int i, int e) {
+        for (; i <= e - L; i += L) {
+            FloatVector xv = v(x, i);
+            xv.mul(sigmoid(xv.mul((float) QUICK_GELU_SCALE))).intoArray(y, i);
+        }
+        return i;
+    }
+
+    private static int quickGeluBackward(float[] x, float[] gy, float[] gx, int i, int e) {
+        for (; i <= e - L; i += L) {
+            FloatVector xv = v(x, i), sv = sigmoid(xv.mul((float) QUICK_GELU_SCALE));
+            FloatVector d = sv.mul(xv.mul(one().sub(sv)).mul((float) QUICK_GELU_SCALE).add(1f));
+            v(gy, i).fma(d, v(gx, i)).intoArray(gx, i);
+        }
+        return i;
+    }
+
+    // silu: y = x s, s = sigmoid(x); y' = s (1 + x (1 - s))
+    private static int siluForward(float[] x, float[] y, int i, int e) {
+        for (; i <= e - L; i += L) v(x, i).mul(sigmoid(v(x, i))).intoArray(y, i);
+        return i;
+    }
+
+    private static int siluBackward(float[] x, float[] gy, float[] gx, int i, int e) {
+        for (; i <= e - L; i += L) {
+            FloatVector xv = v(x, i), sv = sigmoid(xv);
+            FloatVector d = sv.mul(xv.mul(one().sub(sv)).add(1f));
+            v(gy, i).fma(d, v(gx, i)).intoArray(gx, i);
         }
         return i;
     }
@@ -291,50 +416,101 @@ final class ElementwiseKernels {
         });
     }
 
-    /** {@code o[oo+j] = a[ao+j*sa] op b[bo+j*sb]} for {@code j < n}. */
+    /**
+     * {@code o[oo+j] = a[ao+j*sa] op b[bo+j*sb]} for {@code j < n}: a vector loop when each side
+     * is walked (stride 1) or broadcast (stride 0), one small method per op and pattern (see the
+     * note on the unary loops), then the scalar definition for the tail and any other strides.
+     */
     private static void rowForward(BinaryOp op, float[] a, int ao, int sa, float[] b, int bo, int sb,
                                    float[] o, int oo, int n) {
         int j = 0;
-        if (sa == 1 && sb == 1) j = vectorVector(op, a, ao, b, bo, o, oo, n);
-        else if (sa == 1 && sb == 0) j = vectorScalar(op, a, ao, b[bo], o, oo, n);
-        else if (sa == 0 && sb == 1) j = scalarVector(op, a[ao], b, bo, o, oo, n);
+        if (sa == 1 && sb == 1) {
+            switch (op) {
+                case ADD: j = addVV(a, ao, b, bo, o, oo, n); break;
+                case SUB: j = subVV(a, ao, b, bo, o, oo, n); break;
+                case MUL: j = mulVV(a, ao, b, bo, o, oo, n); break;
+                case DIV: j = divVV(a, ao, b, bo, o, oo, n); break;
+                default: break;
+            }
+        } else if (sa == 1 && sb == 0) {
+            switch (op) {
+                case ADD: j = addVS(a, ao, b[bo], o, oo, n); break;
+                case SUB: j = subVS(a, ao, b[bo], o, oo, n); break;
+                case MUL: j = mulVS(a, ao, b[bo], o, oo, n); break;
+                case DIV: j = divVS(a, ao, b[bo], o, oo, n); break;
+                default: break;
+            }
+        } else if (sa == 0 && sb == 1) {
+            switch (op) {
+                case ADD: j = addVS(b, bo, a[ao], o, oo, n); break;   // c + v == v + c exactly
+                case SUB: j = subSV(a[ao], b, bo, o, oo, n); break;
+                case MUL: j = mulVS(b, bo, a[ao], o, oo, n); break;
+                case DIV: j = divSV(a[ao], b, bo, o, oo, n); break;
+                default: break;
+            }
+        }
         for (; j < n; j++) o[oo + j] = apply(op, a[ao + j * sa], b[bo + j * sb]);
     }
 
-    private static int vectorVector(BinaryOp op, float[] a, int ao, float[] b, int bo, float[] o, int oo, int n) {
-        int j = 0, last = n - L;
-        switch (op) {
-            case ADD: for (; j <= last; j += L) v(a, ao + j).add(v(b, bo + j)).intoArray(o, oo + j); break;
-            case SUB: for (; j <= last; j += L) v(a, ao + j).sub(v(b, bo + j)).intoArray(o, oo + j); break;
-            case MUL: for (; j <= last; j += L) v(a, ao + j).mul(v(b, bo + j)).intoArray(o, oo + j); break;
-            case DIV: for (; j <= last; j += L) v(a, ao + j).div(v(b, bo + j)).intoArray(o, oo + j); break;
-            default: break;
-        }
+    private static int addVV(float[] a, int ao, float[] b, int bo, float[] o, int oo, int n) {
+        int j = 0;
+        for (; j <= n - L; j += L) v(a, ao + j).add(v(b, bo + j)).intoArray(o, oo + j);
         return j;
     }
 
-    private static int vectorScalar(BinaryOp op, float[] a, int ao, float c, float[] o, int oo, int n) {
-        int j = 0, last = n - L;
-        switch (op) {
-            case ADD: for (; j <= last; j += L) v(a, ao + j).add(c).intoArray(o, oo + j); break;
-            case SUB: for (; j <= last; j += L) v(a, ao + j).sub(c).intoArray(o, oo + j); break;
-            case MUL: for (; j <= last; j += L) v(a, ao + j).mul(c).intoArray(o, oo + j); break;
-            case DIV: for (; j <= last; j += L) v(a, ao + j).div(c).intoArray(o, oo + j); break;
-            default: break;
-        }
+    private static int subVV(float[] a, int ao, float[] b, int bo, float[] o, int oo, int n) {
+        int j = 0;
+        for (; j <= n - L; j += L) v(a, ao + j).sub(v(b, bo + j)).intoArray(o, oo + j);
         return j;
     }
 
-    private static int scalarVector(BinaryOp op, float c, float[] b, int bo, float[] o, int oo, int n) {
+    private static int mulVV(float[] a, int ao, float[] b, int bo, float[] o, int oo, int n) {
+        int j = 0;
+        for (; j <= n - L; j += L) v(a, ao + j).mul(v(b, bo + j)).intoArray(o, oo + j);
+        return j;
+    }
+
+    private static int divVV(float[] a, int ao, float[] b, int bo, float[] o, int oo, int n) {
+        int j = 0;
+        for (; j <= n - L; j += L) v(a, ao + j).div(v(b, bo + j)).intoArray(o, oo + j);
+        return j;
+    }
+
+    private static int addVS(float[] a, int ao, float c, float[] o, int oo, int n) {
+        int j = 0;
+        for (; j <= n - L; j += L) v(a, ao + j).add(c).intoArray(o, oo + j);
+        return j;
+    }
+
+    private static int subVS(float[] a, int ao, float c, float[] o, int oo, int n) {
+        int j = 0;
+        for (; j <= n - L; j += L) v(a, ao + j).sub(c).intoArray(o, oo + j);
+        return j;
+    }
+
+    private static int mulVS(float[] a, int ao, float c, float[] o, int oo, int n) {
+        int j = 0;
+        for (; j <= n - L; j += L) v(a, ao + j).mul(c).intoArray(o, oo + j);
+        return j;
+    }
+
+    private static int divVS(float[] a, int ao, float c, float[] o, int oo, int n) {
+        int j = 0;
+        for (; j <= n - L; j += L) v(a, ao + j).div(c).intoArray(o, oo + j);
+        return j;
+    }
+
+    private static int subSV(float c, float[] b, int bo, float[] o, int oo, int n) {
         FloatVector cv = FloatVector.broadcast(F, c);
-        int j = 0, last = n - L;
-        switch (op) {
-            case ADD: for (; j <= last; j += L) cv.add(v(b, bo + j)).intoArray(o, oo + j); break;
-            case SUB: for (; j <= last; j += L) cv.sub(v(b, bo + j)).intoArray(o, oo + j); break;
-            case MUL: for (; j <= last; j += L) cv.mul(v(b, bo + j)).intoArray(o, oo + j); break;
-            case DIV: for (; j <= last; j += L) cv.div(v(b, bo + j)).intoArray(o, oo + j); break;
-            default: break;
-        }
+        int j = 0;
+        for (; j <= n - L; j += L) cv.sub(v(b, bo + j)).intoArray(o, oo + j);
+        return j;
+    }
+
+    private static int divSV(float c, float[] b, int bo, float[] o, int oo, int n) {
+        FloatVector cv = FloatVector.broadcast(F, c);
+        int j = 0;
+        for (; j <= n - L; j += L) cv.div(v(b, bo + j)).intoArray(o, oo + j);
         return j;
     }
 
@@ -430,9 +606,7 @@ final class ElementwiseKernels {
         } else if (constant && sg == 0) {
             g[go] += (float) (c * VectorMath.sum(gout, oo, n));
         } else if (otherRow && sg == 1) {
-            int j = 0;
-            for (; j <= n - L; j += L) v(gout, oo + j).fma(v(other, otherOff + j), v(g, go + j)).intoArray(g, go + j);
-            for (; j < n; j++) g[go + j] += gout[oo + j] * other[otherOff + j];
+            VectorMath.addProduct(gout, oo, other, otherOff, g, go, n);
         } else if (otherRow && sg == 0) {
             g[go] += (float) VectorMath.dot(gout, oo, other, otherOff, n);
         } else {

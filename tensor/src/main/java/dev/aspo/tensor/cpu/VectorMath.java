@@ -80,4 +80,14 @@ final class VectorMath {
         }
         for (; j < n; j++) y[yo + j] += alpha * x[xo + j];
     }
+
+    /** {@code y[yo+j] += a[ao+j] * b[bo+j]} for {@code j < n}. */
+    static void addProduct(float[] a, int ao, float[] b, int bo, float[] y, int yo, int n) {
+        int j = 0;
+        for (; j <= n - L; j += L) {
+            FloatVector.fromArray(F, a, ao + j).fma(FloatVector.fromArray(F, b, bo + j), FloatVector.fromArray(F, y, yo + j))
+                    .intoArray(y, yo + j);
+        }
+        for (; j < n; j++) y[yo + j] += a[ao + j] * b[bo + j];
+    }
 }
