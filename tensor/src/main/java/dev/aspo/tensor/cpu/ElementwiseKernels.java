@@ -25,8 +25,8 @@ import jdk.incubator.vector.FloatVector;
 final class ElementwiseKernels {
     /** Elements per parallel task: these loops run at ~1 ns per float, a fork costs microseconds. */
     private static final int GRAIN = 1 << 15;
-    /** The exact GELU evaluates erfc in double, ~20x slower per element. */
-    private static final int GRAIN_ERF = 1 << 11;
+    /** Without vector math the exact GELU evaluates erfc in double, ~20 ns per element. */
+    private static final int GRAIN_SLOW = 1 << 11;
 
     private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
     private static final double INV_SQRT_2 = 1 / Math.sqrt(2), INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -97,24 +97,27 @@ final class ElementwiseKernels {
     // ---- unary: kernels ----------------------------------------------------------------------
 
     static void unary(UnaryOp op, float[] x, float[] y, int n) {
-        Parallel.forRange(n, op == UnaryOp.GELU ? GRAIN_ERF : GRAIN, (s, e) -> {
+        Parallel.forRange(n, grain(op), (s, e) -> {
             int i = vectorised(op) ? unaryVector(op, x, y, s, e) : s;
             for (; i < e; i++) y[i] = apply(op, x[i]);
         });
     }
 
     static void unaryBackward(UnaryOp op, float[] x, float[] y, float[] gy, float[] gx, int n) {
-        Parallel.forRange(n, op == UnaryOp.GELU ? GRAIN_ERF : GRAIN, (s, e) -> {
+        Parallel.forRange(n, grain(op), (s, e) -> {
             int i = vectorised(op) ? unaryBackwardVector(op, x, y, gy, gx, s, e) : s;
             for (; i < e; i++) gx[i] += (float) (gy[i] * derivative(op, x[i], y[i]));
         });
     }
 
-    /** Whether {@code op} has a vector loop here (the erf has none; exp-based ones need SVML). */
+    private static int grain(UnaryOp op) {
+        return vectorised(op) ? GRAIN : GRAIN_SLOW;
+    }
+
+    /** Whether {@code op} runs as a vector loop here (those built on exp need SVML, see VectorMath). */
     static boolean vectorised(UnaryOp op) {
         switch (op) {
             case NEG: case SQRT: case RSQRT: case SQUARE: case RELU: return true;
-            case GELU: return false;
             default: return TRANSCENDENTALS;
         }
     }
@@ -138,6 +141,7 @@ final class ElementwiseKernels {
             case SIGMOID: return sigmoidForward(x, y, s, e);
             case SOFTPLUS: return softplusForward(x, y, s, e);
             case RELU: return reluForward(x, y, s, e);
+            case GELU: return Gelu.forward(x, y, s, e);
             case GELU_TANH: return geluTanhForward(x, y, s, e);
             case QUICK_GELU: return quickGeluForward(x, y, s, e);
             case SILU: return siluForward(x, y, s, e);
@@ -157,6 +161,7 @@ final class ElementwiseKernels {
             case SIGMOID: return sigmoidBackward(y, gy, gx, s, e);
             case SOFTPLUS: return softplusBackward(x, gy, gx, s, e);
             case RELU: return reluBackward(x, gy, gx, s, e);
+            case GELU: return Gelu.backward(x, gy, gx, s, e);
             case GELU_TANH: return geluTanhBackward(x, gy, gx, s, e);
             case QUICK_GELU: return quickGeluBackward(x, gy, gx, s, e);
             case SILU: return siluBackward(x, gy, gx, s, e);

@@ -50,6 +50,17 @@ public final class Erf {
         return 2 - erfcAtLeastOne(-x);                   // x <= -1, or NaN
     }
 
+    /** The scaled complement {@code exp(x^2) erfc(x)}: finite (about 1/(x sqrt pi)) where erfc underflows. */
+    public static double erfcx(double x) {
+        if (x >= EDGES[EDGES.length - 1]) return erfcxContinuedFraction(x);
+        if (x >= 1) {
+            int k = 0;
+            while (x >= EDGES[k + 1]) k++;
+            return clenshaw(CHEB[k], EDGES[k], EDGES[k + 1], x);
+        }
+        return Math.exp(x * x) * erfc(x);
+    }
+
     private static double series(double u) {
         double s = 0;
         for (int n = SERIES_TERMS - 1; n >= 0; n--) s = s * u + SERIES[n];

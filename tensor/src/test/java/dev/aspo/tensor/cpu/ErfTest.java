@@ -50,6 +50,10 @@ class ErfTest {
             assertRelative("erf(" + -p[0] + ")", -p[1], Erf.erf(-p[0]), 1e-12);
         }
         for (double[] p : ERFC) assertRelative("erfc(" + p[0] + ")", p[1], Erf.erfc(p[0]), 1e-12);
+        for (double[] p : ERFC) {   // the scaled complement, finite where erfc underflows
+            assertRelative("erfcx(" + p[0] + ")", p[1] * Math.exp(p[0] * p[0]), Erf.erfcx(p[0]), 1e-12);
+        }
+        assertRelative("erfcx(40)", 0.014100335983377813624, Erf.erfcx(40), 1e-12);   // mpmath, as above
     }
 
     @Test
