@@ -49,6 +49,10 @@ public final class Reductions {
         if (dim == 0) {
             throw new IllegalArgumentException("max: axis " + axis + " of " + Arrays.toString(s) + " is empty");
         }
+        if (dim > 1 << 24) {   // the kernel returns the argmax as a float
+            throw new IllegalArgumentException("max: axis " + axis + " of " + Arrays.toString(s)
+                    + " is longer than 2^24, beyond exact float indices");
+        }
         Backend be = x.backend();
         Tensor out = Tensor.zeros(be, reducedShape(s, a, keepDim));
         Storage argmax = be.allocate(out.numel());
