@@ -1,0 +1,100 @@
+package dev.aspo.models.hf;
+
+import dev.aspo.models.nn.Module;
+import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.io.SafeTensorsFile;
+import dev.aspo.tensor.io.SafeTensorsWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
+
+/**
+ * Moves a {@link Module}'s parameters to and from Hugging Face safetensors checkpoints.
+ *
+ * <p>Names in the file go through a mapping to the module's names (checkpoint layouts differ
+ * between transformers versions and hubs); a mapping that returns null skips the tensor (buffers
+ * such as {@code rotary_emb.inv_freq}). Tensors are read one at a time from the memory-mapped
+ * file and copied into the module's parameters, so loading never holds a second full copy of
+ * the weights. Everything wrong (missing, unexpected, mis-shaped) is reported in one error.
+ */
+public final class Weights {
+    private Weights() {}
+
+    /** The file name {@code save_pretrained} uses for a single-file checkpoint. */
+    public static final String FILE = "model.safetensors";
+
+    /**
+     * Loads {@code file}, or a directory's {@code model.safetensors} (or its shards listed in
+     * {@code model.safetensors.index.json}), into {@code module}.
+     */
+    public static void load(Module module, Path file, Function<String, String> fileToModule) throws IOException {
+        List<Path> files = checkpointFiles(file);
+        Map<String, Tensor> params = module.namedParameters();
+        Set<String> loaded = new LinkedHashSet<>();
+        List<String> unexpected = new ArrayList<>(), misShaped = new ArrayList<>();
+        for (Path f : files) {
+            try (SafeTensorsFile st = SafeTensorsFile.open(f)) {
+                for (String name : st.names()) {          // check the whole file before copying anything
+                    String target = fileToModule.apply(name);
+                    if (target == null) continue;
+                    Tensor p = params.get(target);
+                    if (p == null) {
+                        unexpected.add(name);
+                    } else if (!Arrays.equals(p.shape(), st.info(name).shape())) {
+                        loaded.add(target);     // present, reported as mis-shaped rather than missing
+                        misShaped.add(name + " " + Arrays.toString(st.info(name).shape()) + " (model: "
+                                + Arrays.toString(p.shape()) + ")");
+                    } else if (!loaded.add(target)) {
+                        unexpected.add(name + " (a second tensor for " + target + ")");
+                    }
+                }
+            }
+        }
+        Set<String> missing = new TreeSet<>(params.keySet());
+        missing.removeAll(loaded);
+        if (!missing.isEmpty() || !unexpected.isEmpty() || !misShaped.isEmpty()) {
+            StringBuilder sb = new StringBuilder(file + ": the checkpoint does not fit the model");
+            if (!missing.isEmpty()) sb.append("; missing ").append(missing);
+            if (!unexpected.isEmpty()) sb.append("; unexpected ").append(unexpected);
+            if (!misShaped.isEmpty()) sb.append("; wrong shape ").append(misShaped);
+            throw new IOException(sb.toString());
+        }
+        for (Path f : files) {
+            try (SafeTensorsFile st = SafeTensorsFile.open(f)) {
+                for (String name : st.names()) {
+                    String target = fileToModule.apply(name);
+                    if (target != null) module.copyFrom(target, st.readFloat(name));
+                }
+            }
+        }
+    }
+
+    /** Writes every parameter of {@code module} as F32 under {@code moduleToFile(name)}, atomically. */
+    public static void save(Module module, Path file, Function<String, String> moduleToFile) throws IOException {
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        for (var e : module.namedParameters().entrySet()) w.put(moduleToFile.apply(e.getKey()), e.getValue());
+        w.metadata("format", "pt");
+        w.write(file);
+    }
+
+    private static List<Path> checkpointFiles(Path path) throws IOException {
+        if (!Files.isDirectory(path)) return List.of(path);
+        Path single = path.resolve(FILE);
+        if (Files.exists(single)) return List.of(single);
+        Path index = path.resolve("model.safetensors.index.json");
+        if (!Files.exists(index)) throw new IOException(path + ": no " + FILE + " and no model.safetensors.index.json");
+        var map = new com.fasterxml.jackson.databind.ObjectMapper().readTree(index.toFile()).path("weight_map");
+        if (!map.isObject()) throw new IOException(index + ": no weight_map object");
+        Set<Path> shards = new LinkedHashSet<>();
+        map.fields().forEachRemaining(e -> shards.add(path.resolve(e.getValue().asText())));
+        return new ArrayList<>(shards);
+    }
+}

@@ -1,0 +1,78 @@
+package dev.aspo.models.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.aspo.models.hf.Weights;
+import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.io.SafeTensorsWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ModuleTest {
+    /** Two layers under HF-style names. */
+    static final class Tiny extends Module {
+        final Linear up = child("mlp.up", new Linear(3, 4, true));
+        final RmsNorm norm = child("norm", new RmsNorm(4, 1e-6f));
+    }
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void namesFollowTheTreeInRegistrationOrder() {
+        assertEquals(List.of("mlp.up.weight", "mlp.up.bias", "norm.weight"), List.copyOf(new Tiny().namedParameters().keySet()));
+        assertEquals(12 + 4 + 4, new Tiny().parameterCount());
+    }
+
+    @Test
+    void saveThenLoadRestoresEveryValueUnderMappedNames() throws IOException {
+        Tiny a = new Tiny();
+        a.copyFrom("mlp.up.weight", Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, 4, 3));
+        a.copyFrom("mlp.up.bias", Tensor.of(new float[] {-1, -2, -3, -4}, 4));
+        Path f = dir.resolve(Weights.FILE);
+        Weights.save(a, f, n -> "model." + n);
+        Tiny b = new Tiny();
+        Tensor before = b.up.weight;
+        Weights.load(b, dir, n -> n.substring("model.".length()));
+        assertArrayEquals(a.up.weight.toFloatArray(), b.up.weight.toFloatArray());
+        assertArrayEquals(new float[] {-1, -2, -3, -4}, b.up.bias.toFloatArray());
+        assertArrayEquals(new float[] {1, 1, 1, 1}, b.norm.weight.toFloatArray());
+        assertTrue(before == b.up.weight, "loading keeps the parameter tensors");
+    }
+
+    @Test
+    void oneErrorListsMissingUnexpectedAndMisShapedTensors() throws IOException {
+        Path f = dir.resolve("bad.safetensors");
+        new SafeTensorsWriter()
+                .put("mlp.up.weight", new float[6], 2, 3)
+                .put("extra.weight", new float[1], 1)
+                .put("rotary_emb.inv_freq", new float[2], 2)
+                .write(f);
+        Function<String, String> map = n -> n.startsWith("rotary_emb") ? null : n;
+        IOException e = assertThrows(IOException.class, () -> Weights.load(new Tiny(), f, map));
+        String m = e.getMessage();
+        assertTrue(m.startsWith(f.toString()), m);
+        assertTrue(m.contains("missing [mlp.up.bias, norm.weight]"), m);
+        assertTrue(m.contains("unexpected [extra.weight]"), m);
+        assertTrue(m.contains("wrong shape [mlp.up.weight [2, 3] (model: [4, 3])]"), m);
+        assertTrue(!m.contains("rotary_emb"), m);
+    }
+
+    @Test
+    void linearIsXTimesWTransposedPlusBias() {
+        Tiny t = new Tiny();
+        t.copyFrom("mlp.up.weight", Tensor.of(new float[] {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1}, 4, 3));
+        t.copyFrom("mlp.up.bias", Tensor.of(new float[] {0, 0, 0, 10}, 4));
+        float[] y = t.up.forward(Tensor.of(new float[] {1, 2, 3}, 1, 3)).toFloatArray();
+        assertArrayEquals(new float[] {1, 2, 3, 16}, y);
+        assertTrue(Files.exists(dir));
+    }
+}
