@@ -53,46 +53,69 @@ public final class Sampler {
         return greedy;
     }
 
-    /** The chosen token among {@code logits[offset, offset + vocab)}. */
+    /** The chosen token id (an index into the row {@code logits[offset, offset + vocab)}). */
     public int next(float[] logits, int offset, int vocab) {
+        checkRow(logits, offset, vocab);
+        if (greedy) return argmax(logits, offset, vocab);
+        double[] p = probabilities(logits, offset, vocab);
+        double u = rng.nextDouble();
+        int last = 0;
+        for (int i = 0; i < vocab; i++) {
+            if (p[i] == 0) continue;
+            last = i;
+            u -= p[i];
+            if (u < 0) return i;
+        }
+        return last;                        // rounding left u at ~0: the last candidate
+    }
+
+    /**
+     * The distribution a sampling step draws from ({@code [vocab]}, summing to 1, 0 for removed
+     * tokens), as transformers' warpers make it:
+     *
+     * <pre>
+     *   z = logits / temperature
+     *   top-k: drop z below the k-th largest (ties with it stay, as TopKLogitsWarper)
+     *   p = softmax(z over the kept)
+     *   top-p: by descending p, keep a token while the mass before it is below top_p
+     *          (TopPLogitsWarper's "ascending cumulative mass > 1 - top_p"); the largest always stays
+     * </pre>
+     */
+    double[] probabilities(float[] logits, int offset, int vocab) {
+        checkRow(logits, offset, vocab);
+        Integer[] order = new Integer[vocab];
+        for (int i = 0; i < vocab; i++) order[i] = i;
+        Arrays.sort(order, (a, b) -> Float.compare(logits[offset + b], logits[offset + a]));   // descending, stable
+        int keep = vocab;
+        if (topK > 0 && topK < vocab) {
+            float kth = logits[offset + order[topK - 1]];
+            keep = topK;
+            while (keep < vocab && logits[offset + order[keep]] >= kth) keep++;
+        }
+        double max = logits[offset + order[0]] / (double) temperature, sum = 0;
+        double[] e = new double[keep];
+        for (int i = 0; i < keep; i++) {
+            e[i] = Math.exp(logits[offset + order[i]] / (double) temperature - max);
+            sum += e[i];
+        }
+        if (topP < 1) {
+            double before = 0;
+            int n = 0;
+            while (n < keep && (n == 0 || before < topP)) before += e[n++] / sum;
+            keep = n;
+            sum = 0;
+            for (int i = 0; i < keep; i++) sum += e[i];
+        }
+        double[] p = new double[vocab];
+        for (int i = 0; i < keep; i++) p[order[i]] = e[i] / sum;
+        return p;
+    }
+
+    private static void checkRow(float[] logits, int offset, int vocab) {
         if (vocab <= 0 || offset < 0 || offset + vocab > logits.length) {
             throw new IllegalArgumentException("sampler: row [" + offset + ", " + (offset + vocab) + ") outside logits of length "
                     + logits.length);
         }
-        if (greedy) return argmax(logits, offset, vocab);
-
-        // Candidates sorted by descending logit (stable: ties keep the lower id first).
-        Integer[] order = new Integer[vocab];
-        for (int i = 0; i < vocab; i++) order[i] = i;
-        Arrays.sort(order, (a, b) -> Float.compare(logits[offset + b], logits[offset + a]));
-        int keep = topK > 0 ? Math.min(topK, vocab) : vocab;
-
-        // Softmax over the kept candidates in double, after the temperature.
-        double max = logits[offset + order[0]] / (double) temperature;
-        double[] p = new double[keep];
-        double sum = 0;
-        for (int i = 0; i < keep; i++) {
-            p[i] = Math.exp(logits[offset + order[i]] / (double) temperature - max);
-            sum += p[i];
-        }
-        if (topP < 1) {
-            double mass = 0;
-            int n = 0;
-            while (n < keep) {            // keep token n while the mass before it is below top_p
-                mass += p[n] / sum;
-                n++;
-                if (mass >= topP) break;
-            }
-            keep = n;
-            sum = 0;
-            for (int i = 0; i < keep; i++) sum += p[i];
-        }
-        double u = rng.nextDouble() * sum;
-        for (int i = 0; i < keep; i++) {
-            u -= p[i];
-            if (u < 0) return order[i];
-        }
-        return order[keep - 1];             // rounding left u at ~0: the last kept candidate
     }
 
     static int argmax(float[] x, int offset, int n) {
