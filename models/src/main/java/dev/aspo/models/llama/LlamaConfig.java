@@ -245,8 +245,20 @@ public final class LlamaConfig {
      * {@code ["LlamaForCausalLM"]}.
      */
     public ObjectNode toJson() {
+        return toJson(true);
+    }
+
+    /**
+     * The object as transformers 5.17 nests it in a composite config (LLaVA's {@code text_config}):
+     * as {@link #toJson()} but without the top-level {@code architectures} and {@code dtype}.
+     */
+    public ObjectNode toSubConfigJson() {
+        return toJson(false);
+    }
+
+    private ObjectNode toJson(boolean topLevel) {
         ObjectNode o = HfJson.object();
-        o.putArray("architectures").add("LlamaForCausalLM");
+        if (topLevel) o.putArray("architectures").add("LlamaForCausalLM");
         o.put("attention_dropout", 0.0);
         o.put("pretraining_tp", 1);
         o.put("use_cache", true);
@@ -277,7 +289,7 @@ public final class LlamaConfig {
         } else {
             putId(o, "eos_token_id", eosTokenIds.length == 0 ? null : eosTokenIds[0]);
         }
-        o.put("dtype", "float32");
+        if (topLevel) o.put("dtype", "float32");
         return o;
     }
 

@@ -57,6 +57,21 @@ class LlamaConfigTest {
     }
 
     @Test
+    void nestsAsTransformersWritesLlavasTextConfig() throws IOException {
+        // text_config of a LlavaForConditionalGeneration saved by transformers 5.17.0
+        String textConfig = "{\"attention_bias\": false, \"attention_dropout\": 0.0, \"bos_token_id\": 1, \"eos_token_id\": 2,"
+                + " \"head_dim\": 8, \"hidden_act\": \"silu\", \"hidden_size\": 32, \"initializer_range\": 0.02,"
+                + " \"intermediate_size\": 48, \"max_position_embeddings\": 2048, \"mlp_bias\": false, \"model_type\": \"llama\","
+                + " \"num_attention_heads\": 4, \"num_hidden_layers\": 1, \"num_key_value_heads\": 2, \"pad_token_id\": null,"
+                + " \"pretraining_tp\": 1, \"rms_norm_eps\": 1e-06, \"rope_parameters\": {\"rope_theta\": 10000.0,"
+                + " \"rope_type\": \"default\"}, \"tie_word_embeddings\": false, \"use_cache\": true, \"vocab_size\": 64}";
+        var node = JSON.readTree(textConfig);
+        LlamaConfig c = LlamaConfig.fromJson(node, "llava/config.json (text_config)");
+        assertEquals(node, c.toSubConfigJson());
+        assertEquals("float32", c.toJson().get("dtype").asText());
+    }
+
+    @Test
     void legacyRopeKeysAndDefaults() {
         LlamaConfig top = parse("{\"model_type\":\"llama\",\"hidden_size\":16,\"num_attention_heads\":2,\"rope_theta\":1234.0}");
         assertEquals(1234.0, top.ropeTheta);
