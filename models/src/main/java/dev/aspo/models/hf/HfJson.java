@@ -8,13 +8,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.LinkOption;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Reading and writing Hugging Face {@code config.json} files with Jackson.
@@ -102,13 +107,30 @@ public final class HfJson {
         pp.indentArraysWith(DefaultIndenter.SYSTEM_LINEFEED_INSTANCE);
         String text = MAPPER.writer(pp).writeValueAsString(sorted(obj)) + "\n";
         Path abs = file.toAbsolutePath();
-        Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
+        Path tmp = sibling(abs, ".tmp");
         try {
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+                ch.force(true);
+            }
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);
             throw e;
+        }
+    }
+
+    /**
+     * An unused hidden name beside {@code target} ({@code .name.<random>suffix}) for a temporary
+     * file or directory. Not {@code Files.createTemp*}: those are created owner-only on POSIX and
+     * the renamed result would keep that; created by the caller, it gets the usual umask.
+     */
+    public static Path sibling(Path target, String suffix) {
+        Path abs = target.toAbsolutePath();
+        for (int attempt = 0; ; attempt++) {
+            Path p = abs.resolveSibling("." + abs.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong())
+                    + suffix);
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS) || attempt == 10) return p;
         }
     }
 

@@ -2,6 +2,7 @@ package dev.aspo.models.llama;
 
 import dev.aspo.models.generate.CausalLm;
 import dev.aspo.models.generate.KvCache;
+import dev.aspo.models.hf.HfJson;
 import dev.aspo.models.hf.Weights;
 import dev.aspo.models.nn.Linear;
 import dev.aspo.models.nn.Module;
@@ -219,7 +220,7 @@ public final class LlamaForCausalLM extends Module implements CausalLm {
         Path target = dir.toAbsolutePath();
         Path parent = target.getParent();
         Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp");
+        Path tmp = Files.createDirectory(HfJson.sibling(target, ".tmp"));
         try {
             Weights.save(this, tmp.resolve(Weights.FILE), n -> n);
             config.save(tmp);

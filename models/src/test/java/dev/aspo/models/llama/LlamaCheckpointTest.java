@@ -64,6 +64,19 @@ class LlamaCheckpointTest {
     }
 
     @Test
+    void aSavedCheckpointHasTheUsualPermissions() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix"));
+        Path refDir = Files.createDirectory(tmp.resolve("ref"));
+        Path refFile = Files.writeString(refDir.resolve("file"), "x");
+        Path out = tmp.resolve("perm");
+        LlamaForCausalLM.random(TIED, 1).save(out);
+        assertEquals(Files.getPosixFilePermissions(refDir), Files.getPosixFilePermissions(out), "not owner-only");
+        assertEquals(Files.getPosixFilePermissions(refFile), Files.getPosixFilePermissions(out.resolve("config.json")));
+        assertEquals(Files.getPosixFilePermissions(refFile), Files.getPosixFilePermissions(out.resolve(Weights.FILE)));
+    }
+
+    @Test
     void tiedModelsStoreTheTableOnceAndSkipARedundantHead() throws IOException {
         LlamaForCausalLM m = LlamaForCausalLM.random(TIED, 4);
         assertFalse(m.namedParameters().containsKey("lm_head.weight"));
