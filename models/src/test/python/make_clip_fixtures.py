@@ -19,8 +19,10 @@ the outputs and the gradient of a loss with respect to every parameter (under HF
                      random weights r_* stored as inputs.
 
 Image preprocessing (resources clip/images/): small PNGs (RGB at the crop size, RGB larger and
-smaller than it, grayscale, RGBA, palette) and one JPEG, a preprocessor_config.json, and
-expected.safetensors with pixel_values.<file> as transformers' CLIPImageProcessorPil makes them.
+smaller than it, grayscale, RGBA, palette) and three JPEGs (4:2:0, 4:4:4, gray), a preprocessor_config.json, and
+expected.safetensors with pixel_values.<file> as transformers' CLIPImageProcessorPil makes them
+(bicubic, shortest edge 32, crop 32), and bilinear.pixel_values.<file> for a second processor
+(bilinear to 20x26, crop 24x24: zero padding above and below) in images/bilinear/.
 
 Run from the repository root (Pillow is needed for the image part):
 
@@ -152,6 +154,8 @@ def images_case():
     Image.fromarray(smooth(32, 32, 4), "RGBA").save(os.path.join(out, "rgba_32x32.png"))
     Image.fromarray(smooth(32, 32, 3), "RGB").quantize(colors=16).save(os.path.join(out, "palette_32x32.png"))
     Image.fromarray(smooth(48, 48, 3), "RGB").save(os.path.join(out, "rgb_48x48.jpg"), quality=90)
+    Image.fromarray(smooth(29, 37, 3), "RGB").save(os.path.join(out, "rgb_37x29_444.jpg"), quality=75, subsampling=0)
+    Image.fromarray(smooth(30, 30, 1)[..., 0], "L").save(os.path.join(out, "gray_30x30.jpg"), quality=80)
 
     proc = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
     proc.save_pretrained(out)
@@ -161,6 +165,13 @@ def images_case():
             with Image.open(os.path.join(out, f)) as im:
                 pv = proc(images=im, return_tensors="pt")["pixel_values"]
             expected["pixel_values." + f] = pv
+
+    # bilinear to a fixed height x width, then a crop taller than the result (zero padding)
+    other = CLIPImageProcessorPil(size={"height": 20, "width": 26}, crop_size={"height": 24, "width": 24}, resample=2)
+    other.save_pretrained(os.path.join(out, "bilinear"))
+    for f in ("rgb_45x37.png", "rgb_20x27.png"):
+        with Image.open(os.path.join(out, f)) as im:
+            expected["bilinear.pixel_values." + f] = other(images=im, return_tensors="pt")["pixel_values"]
     save_file(expected, os.path.join(out, "expected.safetensors"))
 
 
