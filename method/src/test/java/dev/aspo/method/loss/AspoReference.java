@@ -5,35 +5,35 @@ package dev.aspo.method.loss;
  * independently of the code under test (which weights tokens, works in float and corrects the
  * reward-ratio value). Tests compare the code against this.
  */
-final class AspoReference {
+public final class AspoReference {
     private AspoReference() {}
 
     /** A response: per-token log-probs, sentence ids (-1 skips a token; null: one sentence), per-sentence inputs. */
-    record Resp(double[] policy, double[] ref, int[] ids, double[] sim, double[] oracle) {
-        int[] idsOrZeros() {
+    public record Resp(double[] policy, double[] ref, int[] ids, double[] sim, double[] oracle) {
+        public int[] idsOrZeros() {
             return ids == null ? new int[policy.length] : ids;
         }
 
-        int sentences() {
+        public int sentences() {
             int k = 0;
             for (int id : idsOrZeros()) k = Math.max(k, id + 1);
             return k;
         }
 
-        int responseTokens() {
+        public int responseTokens() {
             int n = 0;
             for (int id : idsOrZeros()) if (id >= 0) n++;
             return n;
         }
     }
 
-    record Pair(Resp chosen, Resp rejected) {}
+    public record Pair(Resp chosen, Resp rejected) {}
 
-    record Weights(double[] l, double[] ppl, double[] pScore, double[] sScore, double[] w, double[] omega, boolean fallback) {}
+    public record Weights(double[] l, double[] ppl, double[] pScore, double[] sScore, double[] w, double[] omega, boolean fallback) {}
 
-    record Result(double loss, double rc, double rr, Weights chosen, Weights rejected) {}
+    public record Result(double loss, double rc, double rr, Weights chosen, Weights rejected) {}
 
-    static double[] minMax(double[] x) {
+    public static double[] minMax(double[] x) {
         double lo = x[0], hi = x[0];
         for (double v : x) {
             if (v < lo) lo = v;
@@ -45,7 +45,7 @@ final class AspoReference {
         return out;
     }
 
-    static Weights weights(LossConfig cfg, Resp x, boolean inverse) {
+    public static Weights weights(LossConfig cfg, Resp x, boolean inverse) {
         int k = x.sentences();
         int[] ids = x.idsOrZeros();
         double[] l = new double[k], src = new double[k], n = new double[k];
@@ -90,7 +90,7 @@ final class AspoReference {
     }
 
     /** beta * sum_i omega_i l_i (omega null: plain DPO), over the mean log-probs for IPO. */
-    static double reward(LossConfig cfg, Resp x, double[] omega) {
+    public static double reward(LossConfig cfg, Resp x, double[] omega) {
         int[] ids = x.idsOrZeros();
         double z = 0;
         if (omega == null) {
@@ -104,11 +104,11 @@ final class AspoReference {
         return cfg.beta() * z;
     }
 
-    static double softplus(double x) {
+    public static double softplus(double x) {
         return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
     }
 
-    static double pairLoss(LossConfig cfg, double rc, double rr) {
+    public static double pairLoss(LossConfig cfg, double rc, double rr) {
         if (cfg.objective() == LossConfig.Objective.IPO) {
             double h = (rc - rr) / cfg.beta() - 1 / (2 * cfg.beta());
             return h * h;
@@ -117,7 +117,7 @@ final class AspoReference {
         return (1 - ls) * softplus(rr - rc) + ls * softplus(rc - rr);
     }
 
-    static Result pair(LossConfig cfg, Pair p) {
+    public static Result pair(LossConfig cfg, Pair p) {
         Weights wc = cfg.weightsChosen() ? weights(cfg, p.chosen(), false) : null;
         Weights wr = cfg.weightsRejected() ? weights(cfg, p.rejected(), true) : null;
         double rc = reward(cfg, p.chosen(), wc == null ? null : wc.omega());
@@ -126,7 +126,7 @@ final class AspoReference {
     }
 
     /** The mean loss with the effective weights held at {@code omegaC}, {@code omegaR} (null entries: DPO). */
-    static double meanLossFixedWeights(LossConfig cfg, Pair[] pairs, double[][] omegaC, double[][] omegaR) {
+    public static double meanLossFixedWeights(LossConfig cfg, Pair[] pairs, double[][] omegaC, double[][] omegaR) {
         double sum = 0;
         for (int b = 0; b < pairs.length; b++) {
             double rc = reward(cfg, pairs[b].chosen(), omegaC[b]);
