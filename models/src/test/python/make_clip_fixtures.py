@@ -24,9 +24,12 @@ expected.safetensors with pixel_values.<file> as transformers' CLIPImageProcesso
 (bicubic, shortest edge 32, crop 32), and bilinear.pixel_values.<file> for a second processor
 (bilinear to 20x26, crop 24x24: zero padding above and below) in images/bilinear/.
 
-Run from the repository root (Pillow is needed for the image part):
+Run from the repository root. The image part needs Pillow, which /work/venv does not have; it was
+made with Pillow 12.3 installed aside (pip install --target DIR pillow) and put on the path:
 
-    /work/venv/bin/python models/src/test/python/make_clip_fixtures.py
+    PYTHONPATH=DIR /work/venv/bin/python models/src/test/python/make_clip_fixtures.py
+
+The output is deterministic (the same bytes on every run).
 
 Only to regenerate the fixtures, never in CI.
 """

@@ -51,7 +51,8 @@ public record ClipConfig(
         return fromJson(ClipJson.readObject(file), file);
     }
 
-    static ClipConfig fromJson(ObjectNode root, Path file) throws IOException {
+    /** Reads a {@code clip} config object; {@code file} names it in errors. */
+    public static ClipConfig fromJson(ObjectNode root, Path file) throws IOException {
         ClipJson j = new ClipJson(root, file, "");
         if (!root.has("model_type")) throw j.error("model_type", "is missing");
         String type = j.optString("model_type", "");

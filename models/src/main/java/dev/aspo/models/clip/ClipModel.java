@@ -66,8 +66,8 @@ public final class ClipModel extends Module {
     /** Re-initialises every parameter with HF's distributions (see {@link ClipInit}). */
     public void initWeights(Random rng) {
         double f = config.initializerFactor();
-        textModel.init(rng, f);
-        visionModel.init(rng, f);
+        textModel.initWeights(rng, f);
+        visionModel.initWeights(rng, f);
         ClipInit.normal(visualProjection.weight, rng, Math.pow(config.visionConfig().hiddenSize(), -0.5) * f);
         ClipInit.normal(textProjection.weight, rng, Math.pow(config.textConfig().hiddenSize(), -0.5) * f);
         ClipInit.constant(logitScale, (float) config.logitScaleInitValue());

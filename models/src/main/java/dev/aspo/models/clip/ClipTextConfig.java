@@ -84,7 +84,8 @@ public record ClipTextConfig(
         return hiddenSize / numAttentionHeads;
     }
 
-    static ClipTextConfig fromJson(ObjectNode node, Path file, String prefix) throws IOException {
+    /** Reads a {@code text_config} object; {@code file} and {@code prefix} name it in errors. */
+    public static ClipTextConfig fromJson(ObjectNode node, Path file, String prefix) throws IOException {
         ClipJson j = new ClipJson(node, file, prefix);
         String type = j.optString("model_type", MODEL_TYPE);
         if (!type.equals(MODEL_TYPE)) throw j.error("model_type", "is '" + type + "', expected '" + MODEL_TYPE + "'");

@@ -101,7 +101,11 @@ public final class ClipTextTransformer extends Module {
         return m;
     }
 
-    void init(Random rng, double factor) {
+    /**
+     * HF's random initialisation ({@code CLIPPreTrainedModel._init_weights}'s distributions, drawn
+     * from {@code rng}); {@code factor} is {@code initializer_factor}.
+     */
+    public void initWeights(Random rng, double factor) {
         embeddings.init(rng, factor);
         for (ClipEncoderLayer l : layers) l.init(rng, config.hiddenSize(), config.numHiddenLayers(), factor);
         ClipInit.constant(finalLayerNorm.weight, 1f);

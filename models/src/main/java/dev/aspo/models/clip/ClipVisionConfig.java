@@ -84,8 +84,12 @@ public record ClipVisionConfig(
         return hiddenSize / numAttentionHeads;
     }
 
-    /** Reads the object {@code node} ({@code prefix} names it in errors, e.g. {@code "vision_config."}). */
-    static ClipVisionConfig fromJson(ObjectNode node, Path file, String prefix) throws IOException {
+    /**
+     * Reads the object {@code node}: a {@code clip_vision_model} config or a {@code vision_config}
+     * nested in another one (LLaVA's); {@code file} and {@code prefix} (e.g. {@code "vision_config."})
+     * name it in errors.
+     */
+    public static ClipVisionConfig fromJson(ObjectNode node, Path file, String prefix) throws IOException {
         ClipJson j = new ClipJson(node, file, prefix);
         String type = j.optString("model_type", MODEL_TYPE);
         if (!type.equals(MODEL_TYPE)) throw j.error("model_type", "is '" + type + "', expected '" + MODEL_TYPE + "'");

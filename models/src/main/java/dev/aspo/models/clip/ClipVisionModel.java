@@ -42,7 +42,18 @@ public final class ClipVisionModel extends Module {
     }
 
     public void initWeights(Random rng) {
-        visionModel.init(rng, config.initializerFactor());
+        visionModel.initWeights(rng, config.initializerFactor());
+    }
+
+    /**
+     * The {@link ClipVisionTransformer} parameter a checkpoint tensor of a vision tower goes to, given
+     * its name below the tower's prefix (e.g. after {@code vision_tower.} in a LLaVA checkpoint):
+     * transformers 4.x wrote {@code vision_model.embeddings...}, 5.x writes {@code embeddings...};
+     * both map to {@code embeddings...}. Null for the {@code position_ids} buffers of old checkpoints.
+     */
+    public static String towerParameterName(String nameBelowTower) {
+        if (ClipCheckpoint.isBuffer(nameBelowTower)) return null;
+        return nameBelowTower.startsWith(PREFIX) ? nameBelowTower.substring(PREFIX.length()) : nameBelowTower;
     }
 
     /** Loads a {@code clip_vision_model} directory, or the vision tower of a {@code clip} one. */
@@ -55,7 +66,10 @@ public final class ClipVisionModel extends Module {
         ClipVisionConfig vc;
         if (type.equals(ClipVisionConfig.MODEL_TYPE)) {
             vc = ClipVisionConfig.fromJson(root, file, "");
-            map = n -> ClipCheckpoint.isBuffer(n) ? null : n.startsWith(PREFIX) ? n : PREFIX + n;
+            map = n -> {
+                String t = towerParameterName(n);
+                return t == null ? null : PREFIX + t;
+            };
         } else if (type.equals(ClipConfig.MODEL_TYPE)) {
             vc = ClipConfig.fromJson(root, file).visionConfig();
             map = n -> n.startsWith(PREFIX) && !ClipCheckpoint.isBuffer(n) ? n : null;

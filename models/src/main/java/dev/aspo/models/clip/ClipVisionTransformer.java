@@ -94,7 +94,11 @@ public final class ClipVisionTransformer extends Module {
         return postLayernorm.forward(Shapes.slice(lastHiddenState, 1, 0, 1).reshape(b, c));
     }
 
-    void init(Random rng, double factor) {
+    /**
+     * HF's random initialisation ({@code CLIPPreTrainedModel._init_weights}'s distributions, drawn
+     * from {@code rng}); {@code factor} is {@code initializer_factor}.
+     */
+    public void initWeights(Random rng, double factor) {
         embeddings.init(rng, factor);
         ClipInit.constant(preLayrnorm.weight, 1f);
         ClipInit.constant(preLayrnorm.bias, 0f);
