@@ -150,6 +150,29 @@ class LlavaCheckpointTest {
     }
 
     @Test
+    void shardedHubCheckpointsLoad() throws IOException {
+        // two shards and the index transformers writes beside them, in the hub layout
+        Path src = LlavaFixtures.dir("gqa_untied"), out = Files.createDirectory(tmp.resolve("sharded"));
+        Files.copy(src.resolve("config.json"), out.resolve("config.json"));
+        SafeTensorsWriter vision = new SafeTensorsWriter(), rest = new SafeTensorsWriter();
+        var map = HfJson.object();
+        try (SafeTensorsFile f = SafeTensorsFile.open(src.resolve(Weights.FILE))) {
+            for (String n : f.names()) {
+                boolean v = n.startsWith("vision_tower.");
+                (v ? vision : rest).put(hub(n), f.readFloat(n));
+                map.put(hub(n), v ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors");
+            }
+        }
+        vision.write(out.resolve("model-00001-of-00002.safetensors"));
+        rest.write(out.resolve("model-00002-of-00002.safetensors"));
+        var index = HfJson.object();
+        index.putObject("metadata").put("total_size", 1);
+        index.set("weight_map", map);
+        HfJson.writeObject(out.resolve("model.safetensors.index.json"), index);
+        assertSameParameters(LlavaForConditionalGeneration.load(src), LlavaForConditionalGeneration.load(out), "sharded");
+    }
+
+    @Test
     void tiedCheckpointsMayCarryARedundantHead() throws IOException {
         LlavaForConditionalGeneration reference = LlavaForConditionalGeneration.load(LlavaFixtures.dir("tied_full_layer1"));
         assertTrue(!reference.namedParameters().containsKey("language_model.lm_head.weight"), "tied: no head parameter");
