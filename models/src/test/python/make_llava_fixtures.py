@@ -42,9 +42,11 @@ unexpected tensors and give the same logits.
 Weights are drawn wider than transformers' init (which gives near-uniform logits and vanishing
 gradients): matrices N(0, 1/fan_in), embeddings N(0, 0.3^2), norm weights around 1, biases around 0.
 
-Run from the repository root with the project's venv (torch 2.13 CPU, transformers 5.17.0):
+Run from the repository root with the project's venv (torch 2.13 CPU, transformers 5.17.0) and
+Pillow (the generate case reads a PNG; the venv has none: Debian's python3-pil 9.4 was put on the
+path by hand; the script rewrites every fixture byte for byte):
 
-    /work/venv/bin/python models/src/test/python/make_llava_fixtures.py
+    PYTHONPATH=<a folder holding PIL> /work/venv/bin/python models/src/test/python/make_llava_fixtures.py
 """
 import json
 import os
