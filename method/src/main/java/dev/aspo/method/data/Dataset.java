@@ -18,6 +18,7 @@ import java.util.Locale;
  * <pre>
  *   preference: {"images": ["img/0.png"], "prompt": "...", "chosen": "...", "rejected": "..."}
  *   sft:        {"images": ["img/0.png"], "prompt": "...", "response": "..."}
+ *   caption:    {"images": ["img/0.png"], "text": "..."}                 (CLIP; the text is in response())
  * </pre>
  * {@code images} is optional (text-only records); paths are relative to the JSONL file's folder.
  * Blank lines are skipped. A bad record (not a JSON object, a missing or non-string field, an
@@ -27,7 +28,9 @@ import java.util.Locale;
 public final class Dataset {
     /** Which fields a record must have. */
     public enum Kind {
-        PREFERENCE, SFT;
+        PREFERENCE, SFT,
+        /** An image and its caption {@code text} (CLIP): {@code {"images": ["img/0.png"], "text": "..."}}. */
+        CAPTION;
 
         public String key() {
             return name().toLowerCase(Locale.ROOT);
@@ -98,6 +101,10 @@ public final class Dataset {
                 if (!Files.isRegularFile(resolved)) throw new DatasetException(where + "image " + p.asText() + " not found (" + resolved + ")");
                 images.add(resolved);
             }
+        }
+        if (kind == Kind.CAPTION) {
+            if (images.isEmpty()) throw new DatasetException(where + "a caption record needs an image");
+            return new Record(file, line, images, "", null, null, text(node, "text", where, false));
         }
         String prompt = text(node, "prompt", where, true);
         if (kind == Kind.PREFERENCE) {

@@ -30,18 +30,14 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -175,9 +171,7 @@ public final class Trainer {
                         + " records, the training file has " + n);
             }
             policy.loadWeightsFrom(PolicyModels.load(last).module());
-            Map<String, float[]> state = new LinkedHashMap<>();
-            for (var e : SafeTensors.readFloats(last.resolve(OPTIMIZER)).entrySet()) state.put(e.getKey(), e.getValue().toFloatArray());
-            opt.loadState(state);
+            loadOptimizer(last, opt);
             truncateMetrics(metricsFile, step);
             console.println("resumed from " + last + " at step " + step);
         } else {
@@ -300,30 +294,20 @@ public final class Trainer {
 
     /** SHA-256 (first 16 hex digits) of the reference weights and the tokenised sequences. */
     static String cacheKey(PolicyModel ref, List<Sequence> sequences) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (var e : ref.module().namedParameters().entrySet()) {
-                md.update(e.getKey().getBytes(StandardCharsets.UTF_8));
-                float[] v = e.getValue().toFloatArray();
-                ByteBuffer bb = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-                bb.asFloatBuffer().put(v);
-                md.update(bb.array());
+        MessageDigest md = Hashes.sha256();
+        Hashes.update(md, ref.module());
+        ByteBuffer ib = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        for (Sequence s : sequences) {
+            if (s == null) {
+                md.update((byte) 0);
+                continue;
             }
-            ByteBuffer ib = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            for (Sequence s : sequences) {
-                if (s == null) {
-                    md.update((byte) 0);
-                    continue;
-                }
-                md.update(ib.clear().putInt(s.ids().length).putInt(s.promptLength()).array());
-                ByteBuffer bb = ByteBuffer.allocate(s.ids().length * 4).order(ByteOrder.LITTLE_ENDIAN);
-                bb.asIntBuffer().put(s.ids());
-                md.update(bb.array());
-            }
-            return HexFormat.of().formatHex(md.digest()).substring(0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+            md.update(ib.clear().putInt(s.ids().length).putInt(s.promptLength()).array());
+            ByteBuffer bb = ByteBuffer.allocate(s.ids().length * 4).order(ByteOrder.LITTLE_ENDIAN);
+            bb.asIntBuffer().put(s.ids());
+            md.update(bb.array());
         }
+        return Hashes.hex(md);
     }
 
     /** The rows of records {@code idx}: all chosen (or SFT responses) first, then all rejected. */
@@ -489,14 +473,12 @@ public final class Trainer {
     // ---- checkpoints and metrics --------------------------------------------------------------
 
     private Path saveCheckpoint(Path out, long step, Cursor cursor, int records, AdamW opt) throws IOException {
-        Path dir = out.resolve("checkpoint-" + step);
-        Path tmp = out.resolve(".checkpoint-" + step + ".tmp");
-        deleteTree(tmp);
-        Files.createDirectories(tmp);
-        policy.save(tmp);
-        Map<String, Tensor> st = new LinkedHashMap<>();
-        opt.state().forEach((k, v) -> st.put(k, Tensor.of(v, v.length)));
-        SafeTensors.write(tmp.resolve(OPTIMIZER), st, Map.of(), Map.of("format", "aspo-adamw"));
+        return writeCheckpoint(out, step, policy::save, opt, state(step, cursor, records, mode.key(), opt, cfg),
+                tokenizer == null ? null : tokenizer.toJson());
+    }
+
+    /** What {@code trainer_state.json} holds: enough, with the config, to continue exactly. */
+    static ObjectNode state(long step, Cursor cursor, int records, String mode, AdamW opt, TrainConfig cfg) {
         ObjectNode s = JSON.createObjectNode();
         s.put("global_step", step);
         s.put("epoch", cursor.epoch);
@@ -504,14 +486,44 @@ public final class Trainer {
         s.put("records", records);
         s.put("seed", cursor.seed);
         s.put("shuffle", "Fisher-Yates with java.util.Random(seed * 1000003 + epoch)");
-        s.put("mode", mode.key());
+        s.put("mode", mode);
         s.put("lr_next", opt.lr());
         s.set("config", cfg.toJson());
-        Files.writeString(tmp.resolve(STATE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s));
-        if (tokenizer != null) Files.writeString(tmp.resolve("tokenizer.json"), tokenizer.toJson());
+        return s;
+    }
+
+    /** Something that writes a model into a directory. */
+    interface ModelWriter {
+        void save(Path dir) throws IOException;
+    }
+
+    /**
+     * {@code out/checkpoint-<step>/}: the model (HF layout), {@code optimizer.safetensors}
+     * ({@link AdamW#state()}), {@code trainer_state.json} and the tokenizer, written under a
+     * temporary name and renamed, so a checkpoint directory is complete or absent.
+     */
+    static Path writeCheckpoint(Path out, long step, ModelWriter model, AdamW opt, ObjectNode state, String tokenizerJson)
+            throws IOException {
+        Path dir = out.resolve("checkpoint-" + step);
+        Path tmp = out.resolve(".checkpoint-" + step + ".tmp");
+        deleteTree(tmp);
+        Files.createDirectories(tmp);
+        model.save(tmp);
+        Map<String, Tensor> st = new LinkedHashMap<>();
+        opt.state().forEach((k, v) -> st.put(k, Tensor.of(v, v.length)));
+        SafeTensors.write(tmp.resolve(OPTIMIZER), st, Map.of(), Map.of("format", "aspo-adamw"));
+        Files.writeString(tmp.resolve(STATE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state));
+        if (tokenizerJson != null) Files.writeString(tmp.resolve("tokenizer.json"), tokenizerJson);
         deleteTree(dir);
         Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
         return dir;
+    }
+
+    /** Loads {@code optimizer.safetensors} of checkpoint {@code dir} into {@code opt}. */
+    static void loadOptimizer(Path dir, AdamW opt) throws IOException {
+        Map<String, float[]> state = new LinkedHashMap<>();
+        for (var e : SafeTensors.readFloats(dir.resolve(OPTIMIZER)).entrySet()) state.put(e.getKey(), e.getValue().toFloatArray());
+        opt.loadState(state);
     }
 
     /** The checkpoint with the highest step under {@code dir} (complete ones only: they appear by rename), or null. */
@@ -531,12 +543,12 @@ public final class Trainer {
         return best;
     }
 
-    private static void appendMetrics(Path file, Map<String, Object> line) throws IOException {
+    static void appendMetrics(Path file, Map<String, Object> line) throws IOException {
         Files.writeString(file, JSON.writeValueAsString(line) + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
     /** Keeps the lines of steps up to {@code step} (a resumed run rewrites what came after its checkpoint). */
-    private static void truncateMetrics(Path file, long step) throws IOException {
+    static void truncateMetrics(Path file, long step) throws IOException {
         if (!Files.exists(file)) return;
         List<String> keep = new ArrayList<>();
         for (String l : Files.readAllLines(file)) {
@@ -546,7 +558,7 @@ public final class Trainer {
         Files.write(file, keep);
     }
 
-    private static void deleteTree(Path p) throws IOException {
+    static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) return;
         try (Stream<Path> s = Files.walk(p)) {
             for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
