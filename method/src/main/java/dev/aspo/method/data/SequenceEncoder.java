@@ -12,7 +12,9 @@ import java.util.List;
  * Turns (prompt, response) into a {@link Sequence}: the prompt encoded with the tokenizer's
  * special tokens (e.g. BOS), the response without them, then EOS. Sentence ids come from the
  * response's own offsets ({@link SentenceAligner}), so the prompt never shifts them; EOS (empty
- * offsets) joins the last sentence.
+ * offsets) joins the last sentence. Offsets are trimmed of leading whitespace first, so a
+ * byte-level token such as {@code "ĠIt"} belongs to the sentence its word starts, not to the one
+ * whose trailing space it carries.
  */
 public final class SequenceEncoder {
     private final Tokenizer tokenizer;
@@ -45,15 +47,20 @@ public final class SequenceEncoder {
         int[] ids = new int[total];
         System.arraycopy(p, 0, ids, 0, p.length);
         int[] starts = new int[n + 1], ends = new int[n + 1];
+        int[] cps = response.codePoints().toArray();
         for (int t = 0; t < n; t++) {
             ids[p.length + t] = r.id(t);
             starts[t] = r.start(t);
             ends[t] = r.end(t);
+            // trim leading whitespace off the offsets (HF ByteLevel's trim_offsets): "ĠIt" of "cube. It"
+            // starts at "I", in the new sentence, not at the space that ends the previous one
+            int s = starts[t];
+            while (s < ends[t] && s < cps.length && Character.isWhitespace(cps[s])) s++;
+            if (s < ends[t]) starts[t] = s;
         }
         ids[total - 1] = eosId;
         SentenceAlignment a = SentenceAligner.align(response, starts, ends);
         List<String> texts = new ArrayList<>();
-        int[] cps = response.codePoints().toArray();
         for (Span s : a.spans()) texts.add(new String(cps, s.start(), s.end() - s.start()));
         return new Sequence(ids, p.length, a.sentenceIds(), texts);
     }
