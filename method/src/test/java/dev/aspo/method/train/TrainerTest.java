@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.aspo.method.data.Record;
 import dev.aspo.models.llama.LlamaForCausalLM;
 import dev.aspo.models.tokenizer.Tokenizer;
+import dev.aspo.tensor.Tensor;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -122,6 +123,53 @@ class TrainerTest {
                 assertArrayEquals(e.getValue().toFloatArray(), mb.namedParameters().get(e.getKey()).toFloatArray(), e.getKey());
             }
         }
+    }
+
+    @Test
+    void sftLowersTheResponseLoss(@TempDir Path dir) throws IOException {
+        Path train = dir.resolve("sft.jsonl");
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            lines.add("{\"prompt\": \"Describe the " + Tiny.SHAPES[i % 4] + ".\", \"response\": \"A " + Tiny.COLOURS[i % 4] + " "
+                    + Tiny.SHAPES[i % 4] + ". It is small.\"}");
+        }
+        Files.write(train, lines);
+        Path out = dir.resolve("sft");
+        trainer(Trainer.Mode.SFT, config(dir, train, "max_steps", "30", "output_dir", out.toString()), Tiny.model(TOK, 1)).run(null);
+        List<ObjectNode> m = metrics(out);
+        assertEquals(30, m.size());
+        assertTrue(m.get(29).get("loss").asDouble() < 0.5 * m.get(0).get("loss").asDouble(), m.get(0) + " / " + m.get(29));
+    }
+
+    @Test
+    void aNonFiniteValueStopsNamingTheStepAndRecord(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 4, 5);
+        LlamaForCausalLM model = Tiny.model(TOK, 1);
+        Tensor w = model.namedParameters().get("model.norm.weight");
+        float[] v = w.toFloatArray();
+        v[0] = Float.NaN;
+        model.copyFrom("model.norm.weight", Tensor.of(v, w.shape()));
+        Trainer t = new Trainer(Trainer.Mode.DPO, config(dir, train, "max_steps", "3", "batch_size", "1"), new LlamaPolicy(model),
+                new LlamaPolicy(Tiny.model(TOK, 1)), TOK, null, new PrintStream(new ByteArrayOutputStream()));
+        TrainingStopped e = assertThrows(TrainingStopped.class, () -> t.run(null));
+        assertEquals(1, e.step);
+        assertTrue(e.getMessage().startsWith("step 1: non-finite log-prob"), e.getMessage());
+        assertTrue(e.getMessage().matches(".*in record .*train\\.jsonl:\\d \\(chosen\\).*"), e.getMessage());
+    }
+
+    @Test
+    void badRecordsStopTheRunUnlessSkipped(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 4, 5);
+        List<String> lines = new ArrayList<>(Files.readAllLines(train));
+        lines.add(1, "{\"prompt\": \"p\", \"chosen\": \"\", \"rejected\": \"b\"}");
+        lines.add("{\"prompt\": \"p\", \"chosen\": \"" + "A red cube. ".repeat(80) + "\", \"rejected\": \"b\"}");
+        Files.write(train, lines);
+        var e = assertThrows(dev.aspo.method.data.DatasetException.class,
+                () -> trainer(Trainer.Mode.DPO, config(dir, train, "max_steps", "1"), Tiny.model(TOK, 1)).run(null));
+        assertTrue(e.getMessage().startsWith(train + ":2: empty \"chosen\""), e.getMessage());
+        Trainer.Result r = trainer(Trainer.Mode.DPO, config(dir, train, "max_steps", "1", "skip_bad_records", "true",
+                "max_length", "64"), Tiny.model(TOK, 1)).run(null);
+        assertEquals(2, r.skippedRecords());   // the empty response and the one over max_length
     }
 
     private static String[] concat(String[] a, String... b) {
