@@ -107,7 +107,6 @@ public final class ClipSimilarity implements SimilaritySource {
     }
 
     private double[] compute(Path image, List<String> sentences, String where) {
-        int maxLen = model.config().textConfig().maxPositionEmbeddings();
         try (var g = Autograd.noGrad()) {
             float[] img;
             try {
@@ -117,12 +116,7 @@ public final class ClipSimilarity implements SimilaritySource {
             }
             double[] out = new double[sentences.size()];
             for (int i = 0; i < out.length; i++) {
-                int[] ids = tokenizer.encode(sentences.get(i).strip(), true).ids();
-                if (ids.length > maxLen) {   // keep the end-of-text token the text tower pools at
-                    int last = ids[ids.length - 1];
-                    ids = Arrays.copyOf(ids, maxLen);
-                    ids[maxLen - 1] = last;
-                }
+                int[] ids = ClipText.ids(tokenizer, model.config().textConfig(), sentences.get(i).strip());
                 int[] mask = new int[ids.length];
                 Arrays.fill(mask, 1);
                 float[] txt = model.textEmbeds(ids, 1, ids.length, mask).toFloatArray();

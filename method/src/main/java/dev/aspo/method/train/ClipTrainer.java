@@ -178,7 +178,6 @@ public final class ClipTrainer {
         boolean skip = cfg.bool("skip_bad_records");
         Dataset ds = Dataset.load(file, Dataset.Kind.CAPTION, skip);
         Data d = new Data();
-        int maxLen = model.config().textConfig().maxPositionEmbeddings();
         for (Record r : ds.records()) {
             int[] hw = new int[2];
             float[] px;
@@ -194,12 +193,7 @@ public final class ClipTrainer {
                 throw new DatasetException(r.where() + ": image comes out " + hw[0] + "x" + hw[1] + ", others " + d.chw[1] + "x" + d.chw[2]
                         + " (turn do_center_crop on)");
             }
-            int[] ids = tokenizer.encode(r.response(), true).ids();
-            if (ids.length > maxLen) {   // keep the final end-of-text token the text tower pools at
-                int lastId = ids[ids.length - 1];
-                ids = Arrays.copyOf(ids, maxLen);
-                ids[maxLen - 1] = lastId;
-            }
+            int[] ids = ClipText.ids(tokenizer, model.config().textConfig(), r.response());
             d.records.add(r);
             d.ids.add(ids);
             d.pixels.add(px);
