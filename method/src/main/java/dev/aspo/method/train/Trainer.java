@@ -12,9 +12,6 @@ import dev.aspo.method.data.SequenceEncoder;
 import dev.aspo.method.loss.LossConfig;
 import dev.aspo.method.loss.LossMetrics;
 import dev.aspo.method.loss.LossResult;
-import dev.aspo.method.loss.PreferenceLoss;
-import dev.aspo.method.loss.PreferencePair;
-import dev.aspo.method.loss.ResponseLogps;
 import dev.aspo.method.loss.SftLoss;
 import dev.aspo.method.loss.TokenLogProbs;
 import dev.aspo.models.tokenizer.Tokenizer;
@@ -22,7 +19,6 @@ import dev.aspo.tensor.Autograd;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.io.SafeTensors;
 import dev.aspo.tensor.ops.Arithmetic;
-import dev.aspo.tensor.ops.Shapes;
 import dev.aspo.tensor.optim.AdamW;
 import dev.aspo.tensor.optim.GradClip;
 import dev.aspo.tensor.optim.LrSchedule;
@@ -355,12 +351,17 @@ public final class Trainer {
             metrics.put("loss", (double) loss.item());
         } else {
             float[] ref = d.reference.logps(b, keys(idx));
-            int n = idx.length, t = b.seq;
-            List<PreferencePair> pairs = new ArrayList<>(n);
-            for (int j = 0; j < n; j++) {
-                pairs.add(new PreferencePair(side(d, lp, ref, b, j, idx[j], true), side(d, lp, ref, b, n + j, idx[j], false)));
+            int n = idx.length;
+            List<double[]> simC = null, simR = null;
+            if (!d.simChosen.isEmpty()) {
+                simC = new ArrayList<>(n);
+                simR = new ArrayList<>(n);
+                for (int i : idx) {
+                    simC.add(d.simChosen.get(i));
+                    simR.add(d.simRejected.get(i));
+                }
             }
-            LossResult res = PreferenceLoss.compute(lossConfig, pairs);
+            LossResult res = PreferenceStep.loss(lossConfig, lp, ref, b, simC, lossConfig.weightsRejected() ? simR : null);
             for (int j = 0; j < n; j++) {
                 if (!Float.isFinite(res.pairs().get(j).loss())) {
                     throw new TrainingStopped(step, "step " + step + ": the loss is " + res.pairs().get(j).loss() + " at record "
@@ -375,17 +376,6 @@ public final class Trainer {
         }
         if (backward) Arithmetic.scale(loss, scale).backward();
         return metrics;
-    }
-
-    private ResponseLogps side(Data d, Tensor lp, float[] ref, Batch b, int row, int record, boolean chosen) {
-        int t = b.seq;
-        Tensor policyRow = Shapes.slice(lp, 0, row, row + 1).reshape(t);
-        Tensor refRow = Tensor.of(Arrays.copyOfRange(ref, row * t, (row + 1) * t), t);
-        if (mode == Mode.DPO || (!chosen && !lossConfig.weightsRejected())) {
-            return new ResponseLogps(policyRow, refRow, b.rowResponseMask(row), null, null);
-        }
-        double[] sim = d.simChosen.isEmpty() ? null : (chosen ? d.simChosen : d.simRejected).get(record);
-        return new ResponseLogps(policyRow, refRow, b.rowSentenceIds(row), sim, null);
     }
 
     private static String whereOf(Data d, int[] idx) {
