@@ -30,8 +30,20 @@ public final class Batch {
     public final List<Sequence> rows;
     /** Real tokens in the batch (padding excluded). */
     public final long tokens;
+    /** Per row the record's image files (empty lists for text-only rows); a vision-language policy reads them. */
+    public final List<List<java.nio.file.Path>> images;
 
+    /** A text-only batch. */
     public Batch(List<Sequence> rows, int padId) {
+        this(rows, padId, null);
+    }
+
+    /** A batch whose row {@code r} comes with {@code images.get(r)} (null: no images at all). */
+    public Batch(List<Sequence> rows, int padId, List<List<java.nio.file.Path>> images) {
+        if (images != null && images.size() != rows.size()) {
+            throw new IllegalArgumentException("batch: " + images.size() + " image lists for " + rows.size() + " rows");
+        }
+        this.images = images == null ? null : List.copyOf(images);
         if (rows.isEmpty()) throw new IllegalArgumentException("batch: no sequences");
         this.rows = List.copyOf(rows);
         this.batch = rows.size();

@@ -40,6 +40,12 @@ public final class CachedReference implements Reference {
      */
     public static CachedReference loadOrCompute(Path dir, String key, PolicyModel frozen, List<Sequence> sequences,
                                                 int batchSize) throws IOException {
+        return loadOrCompute(dir, key, frozen, sequences, null, batchSize);
+    }
+
+    /** As above, with the image files of each sequence (null: text only). */
+    public static CachedReference loadOrCompute(Path dir, String key, PolicyModel frozen, List<Sequence> sequences,
+                                                List<List<Path>> images, int batchSize) throws IOException {
         Path file = dir.resolve("ref-logps-" + key + ".safetensors");
         if (Files.isRegularFile(file)) {
             try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
@@ -47,7 +53,7 @@ public final class CachedReference implements Reference {
                 if (off.length == sequences.size() + 1) return new CachedReference(f.readFloatArray("logps"), off);
             }
         }
-        CachedReference c = compute(frozen, sequences, batchSize);
+        CachedReference c = compute(frozen, sequences, images, batchSize);
         Files.createDirectories(dir);
         SafeTensors.write(file, Map.of("logps", Tensor.of(c.logps, c.logps.length)),
                 Map.of("offsets", new LongTensor(c.offsets, c.offsets.length)), Map.of("key", key));
@@ -55,7 +61,7 @@ public final class CachedReference implements Reference {
     }
 
     /** Computes the cache in memory (no file). */
-    public static CachedReference compute(PolicyModel frozen, List<Sequence> sequences, int batchSize) {
+    public static CachedReference compute(PolicyModel frozen, List<Sequence> sequences, List<List<Path>> images, int batchSize) {
         long[] off = new long[sequences.size() + 1];
         for (int k = 0; k < sequences.size(); k++) {
             Sequence s = sequences.get(k);
@@ -65,11 +71,12 @@ public final class CachedReference implements Reference {
         float[] out = new float[Math.toIntExact(off[sequences.size()])];
         FrozenReference ref = new FrozenReference(frozen);
         List<Sequence> rows = new ArrayList<>();
+        List<List<Path>> rowImages = new ArrayList<>();
         List<Integer> keys = new ArrayList<>();
         for (int k = 0; k <= sequences.size(); k++) {
             boolean flush = k == sequences.size() ? !rows.isEmpty() : rows.size() == batchSize;
             if (flush) {
-                Batch b = new Batch(rows, frozen.padId());
+                Batch b = new Batch(rows, frozen.padId(), images == null ? null : rowImages);
                 float[] lp = ref.logps(b, null);
                 for (int r = 0; r < rows.size(); r++) {
                     Sequence s = rows.get(r);
@@ -78,10 +85,12 @@ public final class CachedReference implements Reference {
                     System.arraycopy(lp, r * b.seq + s.promptLength() - 1, out, at, s.responseLength());
                 }
                 rows.clear();
+                rowImages.clear();
                 keys.clear();
             }
             if (k < sequences.size() && sequences.get(k) != null) {
                 rows.add(sequences.get(k));
+                if (images != null) rowImages.add(images.get(k));
                 keys.add(k);
             }
         }

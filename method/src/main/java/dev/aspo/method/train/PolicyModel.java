@@ -30,6 +30,14 @@ public interface PolicyModel {
     /** The end-of-sequence id appended to every response. */
     int eosId();
 
+    /**
+     * The prompt text to tokenise for a record with {@code images} images: as given for a
+     * text-only model; a vision-language model puts its image tokens in (see {@link LlavaPolicy}).
+     */
+    default String promptText(String prompt, int images) {
+        return prompt;
+    }
+
     /** Copies every parameter of {@code other} (same architecture) into this model. */
     default void loadWeightsFrom(Module other) {
         for (var e : other.namedParameters().entrySet()) module().copyFrom(e.getKey(), e.getValue());

@@ -17,8 +17,9 @@ public final class PolicyModels {
         String type = root.path("model_type").asText("");
         return switch (type) {
             case "llama" -> LlamaPolicy.load(dir);
+            case "llava" -> LlavaPolicy.load(dir);
             default -> throw new IllegalArgumentException(config + ": model_type \"" + type
-                    + "\" cannot be trained as a policy yet (supported: llama)");
+                    + "\" cannot be trained as a policy yet (supported: llama, llava)");
         };
     }
 }

@@ -245,11 +245,17 @@ public final class Trainer {
         for (Record r : ds.records()) {
             Sequence a, b = null;
             try {
+                String prompt;
+                try {
+                    prompt = policy.promptText(r.prompt(), r.images().size());
+                } catch (IllegalArgumentException e) {
+                    throw new DatasetException(r.where() + ": " + e.getMessage());
+                }
                 if (mode == Mode.SFT) {
-                    a = enc.encode(r.prompt(), r.response(), r.where() + " (response)");
+                    a = enc.encode(prompt, r.response(), r.where() + " (response)");
                 } else {
-                    a = enc.encode(r.prompt(), r.chosen(), r.where() + " (chosen)");
-                    b = enc.encode(r.prompt(), r.rejected(), r.where() + " (rejected)");
+                    a = enc.encode(prompt, r.chosen(), r.where() + " (chosen)");
+                    b = enc.encode(prompt, r.rejected(), r.where() + " (rejected)");
                 }
             } catch (DatasetException e) {
                 if (!skip) throw e;
@@ -273,8 +279,13 @@ public final class Trainer {
             if (cfg.str("reference_mode").equals("frozen")) {
                 d.reference = new FrozenReference(referenceModel);
             } else {
-                String key = cacheKey(referenceModel, d.sequences);
-                d.reference = CachedReference.loadOrCompute(cacheDir, key, referenceModel, d.sequences,
+                List<List<Path>> images = new ArrayList<>();
+                for (Record r : d.records) {
+                    images.add(r.images());
+                    images.add(r.images());
+                }
+                String key = cacheKey(referenceModel, d.sequences, images);
+                d.reference = CachedReference.loadOrCompute(cacheDir, key, referenceModel, d.sequences, images,
                         2 * cfg.integer("batch_size"));
             }
         }
@@ -288,12 +299,22 @@ public final class Trainer {
         return s;
     }
 
-    /** SHA-256 (first 16 hex digits) of the reference weights and the tokenised sequences. */
-    static String cacheKey(PolicyModel ref, List<Sequence> sequences) {
+    /** SHA-256 (first 16 hex digits) of the reference weights, the tokenised sequences and their images' bytes. */
+    static String cacheKey(PolicyModel ref, List<Sequence> sequences, List<List<Path>> images) throws IOException {
         MessageDigest md = Hashes.sha256();
         Hashes.update(md, ref.module());
         ByteBuffer ib = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-        for (Sequence s : sequences) {
+        Map<Path, byte[]> imageHashes = new java.util.HashMap<>();
+        for (int k = 0; k < sequences.size(); k++) {
+            Sequence s = sequences.get(k);
+            for (Path p : images.get(k)) {
+                byte[] h = imageHashes.get(p);
+                if (h == null) {
+                    h = Hashes.sha256().digest(Files.readAllBytes(p));
+                    imageHashes.put(p, h);
+                }
+                md.update(h);
+            }
             if (s == null) {
                 md.update((byte) 0);
                 continue;
@@ -309,9 +330,18 @@ public final class Trainer {
     /** The rows of records {@code idx}: all chosen (or SFT responses) first, then all rejected. */
     private Batch batch(Data d, int[] idx) {
         List<Sequence> rows = new ArrayList<>();
-        for (int i : idx) rows.add(d.sequences.get(2 * i));
-        if (mode != Mode.SFT) for (int i : idx) rows.add(d.sequences.get(2 * i + 1));
-        return new Batch(rows, policy.padId());
+        List<List<Path>> images = new ArrayList<>();
+        for (int i : idx) {
+            rows.add(d.sequences.get(2 * i));
+            images.add(d.records.get(i).images());
+        }
+        if (mode != Mode.SFT) {
+            for (int i : idx) {
+                rows.add(d.sequences.get(2 * i + 1));
+                images.add(d.records.get(i).images());
+            }
+        }
+        return new Batch(rows, policy.padId(), images);
     }
 
     private int[] keys(int[] idx) {

@@ -84,8 +84,11 @@ public record ClipVisionConfig(
         return hiddenSize / numAttentionHeads;
     }
 
-    /** Reads the object {@code node} ({@code prefix} names it in errors, e.g. {@code "vision_config."}). */
-    static ClipVisionConfig fromJson(ObjectNode node, Path file, String prefix) throws IOException {
+    /**
+     * Reads the object {@code node} of {@code file} ({@code prefix} names it in errors, e.g.
+     * {@code "vision_config."}); also the {@code vision_config} of a composite model such as LLaVA.
+     */
+    public static ClipVisionConfig fromJson(ObjectNode node, Path file, String prefix) throws IOException {
         ClipJson j = new ClipJson(node, file, prefix);
         String type = j.optString("model_type", MODEL_TYPE);
         if (!type.equals(MODEL_TYPE)) throw j.error("model_type", "is '" + type + "', expected '" + MODEL_TYPE + "'");

@@ -1,0 +1,114 @@
+package dev.aspo.method.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.aspo.tensor.io.SafeTensorsFile;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code aspo convert} (a llava-hf hub layout in, transformers 5.17's layout out, same logits) and
+ * {@code aspo generate} (transformers' greedy answer on the models module's generate fixture).
+ */
+class ConvertGenerateCommandTest {
+    static final Path LLAVA = ModelCommandsTest.LLAVA;
+
+    @TempDir
+    Path tmp;
+
+    private final StringWriter out = new StringWriter(), err = new StringWriter();
+
+    private int run(String... args) {
+        return Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+    }
+
+    private String oneLineError(String... args) {
+        int rc = run(args);
+        String e = err.toString();
+        assertTrue(rc != 0 && e.indexOf('\n') == e.length() - 1, "rc " + rc + ", stderr: " + e);
+        err.getBuffer().setLength(0);
+        return e.trim();
+    }
+
+    static TreeSet<String> names(Path file) throws IOException {
+        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            return new TreeSet<>(f.names());
+        }
+    }
+
+    @Test
+    void convertRewritesTheHubLayoutAsTransformers517SavesIt() throws IOException {
+        Path src = LLAVA.resolve("hub_layout"), dst = tmp.resolve("converted");
+        assertEquals(0, run("convert", "--model", src.toString(), "--out", dst.toString()), err.toString());
+        assertTrue(out.toString().startsWith("converted llava model "), out.toString());
+        assertEquals(names(LLAVA.resolve("gqa_untied/model.safetensors")), names(dst.resolve("model.safetensors")));
+        Path logits = tmp.resolve("logits.safetensors");
+        assertEquals(0, run("forward", "--model", dst.toString(), "--input", src.resolve("input.safetensors").toString(), "--out",
+                logits.toString()), err.toString());
+        try (SafeTensorsFile e = SafeTensorsFile.open(src.resolve("expected.safetensors")); SafeTensorsFile g = SafeTensorsFile.open(logits)) {
+            ModelCommandsTest.assertClose("logits after convert", e.readFloatArray("logits"), g.readFloatArray("logits"), 1e-4);
+        }
+        Path bad = Files.createDirectory(tmp.resolve("bad"));
+        Files.writeString(bad.resolve("config.json"), "{\"model_type\": \"llava_next\"}");
+        assertTrue(oneLineError("convert", "--model", bad.toString(), "--out", tmp.resolve("x").toString())
+                .contains("model_type \"llava_next\" is not supported (supported: llava, llama, clip, clip_vision_model)"));
+    }
+
+    @Test
+    void generatePrintsTransformersGreedyAnswer() throws IOException {
+        Path dir = LLAVA.resolve("generate");
+        JsonNode exp = new ObjectMapper().readTree(dir.resolve("generate.json").toFile());
+        Path image = dir.resolve(exp.get("image").textValue());
+        assertEquals(0, run("generate", "--model", dir.toString(), "--image", image.toString(), "--prompt",
+                exp.get("prompt").textValue(), "--max-new-tokens", String.valueOf(exp.get("max_new_tokens").intValue())), err.toString());
+        assertEquals(exp.get("answer").textValue() + "\n", out.toString());
+    }
+
+    @Test
+    void samplingIsReproducibleFromTheSeed() {
+        Path dir = LLAVA.resolve("generate");
+        String[] args = {"generate", "--model", dir.toString(), "--image", "../models/src/test/resources/clip/images/rgb_32x32.png",
+                "--prompt", "Hi", "--max-new-tokens", "6", "--temperature", "0.9", "--top-p", "0.95", "--top-k", "50", "--seed", "3"};
+        assertEquals(0, run(args), err.toString());
+        String first = out.toString();
+        out.getBuffer().setLength(0);
+        assertEquals(0, run(args), err.toString());
+        assertEquals(first, out.toString());
+    }
+
+    @Test
+    void generateErrorsAreOneLine() throws IOException {
+        Path dir = LLAVA.resolve("generate"), image = Path.of("../models/src/test/resources/clip/images/rgb_32x32.png");
+        Path noTokenizer = tmp.resolve("notok");
+        assertEquals(0, run("convert", "--model", dir.toString(), "--out", noTokenizer.toString()));
+        assertTrue(oneLineError("generate", "--model", noTokenizer.toString(), "--image", image.toString(), "--prompt", "x")
+                .contains("no tokenizer.json"));
+        Files.copy(dir.resolve("tokenizer.json"), noTokenizer.resolve("tokenizer.json"));
+        assertTrue(oneLineError("generate", "--model", noTokenizer.toString(), "--image", image.toString(), "--prompt", "x")
+                .contains("no preprocessor_config.json"));
+        assertTrue(oneLineError("generate", "--model", "../models/src/test/resources/llama/gqa_untied", "--image", image.toString(),
+                "--prompt", "x").contains("is a llama model; generate answers about an image and needs a llava model"));
+        assertTrue(oneLineError("generate", "--model", dir.toString(), "--image", image.toString(), "--prompt", "x", "--top-p", "0.5")
+                .contains("--top-p applies to sampling only"));
+        assertTrue(oneLineError("generate", "--model", dir.toString(), "--image", tmp.resolve("none.png").toString(), "--prompt", "x")
+                .contains("none.png: no such file"));
+        assertEquals("aspo generate: device gpu is not available; this build has: cpu", oneLineError("generate", "--model",
+                dir.toString(), "--image", image.toString(), "--prompt", "x", "--device", "gpu"));
+        // a tokenizer whose <image> is not the model's image token
+        Path other = tmp.resolve("other");
+        assertEquals(0, run("convert", "--model", LLAVA.resolve("gqa_untied").toString(), "--out", other.toString()));
+        Files.copy(dir.resolve("tokenizer.json"), other.resolve("tokenizer.json"));
+        Files.copy(dir.resolve("preprocessor_config.json"), other.resolve("preprocessor_config.json"));
+        assertTrue(oneLineError("generate", "--model", other.toString(), "--image", image.toString(), "--prompt", "x")
+                .contains("maps <image> to id 589 but config.json's image_token_index is 63"));
+    }
+}
