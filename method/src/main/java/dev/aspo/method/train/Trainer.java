@@ -87,7 +87,9 @@ public final class Trainer {
     private final LossConfig lossConfig;
 
     /**
-     * @param referenceModel the reference (null: a copy of {@code policy} as it is now)
+     * @param referenceModel the reference (null: a copy of {@code policy} as it is now, which is right for a new
+     *                       run; a resumed run must pass the run's initial model, as the CLI does by loading the
+     *                       {@code reference}/{@code model} directory)
      * @param similarity     the S_i source for ASPO with adaptive weights and alpha &gt; 0, else may be null
      */
     public Trainer(Mode mode, TrainConfig cfg, PolicyModel policy, PolicyModel referenceModel, Tokenizer tokenizer,
