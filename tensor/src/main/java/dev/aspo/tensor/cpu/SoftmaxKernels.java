@@ -17,7 +17,9 @@ import jdk.incubator.vector.FloatVector;
  * </pre>
  *
  * exp is {@link VectorMath#exp(FloatVector)} in the vector loops and its scalar twin in the
- * tails: the same bits whatever the JIT tier, row length or vector width.
+ * tails: the same bits whatever the JIT tier, row length or vector width. The one log per row is
+ * {@code StrictMath.log} in double (fdlibm: the same bits on every platform, unlike Math.log,
+ * which may use a platform intrinsic).
  */
 final class SoftmaxKernels {
     /** Elements per parallel task (a 32000-wide vocabulary row is one task). */
@@ -33,7 +35,7 @@ final class SoftmaxKernels {
                 int off = r * cols;
                 float max = VectorMath.max(x, off, cols);
                 if (log) {
-                    float logSum = (float) Math.log(expSum(x, off, cols, max, null));
+                    float logSum = (float) StrictMath.log(expSum(x, off, cols, max, null));
                     int c = 0;
                     for (; c <= cols - L; c += L) v(x, off + c).sub(max).sub(logSum).intoArray(y, off + c);
                     for (; c < cols; c++) y[off + c] = (x[off + c] - max) - logSum;
@@ -87,7 +89,7 @@ final class SoftmaxKernels {
                     continue;
                 }
                 float max = VectorMath.max(logits, off, cols);
-                double logSum = Math.log(expSum(logits, off, cols, max, null));
+                double logSum = StrictMath.log(expSum(logits, off, cols, max, null));
                 lse[r] = (float) (max + logSum);
                 loss[r] = (float) (((double) max - logits[off + t]) + logSum);
             }
