@@ -124,20 +124,30 @@ final class VectorMath {
     /** 1/n! for n = 7 down to 2 (the 1 + r terms are the last two Horner steps). */
     private static final float E7 = 1f / 5040, E6 = 1f / 720, E5 = 1f / 120, E4 = 1f / 24, E3 = 1f / 6, E2 = 0.5f;
 
+    /*
+     * The constants as vectors, once: a broadcast per use costs the JIT hundreds of IR nodes while
+     * it inlines, and a kernel loop that inlines tanh (which inlines exp) would otherwise hit C2's
+     * node-count inlining cutoff, after which every vector is boxed (30x slower).
+     */
+    private static final FloatVector V_EXP_MIN = c(EXP_MIN), V_EXP_MAX = c(EXP_MAX), V_LOG2E = c(LOG2E);
+    private static final FloatVector V_SHIFT = c(SHIFT), V_NEG_LN2_HI = c(-LN2_HI), V_NEG_LN2_LO = c(-LN2_LO);
+    private static final FloatVector V_E7 = c(E7), V_E6 = c(E6), V_E5 = c(E5), V_E4 = c(E4), V_E3 = c(E3), V_E2 = c(E2);
+    private static final FloatVector V_ONE = c(1f), V_TWO = c(2f);
+
     /** e^x lanewise, within 1 ulp (see the class comment for why not {@code lanewise(EXP)}). */
     static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
-        FloatVector t = xc.fma(c(LOG2E), c(SHIFT));
-        FloatVector k = t.sub(SHIFT);
-        FloatVector r = k.fma(c(-LN2_HI), xc);
-        r = k.fma(c(-LN2_LO), r);
-        FloatVector p = r.fma(c(E7), c(E6));
-        p = p.fma(r, c(E5));
-        p = p.fma(r, c(E4));
-        p = p.fma(r, c(E3));
-        p = p.fma(r, c(E2));
-        p = p.fma(r, c(1f));
-        p = p.fma(r, c(1f));
+        FloatVector xc = x.max(V_EXP_MIN).min(V_EXP_MAX);
+        FloatVector t = xc.fma(V_LOG2E, V_SHIFT);
+        FloatVector k = t.sub(V_SHIFT);
+        FloatVector r = k.fma(V_NEG_LN2_HI, xc);
+        r = k.fma(V_NEG_LN2_LO, r);
+        FloatVector p = r.fma(V_E7, V_E6);
+        p = p.fma(r, V_E5);
+        p = p.fma(r, V_E4);
+        p = p.fma(r, V_E3);
+        p = p.fma(r, V_E2);
+        p = p.fma(r, V_ONE);
+        p = p.fma(r, V_ONE);
         IntVector ki = t.reinterpretAsInts().sub(SHIFT_BITS);
         IntVector k1 = ki.lanewise(ASHR, 1), k2 = ki.sub(k1);
         FloatVector s1 = k1.add(127).lanewise(LSHL, 23).reinterpretAsFloats();
@@ -178,6 +188,7 @@ final class VectorMath {
     private static final int SQRT_HALF_BITS = 0x3f3504f3;
     private static final float MIN_NORMAL = Float.MIN_NORMAL, TWO_23 = 0x1p23f;
     private static final float R1 = 2f / 3, R2 = 2f / 5, R3 = 2f / 7, R4 = 2f / 9;
+    private static final FloatVector V_R1 = c(R1), V_R2 = c(R2), V_R3 = c(R3), V_R4 = c(R4), V_LN2_HI = c(LN2_HI);
 
     /** Natural logarithm lanewise, within 1 ulp. */
     static FloatVector log(FloatVector x) {
@@ -191,13 +202,13 @@ final class VectorMath {
         FloatVector f = m.sub(1f);
         FloatVector s = f.div(f.add(2f));
         FloatVector z = s.mul(s);
-        FloatVector rz = z.fma(c(R4), c(R3));
-        rz = rz.fma(z, c(R2));
-        rz = rz.fma(z, c(R1));
+        FloatVector rz = z.fma(V_R4, V_R3);
+        rz = rz.fma(z, V_R2);
+        rz = rz.fma(z, V_R1);
         rz = rz.mul(z);
         FloatVector hfsq = f.mul(f).mul(0.5f);
         FloatVector lo = s.fma(hfsq.add(rz), k.mul(LN2_LO)).sub(hfsq).add(f);
-        FloatVector y = k.fma(c(LN2_HI), lo);
+        FloatVector y = k.fma(V_LN2_HI, lo);
         y = y.blend(x, x.compare(EQ, Float.POSITIVE_INFINITY).or(x.compare(NE, x)));
         y = y.blend(Float.NaN, x.compare(LT, 0f));
         return y.blend(Float.NEGATIVE_INFINITY, x.compare(EQ, 0f));
@@ -264,15 +275,23 @@ final class VectorMath {
         (float) (-1382.0 / 155925), (float) (21844.0 / 6081075), (float) (-929569.0 / 638512875),
         (float) (6404582.0 / 10854718875.0)};
 
+    private static final FloatVector V_T1 = c(TANH[0]), V_T2 = c(TANH[1]), V_T3 = c(TANH[2]), V_T4 = c(TANH[3]);
+    private static final FloatVector V_T5 = c(TANH[4]), V_T6 = c(TANH[5]), V_T7 = c(TANH[6]), V_T8 = c(TANH[7]);
+
     /** Hyperbolic tangent lanewise, within 2 ulp (1.6 measured, just above TANH_SMALL). */
     static FloatVector tanh(FloatVector x) {
         FloatVector a = x.abs();
         FloatVector q = exp(a.add(a)).add(1f);
-        FloatVector big = c(1f).sub(c(2f).div(q));
+        FloatVector big = V_ONE.sub(V_TWO.div(q));
         big = big.blend(big.neg(), x.compare(LT, 0f));
         FloatVector z = x.mul(x);
-        FloatVector p = c(TANH[TANH.length - 1]);
-        for (int n = TANH.length - 2; n >= 0; n--) p = p.fma(z, c(TANH[n]));
+        FloatVector p = z.fma(V_T8, V_T7);
+        p = p.fma(z, V_T6);
+        p = p.fma(z, V_T5);
+        p = p.fma(z, V_T4);
+        p = p.fma(z, V_T3);
+        p = p.fma(z, V_T2);
+        p = p.fma(z, V_T1);
         FloatVector small = p.mul(z).fma(x, x).blend(x, z.compare(EQ, 0f));   // keeps tanh(-0) = -0
         return big.blend(small, a.compare(LT, TANH_SMALL));
     }
