@@ -16,9 +16,10 @@ import org.junit.jupiter.api.Test;
  * interesting interval of each function), special values, and bit equality of the vector
  * functions with their scalar twins.
  *
- * <p>Measured exhaustively over all 2^32 floats (a one-off run, too slow for the suite), max
- * errors: exp 0.89 ulp, log 0.75, log1p 1.44, tanh 1.40. The bounds asserted here leave a little
- * room over the sweeps' own maxima.
+ * <p>Measured in one-off runs (too slow for the suite), max errors against Math in double: exp
+ * 0.94 ulp over all 2^32 floats; log 0.81, log1p 1.44, tanh 1.56 over every 13th bit pattern
+ * (330M values each); no vector/twin mismatch and no wrong special value in any of them. The
+ * bounds asserted here are those rounded up.
  */
 class VectorMathTest {
     private static final int L = VectorMath.L;
