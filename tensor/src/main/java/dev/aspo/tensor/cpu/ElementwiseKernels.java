@@ -134,7 +134,7 @@ final class ElementwiseKernels {
      * The vector loops, one small method per op and direction: C2 compiles a method that holds all
      * of them badly (its inlining budget runs out part-way and the later loops box every vector,
      * 80x slower), while small methods each get compiled whole. Each loop covers whole vectors of
-     * [i, e) and returns where the scalar tail starts.
+     * [i, e) and returns where the padded tail starts.
      */
 
     private static int unaryVector(UnaryOp op, float[] x, float[] y, int s, int e) {
