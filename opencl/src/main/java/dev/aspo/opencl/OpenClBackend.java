@@ -53,6 +53,7 @@ public final class OpenClBackend implements Backend {
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final cl_mem dummy;
     private volatile GemmKind gemm;
+    private long downloads;
 
     @SuppressWarnings("deprecation")   // clCreateCommandQueue: OpenCL 1.2 devices have nothing newer
     OpenClBackend(ClDevice device) {
@@ -90,6 +91,11 @@ public final class OpenClBackend implements Backend {
         CL.clFinish(queue);
     }
 
+    /** Device-to-host reads so far ({@link #download} and {@link #sumOfSquares}): tests hold the ops to zero. */
+    public synchronized long downloadCount() {
+        return downloads;
+    }
+
     @Override
     public String name() {
         return device.spec();
@@ -117,6 +123,7 @@ public final class OpenClBackend implements Backend {
     public synchronized void download(Storage src, int offset, float[] dst, int n) {
         if (n == 0) return;
         check(src, (long) offset + n, "download");
+        downloads++;
         CL.clEnqueueReadBuffer(queue, mem(src), CL_TRUE, (long) offset * Sizeof.cl_float, (long) n * Sizeof.cl_float,
                 Pointer.to(dst), 0, null, null);
     }
@@ -149,6 +156,7 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized double sumOfSquares(Storage x, int n) {
+        downloads++;
         cl_mem part = scratch(2 * SUMSQ_ITEMS);
         k("sumsq_partial").mem(x).i(n).mem(part).runExact(SUMSQ_ITEMS);
         float[] p = new float[2 * SUMSQ_ITEMS];
