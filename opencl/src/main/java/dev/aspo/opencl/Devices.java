@@ -54,6 +54,16 @@ public final class Devices {
         return OPEN.computeIfAbsent(chosen.spec(), s -> new OpenClBackend(chosen));
     }
 
+    /** Lists the OpenCL devices ({@code clinfo -l} for machines without clinfo); exit 1 when there is none. */
+    public static void main(String[] args) {
+        List<ClDevice> devices = ClDevice.all();
+        if (devices.isEmpty()) {
+            System.out.println(NO_PLATFORM);
+            System.exit(1);
+        }
+        for (ClDevice d : devices) System.out.println(d);
+    }
+
     private static String describe(List<ClDevice> devices) {
         StringBuilder sb = new StringBuilder();
         for (ClDevice d : devices) sb.append(sb.length() == 0 ? "" : "; ").append(d);
