@@ -13,7 +13,9 @@ import dev.aspo.tensor.UnaryOp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.jocl.CL;
 import org.jocl.CLException;
@@ -54,6 +56,8 @@ public final class OpenClBackend implements Backend {
     private final cl_mem dummy;
     private volatile GemmKind gemm;
     private long downloads;
+    /** The commands of a task graph being recorded, or null. */
+    private List<ClCommand> recording;
 
     @SuppressWarnings("deprecation")   // clCreateCommandQueue: OpenCL 1.2 devices have nothing newer
     OpenClBackend(ClDevice device) {
@@ -106,7 +110,7 @@ public final class OpenClBackend implements Backend {
     @Override
     public synchronized Storage allocate(int n) {
         cl_mem m = CL.clCreateBuffer(context, CL_MEM_READ_WRITE, bytes(n), null, null);
-        CL.clEnqueueFillBuffer(queue, m, Pointer.to(new float[] {0f}), Sizeof.cl_float, 0, bytes(n), 0, null, null);
+        submit(new ClCommand.Zero(m, bytes(n)));
         return new ClStorage(this, m, n);
     }
 
@@ -116,6 +120,7 @@ public final class OpenClBackend implements Backend {
                 ? CL.clCreateBuffer(context, CL_MEM_READ_WRITE, bytes(0), null, null)
                 : CL.clCreateBuffer(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes(host.length),
                         Pointer.to(host), null);
+        if (recording != null) submit(new ClCommand.Write(m, host.clone()));   // a constant of the step: rewritten on replay
         return new ClStorage(this, m, host.length);
     }
 
@@ -126,6 +131,13 @@ public final class OpenClBackend implements Backend {
         downloads++;
         CL.clEnqueueReadBuffer(queue, mem(src), CL_TRUE, (long) offset * Sizeof.cl_float, (long) n * Sizeof.cl_float,
                 Pointer.to(dst), 0, null, null);
+    }
+
+    /** Overwrites {@code dst[0..host.length)} with host values (new inputs for a recorded {@link TaskGraph}). */
+    public synchronized void write(Storage dst, float[] host) {
+        check(dst, host.length, "write");
+        if (host.length == 0) return;
+        CL.clEnqueueWriteBuffer(queue, mem(dst), CL_TRUE, 0, bytes(host.length), Pointer.to(host), 0, null, null);
     }
 
     @Override
@@ -156,6 +168,10 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized double sumOfSquares(Storage x, int n) {
+        if (recording != null) {
+            throw new IllegalStateException("sumOfSquares returns a device value to the host, which a recorded task "
+                    + "graph cannot replay (host logic would keep the recorded value): run it outside the graph");
+        }
         downloads++;
         cl_mem part = scratch(2 * SUMSQ_ITEMS);
         k("sumsq_partial").mem(x).i(n).mem(part).runExact(SUMSQ_ITEMS);
@@ -607,15 +623,40 @@ public final class OpenClBackend implements Backend {
 
     private Launch k(String name) {
         cl_kernel kernel = kernels.computeIfAbsent(name, s -> CL.clCreateKernel(program, s, null));
-        return new Launch(kernel);
+        return new Launch(name, kernel);
     }
 
-    /** Sets a kernel's arguments in order, then enqueues it (callers hold the backend's lock). */
-    private final class Launch {
-        private final cl_kernel kernel;
-        private int arg;
+    /** Enqueues {@code c}, and keeps it when a {@link TaskGraph} is recording (callers hold the lock). */
+    private void submit(ClCommand c) {
+        if (recording != null) {
+            for (cl_mem m : c.buffers()) CL.clRetainMemObject(m);   // outlives its tensor, released by the plan
+            recording.add(c);
+        }
+        c.enqueue(queue);
+    }
 
-        Launch(cl_kernel kernel) {
+    synchronized void startRecording(List<ClCommand> into) {
+        if (recording != null) throw new IllegalStateException("a task graph is already recording on " + name());
+        recording = into;
+    }
+
+    synchronized void stopRecording() {
+        recording = null;
+    }
+
+    synchronized void replay(List<ClCommand> commands) {
+        if (recording != null) throw new IllegalStateException("cannot replay a plan while a task graph records");
+        for (ClCommand c : commands) c.enqueue(queue);
+    }
+
+    /** Collects a kernel's arguments in order, then submits the launch. */
+    private final class Launch {
+        private final String name;
+        private final cl_kernel kernel;
+        private final List<Object> args = new ArrayList<>();
+
+        Launch(String name, cl_kernel kernel) {
+            this.name = name;
             this.kernel = kernel;
         }
 
@@ -628,12 +669,12 @@ public final class OpenClBackend implements Backend {
         }
 
         Launch mem(cl_mem m) {
-            CL.clSetKernelArg(kernel, arg++, Sizeof.cl_mem, Pointer.to(m));
+            args.add(m);
             return this;
         }
 
         Launch i(int v) {
-            CL.clSetKernelArg(kernel, arg++, Sizeof.cl_int, Pointer.to(new int[] {v}));
+            args.add(v);
             return this;
         }
 
@@ -642,7 +683,7 @@ public final class OpenClBackend implements Backend {
         }
 
         Launch f(float v) {
-            CL.clSetKernelArg(kernel, arg++, Sizeof.cl_float, Pointer.to(new float[] {v}));
+            args.add(v);
             return this;
         }
 
@@ -661,7 +702,7 @@ public final class OpenClBackend implements Backend {
         }
 
         void enqueue(long[] global, long[] local) {
-            CL.clEnqueueNDRangeKernel(queue, kernel, global.length, null, global, local, 0, null, null);
+            submit(new ClCommand.Launch(name, kernel, args.toArray(), global, local));
         }
     }
 

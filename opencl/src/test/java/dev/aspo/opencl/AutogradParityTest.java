@@ -48,7 +48,7 @@ class AutogradParityTest {
     private static final int VOCAB = 29, DIM = 24, HEADS = 4, KV_HEADS = 2, HEAD_DIM = DIM / HEADS, B = 2, T = 7;
 
     /** Parameters in a fixed order, created on the current backend from one seed. */
-    private static List<Tensor> params() {
+    static List<Tensor> params() {
         Random rng = new Random(42);
         List<Tensor> p = new ArrayList<>();
         p.add(Tensor.randn(rng, 0.5f, VOCAB, DIM).requiresGrad(true));                      // 0 embedding
@@ -70,7 +70,7 @@ class AutogradParityTest {
     private static final int[] SEGMENTS = {0, 0, 1, 1, 1, -1, 2, 2, 3, 3, 3, 3, -1, 4};
 
     /** One forward pass to a scalar loss. */
-    private static Tensor loss(List<Tensor> p) {
+    static Tensor loss(List<Tensor> p) {
         Tensor x = Embedding.lookup(p.get(0), IDS, B, T);                                   // [B,T,DIM]
         Tensor h = RmsNorm.apply(x, p.get(1), 1e-6f);
         Tensor q = Rope.apply(MatMul.matmul(h, p.get(2)).reshape(B, T, HEADS, HEAD_DIM), POSITIONS, 10000f);
