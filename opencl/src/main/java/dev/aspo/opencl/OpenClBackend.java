@@ -45,6 +45,14 @@ public final class OpenClBackend implements Backend {
     /** The two GEMM kernels: {@code CPU} 4x16 register blocks per work-item, {@code GPU} 64x64 local-memory tiles. */
     public enum GemmKind { CPU, GPU }
 
+    /**
+     * The row-reduction kernels of softmax and cross-entropy: {@code SERIAL} one work-item per row
+     * (CPU devices), {@code GROUP} one work-group of 128 per row (GPUs: vocabulary-wide rows).
+     */
+    public enum RowKind { SERIAL, GROUP }
+
+    private static final int ROW_GROUP = 128;
+
     private static final int LOCAL = 64;
     private static final int SUMSQ_ITEMS = 1024;
 
@@ -55,6 +63,7 @@ public final class OpenClBackend implements Backend {
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final cl_mem dummy;
     private volatile GemmKind gemm;
+    private volatile RowKind rowKind;
     private long downloads;
     /** The commands of a task graph being recorded, or null. */
     private List<ClCommand> recording;
@@ -75,6 +84,7 @@ public final class OpenClBackend implements Backend {
         }
         dummy = CL.clCreateBuffer(context, CL_MEM_READ_WRITE, Sizeof.cl_float, null, null);
         gemm = device.isCpu() ? GemmKind.CPU : GemmKind.GPU;
+        rowKind = device.isCpu() ? RowKind.SERIAL : RowKind.GROUP;
     }
 
     public ClDevice device() {
@@ -88,6 +98,15 @@ public final class OpenClBackend implements Backend {
 
     public void setGemmKind(GemmKind kind) {
         gemm = kind;
+    }
+
+    /** The softmax / cross-entropy row kernels in use (chosen by device type; tests run both). */
+    public RowKind rowKind() {
+        return rowKind;
+    }
+
+    public void setRowKind(RowKind kind) {
+        rowKind = kind;
     }
 
     /** Waits until every enqueued kernel has finished (timing). */
@@ -318,7 +337,7 @@ public final class OpenClBackend implements Backend {
     public synchronized void softmax(Storage x, Storage y, int rows, int cols, boolean log) {
         if (rows == 0 || cols == 0) return;
         cl_mem stats = scratch(2 * rows);
-        k("softmax_stats").mem(x).mem(stats).i(rows).i(cols).b(log).run(rows);
+        rows(k(rowKind == RowKind.GROUP ? "softmax_stats_wg" : "softmax_stats").mem(x).mem(stats).i(rows).i(cols).b(log), rows);
         k("softmax_apply").mem(x).mem(stats).mem(y).i(rows).i(cols).b(log).run(rows * cols);
         CL.clReleaseMemObject(stats);
     }
@@ -327,7 +346,8 @@ public final class OpenClBackend implements Backend {
     public synchronized void softmaxBackward(Storage y, Storage gy, Storage gx, int rows, int cols, boolean log) {
         if (rows == 0 || cols == 0) return;
         cl_mem dot = scratch(rows);
-        k("softmax_backward_stats").mem(y).mem(gy).mem(dot).i(rows).i(cols).b(log).run(rows);
+        rows(k(rowKind == RowKind.GROUP ? "softmax_backward_stats_wg" : "softmax_backward_stats").mem(y).mem(gy).mem(dot)
+                .i(rows).i(cols).b(log), rows);
         k("softmax_backward_apply").mem(y).mem(gy).mem(dot).mem(gx).i(rows).i(cols).b(log).run(rows * cols);
         CL.clReleaseMemObject(dot);
     }
@@ -337,7 +357,8 @@ public final class OpenClBackend implements Backend {
         checkTargets(target, rows, cols);
         if (rows == 0) return;
         cl_mem t = ints(target);
-        k("cross_entropy").mem(logits).mem(t).mem(loss).mem(lse).i(rows).i(cols).run(rows);
+        rows(k(rowKind == RowKind.GROUP ? "cross_entropy_wg" : "cross_entropy").mem(logits).mem(t).mem(loss).mem(lse)
+                .i(rows).i(cols), rows);
         CL.clReleaseMemObject(t);
     }
 
@@ -349,6 +370,12 @@ public final class OpenClBackend implements Backend {
         cl_mem t = ints(target);
         k("cross_entropy_backward").mem(logits).mem(t).mem(lse).mem(gloss).mem(gx).i(rows).i(cols).run(rows * cols);
         CL.clReleaseMemObject(t);
+    }
+
+    /** A row kernel: one work-item per row, or one work-group of {@link #ROW_GROUP} per row. */
+    private void rows(Launch l, int rows) {
+        if (rowKind == RowKind.GROUP) l.enqueue(new long[] {(long) rows * ROW_GROUP}, new long[] {ROW_GROUP});
+        else l.run(rows);
     }
 
     // ---- normalisation ------------------------------------------------------------------------

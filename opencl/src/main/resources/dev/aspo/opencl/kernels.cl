@@ -419,6 +419,90 @@ __kernel void cross_entropy_backward(__global const float* x, __global const int
     gx[e] = v;
 }
 
+// GPU forms of the vocabulary-wide row kernels: one work-group of WG work-items per row, strided
+// loads (coalesced), tree reductions in local memory. A serial row of 32000 logits per work-item
+// would leave a GPU idle; on a CPU device the serial forms above are the better fit.
+#define WG 128
+
+float group_max(float v, __local float* tmp) {
+    int l = get_local_id(0);
+    tmp[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = WG / 2; s > 0; s >>= 1) {
+        if (l < s) tmp[l] = fmax(tmp[l], tmp[l + s]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = tmp[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+acc_t group_sum(acc_t v, __local acc_t* tmp) {
+    int l = get_local_id(0);
+    tmp[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = WG / 2; s > 0; s >>= 1) {
+        if (l < s) tmp[l] += tmp[l + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    acc_t r = tmp[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
+void softmax_stats_wg(__global const float* x, __global float* stats, int rows, int cols, int logMode) {
+    __local float tm[WG];
+    __local acc_t ts[WG];
+    int r = get_group_id(0), l = get_local_id(0);
+    __global const float* row = x + r * cols;
+    float mx = -INFINITY;
+    for (int c = l; c < cols; c += WG) mx = fmax(mx, row[c]);
+    mx = group_max(mx, tm);
+    acc_t s = 0;
+    for (int c = l; c < cols; c += WG) s += exp(row[c] - mx);
+    s = group_sum(s, ts);
+    if (l == 0) {
+        stats[2 * r] = mx;
+        stats[2 * r + 1] = logMode ? (float) log(s) : (float) (1.0 / s);
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
+void softmax_backward_stats_wg(__global const float* y, __global const float* gy, __global float* dot,
+                               int rows, int cols, int logMode) {
+    __local acc_t ts[WG];
+    int r = get_group_id(0), l = get_local_id(0);
+    acc_t s = 0;
+    for (int c = l; c < cols; c += WG) s += logMode ? (acc_t) gy[r * cols + c] : (acc_t) gy[r * cols + c] * y[r * cols + c];
+    s = group_sum(s, ts);
+    if (l == 0) dot[r] = (float) s;
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
+void cross_entropy_wg(__global const float* x, __global const int* target, __global float* loss,
+                      __global float* lse, int rows, int cols) {
+    __local float tm[WG];
+    __local acc_t ts[WG];
+    int r = get_group_id(0), l = get_local_id(0), t = target[r];
+    if (t < 0) {                                  // the whole group leaves: no barrier is split
+        if (l == 0) { loss[r] = 0; lse[r] = 0; }
+        return;
+    }
+    __global const float* row = x + r * cols;
+    float mx = -INFINITY;
+    for (int c = l; c < cols; c += WG) mx = fmax(mx, row[c]);
+    mx = group_max(mx, tm);
+    acc_t s = 0;
+    for (int c = l; c < cols; c += WG) s += exp(row[c] - mx);
+    s = group_sum(s, ts);
+    if (l == 0) {
+        acc_t logSum = log(s);
+        lse[r] = (float) (mx + logSum);
+        loss[r] = (float) (((acc_t) mx - row[t]) + logSum);
+    }
+}
+
 // ---- normalisation ------------------------------------------------------------------------------
 
 __kernel void layer_norm_stats(__global const float* x, __global float* mean, __global float* rstd,

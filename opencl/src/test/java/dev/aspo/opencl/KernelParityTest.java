@@ -110,8 +110,9 @@ class KernelParityTest {
     }
 
     @Test
-    void gemmKindFollowsDeviceType() {
+    void kernelKindsFollowDeviceType() {
         assertEquals(cl.device().isCpu() ? OpenClBackend.GemmKind.CPU : OpenClBackend.GemmKind.GPU, cl.gemmKind());
+        assertEquals(cl.device().isCpu() ? OpenClBackend.RowKind.SERIAL : OpenClBackend.RowKind.GROUP, cl.rowKind());
     }
 
     // ---- elementwise --------------------------------------------------------------------------
@@ -227,13 +228,27 @@ class KernelParityTest {
         int rows = 13, cols = 1001;
         float[] x = randn(rng, rows * cols), gy = randn(rng, rows * cols), gx0 = randn(rng, rows * cols);
         for (int i = 0; i < x.length; i++) x[i] *= 5;
-        for (boolean log : new boolean[] {false, true}) {
-            same("softmax log=" + log, cpu, cl, be -> {
-                Storage y = be.allocate(rows * cols), gx = be.upload(gx0);
-                be.softmax(be.upload(x), y, rows, cols, log);
-                be.softmaxBackward(y, be.upload(gy), gx, rows, cols, log);
-                return new float[][] {download(y), download(gx)};
+        for (OpenClBackend.RowKind kind : OpenClBackend.RowKind.values()) {
+            withRowKind(kind, () -> {
+                for (boolean log : new boolean[] {false, true}) {
+                    same("softmax " + kind + " log=" + log, cpu, cl, be -> {
+                        Storage y = be.allocate(rows * cols), gx = be.upload(gx0);
+                        be.softmax(be.upload(x), y, rows, cols, log);
+                        be.softmaxBackward(y, be.upload(gy), gx, rows, cols, log);
+                        return new float[][] {download(y), download(gx)};
+                    });
+                }
             });
+        }
+    }
+
+    private static void withRowKind(OpenClBackend.RowKind kind, Runnable body) {
+        OpenClBackend.RowKind saved = cl.rowKind();
+        cl.setRowKind(kind);
+        try {
+            body.run();
+        } finally {
+            cl.setRowKind(saved);
         }
     }
 
@@ -246,12 +261,14 @@ class KernelParityTest {
         for (int r = 0; r < rows; r++) target[r] = rng.nextInt(cols);
         target[3] = -1;
         target[7] = -100;
-        same("crossEntropy", cpu, cl, be -> {
-            Storage xs = be.upload(x), loss = be.allocate(rows), lse = be.allocate(rows), gx = be.upload(gx0);
-            be.crossEntropy(xs, target, loss, lse, rows, cols);
-            be.crossEntropyBackward(xs, target, lse, be.upload(gloss), gx, rows, cols);
-            return new float[][] {download(loss), download(lse), download(gx)};
-        });
+        for (OpenClBackend.RowKind kind : OpenClBackend.RowKind.values()) {
+            withRowKind(kind, () -> same("crossEntropy " + kind, cpu, cl, be -> {
+                Storage xs = be.upload(x), loss = be.allocate(rows), lse = be.allocate(rows), gx = be.upload(gx0);
+                be.crossEntropy(xs, target, loss, lse, rows, cols);
+                be.crossEntropyBackward(xs, target, lse, be.upload(gloss), gx, rows, cols);
+                return new float[][] {download(loss), download(lse), download(gx)};
+            }));
+        }
         assertThrows(IllegalArgumentException.class,
                 () -> cl.crossEntropy(cl.upload(x), new int[] {cols}, cl.allocate(1), cl.allocate(1), 1, cols));
     }
