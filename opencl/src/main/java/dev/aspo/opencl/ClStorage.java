@@ -18,11 +18,11 @@ final class ClStorage implements Storage {
     private final int size;
     private final OpenClBackend backend;
 
-    ClStorage(OpenClBackend backend, cl_mem mem, int size) {
+    ClStorage(OpenClBackend backend, cl_mem mem, int size, long bytes) {
         this.backend = backend;
         this.mem = mem;
         this.size = size;
-        CLEANER.register(this, new Release(mem));
+        CLEANER.register(this, new Release(mem, backend.liveBytes, bytes));
     }
 
     @Override
@@ -38,14 +38,19 @@ final class ClStorage implements Storage {
     /** The action holds the handle only, never the storage (else it would never become unreachable). */
     private static final class Release implements Runnable {
         private final cl_mem mem;
+        private final java.util.concurrent.atomic.AtomicLong live;
+        private final long bytes;
 
-        Release(cl_mem mem) {
+        Release(cl_mem mem, java.util.concurrent.atomic.AtomicLong live, long bytes) {
             this.mem = mem;
+            this.live = live;
+            this.bytes = bytes;
         }
 
         @Override
         public void run() {
             CL.clReleaseMemObject(mem);
+            live.addAndGet(-bytes);
         }
     }
 }

@@ -65,6 +65,9 @@ public final class OpenClBackend implements Backend {
     private volatile GemmKind gemm;
     private volatile RowKind rowKind;
     private long downloads;
+    /** Bytes held by live {@link ClStorage}s (decremented by their cleaners). */
+    final java.util.concurrent.atomic.AtomicLong liveBytes = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long memoryLimit;
     /** The commands of a task graph being recorded, or null. */
     private List<ClCommand> recording;
 
@@ -82,6 +85,9 @@ public final class OpenClBackend implements Backend {
         } catch (CLException e) {
             throw new IllegalStateException("OpenCL kernels failed to build on " + device + ": " + buildLog(), e);
         }
+        long[] global = new long[1];
+        CL.clGetDeviceInfo(device.device, CL.CL_DEVICE_GLOBAL_MEM_SIZE, Sizeof.cl_long, Pointer.to(global), null);
+        memoryLimit = global[0] / 10 * 8;
         dummy = CL.clCreateBuffer(context, CL_MEM_READ_WRITE, Sizeof.cl_float, null, null);
         gemm = device.isCpu() ? GemmKind.CPU : GemmKind.GPU;
         rowKind = device.isCpu() ? RowKind.SERIAL : RowKind.GROUP;
@@ -126,21 +132,53 @@ public final class OpenClBackend implements Backend {
 
     // ---- memory -----------------------------------------------------------------------------
 
+    /**
+     * Bytes of live tensors above which an allocation first asks the JVM to collect unreachable
+     * storages (default 80% of the device's global memory). The JVM does not see device memory, so
+     * without this a training loop could fill the device long before the heap needs a collection.
+     */
+    public void setMemoryLimit(long bytes) {
+        memoryLimit = bytes;
+    }
+
+    public long memoryLimit() {
+        return memoryLimit;
+    }
+
+    public long liveBytes() {
+        return liveBytes.get();
+    }
+
+    private void reserve(long bytes) {
+        for (int attempt = 0; attempt < 5 && liveBytes.get() + bytes > memoryLimit; attempt++) {
+            System.gc();
+            try {
+                Thread.sleep(10L << attempt);   // the cleaner thread releases what the collection found
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        liveBytes.addAndGet(bytes);
+    }
+
     @Override
     public synchronized Storage allocate(int n) {
+        reserve(bytes(n));
         cl_mem m = CL.clCreateBuffer(context, CL_MEM_READ_WRITE, bytes(n), null, null);
         submit(new ClCommand.Zero(m, bytes(n)));
-        return new ClStorage(this, m, n);
+        return new ClStorage(this, m, n, bytes(n));
     }
 
     @Override
     public synchronized Storage upload(float[] host) {
+        reserve(bytes(host.length));
         cl_mem m = host.length == 0
                 ? CL.clCreateBuffer(context, CL_MEM_READ_WRITE, bytes(0), null, null)
                 : CL.clCreateBuffer(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes(host.length),
                         Pointer.to(host), null);
         if (recording != null) submit(new ClCommand.Write(m, host.clone()));   // a constant of the step: rewritten on replay
-        return new ClStorage(this, m, host.length);
+        return new ClStorage(this, m, host.length, bytes(host.length));
     }
 
     @Override

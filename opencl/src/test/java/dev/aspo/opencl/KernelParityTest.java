@@ -416,6 +416,20 @@ class KernelParityTest {
         });
     }
 
+    @Test
+    void unreachableStoragesAreFreedUnderTheMemoryLimit() {
+        long saved = cl.memoryLimit();
+        try {
+            long base = cl.liveBytes();
+            cl.setMemoryLimit(base + (16L << 20));
+            for (int i = 0; i < 200; i++) cl.allocate(1 << 18);     // 1 MiB each, dropped at once
+            long live = cl.liveBytes() - base;
+            assertTrue(live <= 64L << 20, "live device bytes after 200 MiB of dropped tensors: " + live);
+        } finally {
+            cl.setMemoryLimit(saved);
+        }
+    }
+
     // ---- selection ----------------------------------------------------------------------------
 
     @Test
