@@ -55,6 +55,8 @@ public final class OpenClBackend implements Backend {
 
     private static final int LOCAL = 64;
     private static final int SUMSQ_ITEMS = 1024;
+    /** CPU GEMM: B of at least this many floats (1 MiB) is packed into panels first. */
+    private static final long PACK_ABOVE = 1 << 18;
 
     private final ClDevice device;
     private final cl_context context;
@@ -63,6 +65,7 @@ public final class OpenClBackend implements Backend {
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final cl_mem dummy;
     private volatile GemmKind gemm;
+    private final int cpuGemmRows;
     private volatile RowKind rowKind;
     private long downloads;
     /** Bytes held by live {@link ClStorage}s (decremented by their cleaners). */
@@ -80,8 +83,13 @@ public final class OpenClBackend implements Backend {
         context = CL.clCreateContext(props, 1, new cl_device_id[] {device.device}, null, null, null);
         queue = CL.clCreateCommandQueue(context, device.device, 0, null);
         program = CL.clCreateProgramWithSource(context, 1, new String[] {source()}, null, null);
+        // CPU GEMM rows per work-item: 8 float16 accumulators fill half of AVX-512's 32 registers;
+        // with AVX2 (preferred width 8) a float16 takes two registers, so 4 rows
+        int[] width = new int[1];
+        CL.clGetDeviceInfo(device.device, CL.CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, Sizeof.cl_int, Pointer.to(width), null);
+        cpuGemmRows = Integer.getInteger("aspo.opencl.gemmRows", width[0] >= 16 ? 8 : 4);
         try {
-            CL.clBuildProgram(program, 0, null, "-cl-fp32-correctly-rounded-divide-sqrt", null, null);
+            CL.clBuildProgram(program, 0, null, "-cl-fp32-correctly-rounded-divide-sqrt -DRM=" + cpuGemmRows, null, null);
         } catch (CLException e) {
             throw new IllegalStateException("OpenCL kernels failed to build on " + device + ": " + buildLog(), e);
         }
@@ -250,12 +258,27 @@ public final class OpenClBackend implements Backend {
         check(b, (long) (batch - 1) * bStride + (long) k * n, "matmul B");
         check(c, (long) batch * m * n, "matmul C");
         int ars = transA ? 1 : k, acs = transA ? m : 1, brs = transB ? 1 : n, bcs = transB ? k : 1;
-        Launch l = k(gemm == GemmKind.CPU ? "gemm_cpu" : "gemm_gpu")
-                .mem(a).i(aStride).i(ars).i(acs).mem(b).i(bStride).i(brs).i(bcs).mem(c).i(m).i(n).i(k).b(accumulate);
         if (gemm == GemmKind.CPU) {
-            l.enqueue(new long[] {ceil(n, 16), ceil(m, 4), batch}, null);
+            int panels = (n + 15) / 16;
+            if (!transB && n % 16 == 0 && (long) k * n < PACK_ABOVE) {   // small B: read in place
+                k("gemm_cpu").mem(a).i(aStride).i(ars).i(acs).mem(b).i(bStride).i(16).i(n).mem(c).i(m).i(n).i(k)
+                        .b(accumulate).enqueue(new long[] {panels, ceil(m, cpuGemmRows), batch}, null);
+                return;
+            }
+            // B packed into 16-column panels first (see gemm_cpu); a broadcast B (stride 0) once
+            int bBatch = bStride == 0 ? 1 : batch;
+            int bpStride = bStride == 0 ? 0 : panels * k * 16;
+            cl_mem bp = scratch(bBatch * panels * k * 16);
+            if (k > 0) {
+                k("pack_b16").mem(b).i(bStride).i(brs).i(bcs).mem(bp).i(k).i(n)
+                        .enqueue(new long[] {panels * 16L, k, bBatch}, null);
+            }
+            k("gemm_cpu").mem(a).i(aStride).i(ars).i(acs).mem(bp).i(bpStride).i(k * 16).i(16).mem(c).i(m).i(n).i(k)
+                    .b(accumulate).enqueue(new long[] {panels, ceil(m, cpuGemmRows), batch}, null);
+            CL.clReleaseMemObject(bp);
         } else {
-            l.enqueue(new long[] {ceil(n, 64) * 16L, ceil(m, 64) * 16L, batch}, new long[] {16, 16, 1});
+            k("gemm_gpu").mem(a).i(aStride).i(ars).i(acs).mem(b).i(bStride).i(brs).i(bcs).mem(c).i(m).i(n).i(k)
+                    .b(accumulate).enqueue(new long[] {ceil(n, 64) * 16L, ceil(m, 64) * 16L, batch}, new long[] {16, 16, 1});
         }
     }
 

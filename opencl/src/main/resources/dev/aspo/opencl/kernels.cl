@@ -54,50 +54,61 @@ __kernel void sumsq_partial(__global const float* x, int n, __global float* part
 // op(A)[i,p] = A[i*ars + p*acs], op(B)[p,j] = B[p*brs + j*bcs] (strides encode the transposes);
 // C[batch] is contiguous [m,n].
 
-// CPU devices: one work-item per 4x16 block of C, the 16 columns as one float16 register row
-// (PoCL maps it to AVX-512 / 2x AVX2), no local memory, no barriers. Edge blocks take the
-// scalar path.
+// CPU devices: one work-item per RMx16 block of C (RM = 8 with AVX-512, 4 with AVX2, set at build
+// time), the 16 columns as one float16 register row, no local memory, no barriers. Work-item jb
+// reads the 16-column panel jb of B: row p of it at Bx + jb*panelStride + p*rowStride. A large or
+// transposed B is first packed into contiguous panels, Bp[batch][n/16][k][16] (panelStride k*16,
+// rowStride 16): read in place, a panel's rows are n floats apart, and at n = 512 or 1024 that
+// power-of-two stride maps every row to the same L1 set. A small B with n % 16 == 0 is read in
+// place (panelStride 16, rowStride n): packing costs more than it saves there.
+#ifndef RM
 #define RM 4
+#endif
 #define RN 16
+
+__kernel void pack_b16(__global const float* B, int bStride, int brs, int bcs, __global float* Bp, int k, int n) {
+    int j = get_global_id(0), p = get_global_id(1), bt = get_global_id(2);
+    int nb = (n + RN - 1) / RN;
+    if (j >= nb * RN || p >= k) return;
+    Bp[((bt * nb + j / RN) * k + p) * RN + j % RN] = j < n ? B[bt * bStride + p * brs + j * bcs] : 0.0f;
+}
+
 __kernel void gemm_cpu(__global const float* A, int aStride, int ars, int acs,
-                       __global const float* B, int bStride, int brs, int bcs,
+                       __global const float* Bp, int bpStride, int panelStride, int rowStride,
                        __global float* C, int m, int n, int k, int acc) {
-    int j0 = get_global_id(0) * RN, i0 = get_global_id(1) * RM, bt = get_global_id(2);
+    int jb = get_global_id(0), j0 = jb * RN, i0 = get_global_id(1) * RM, bt = get_global_id(2);
     if (i0 >= m || j0 >= n) return;
     A += bt * aStride;
-    B += bt * bStride;
+    Bp += bt * bpStride + jb * panelStride;
     C += bt * m * n;
-    if (i0 + RM <= m && j0 + RN <= n) {
-        float16 c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+    int cols = min(RN, n - j0);
+    if (i0 + RM <= m) {
+        float16 c[RM];
+        for (int r = 0; r < RM; r++) c[r] = 0;
         __global const float* a0 = A + i0 * ars;
         for (int p = 0; p < k; p++) {
-            float16 bv;
-            if (bcs == 1) {
-                bv = vload16(0, B + p * brs + j0);
-            } else {
-                __global const float* bp = B + p * brs + j0 * bcs;
-                bv = (float16)(bp[0], bp[bcs], bp[2*bcs], bp[3*bcs], bp[4*bcs], bp[5*bcs], bp[6*bcs], bp[7*bcs],
-                               bp[8*bcs], bp[9*bcs], bp[10*bcs], bp[11*bcs], bp[12*bcs], bp[13*bcs], bp[14*bcs], bp[15*bcs]);
-            }
+            float16 bv = vload16(0, Bp + p * rowStride);
             int ap = p * acs;
-            c0 = fma((float16) a0[ap], bv, c0);
-            c1 = fma((float16) a0[ap + ars], bv, c1);
-            c2 = fma((float16) a0[ap + 2 * ars], bv, c2);
-            c3 = fma((float16) a0[ap + 3 * ars], bv, c3);
+            #pragma unroll
+            for (int r = 0; r < RM; r++) c[r] = fma((float16) a0[ap + r * ars], bv, c[r]);
         }
-        __global float* cp = C + i0 * n + j0;
-        if (acc) {
-            c0 += vload16(0, cp); c1 += vload16(0, cp + n); c2 += vload16(0, cp + 2 * n); c3 += vload16(0, cp + 3 * n);
+        for (int r = 0; r < RM; r++) {
+            __global float* cp = C + (i0 + r) * n + j0;
+            if (cols == RN) {
+                vstore16(acc ? c[r] + vload16(0, cp) : c[r], 0, cp);
+            } else {
+                float t[RN];
+                vstore16(c[r], 0, t);
+                for (int l = 0; l < cols; l++) cp[l] = acc ? cp[l] + t[l] : t[l];
+            }
         }
-        vstore16(c0, 0, cp); vstore16(c1, 0, cp + n); vstore16(c2, 0, cp + 2 * n); vstore16(c3, 0, cp + 3 * n);
         return;
     }
-    int iEnd = min(i0 + RM, m), jEnd = min(j0 + RN, n);
-    for (int i = i0; i < iEnd; i++) {
-        for (int j = j0; j < jEnd; j++) {
+    for (int i = i0; i < m; i++) {                // the last rows of C
+        for (int l = 0; l < cols; l++) {
             float s = 0;
-            for (int p = 0; p < k; p++) s = fma(A[i * ars + p * acs], B[p * brs + j * bcs], s);
-            int ci = i * n + j;
+            for (int p = 0; p < k; p++) s = fma(A[i * ars + p * acs], Bp[p * rowStride + l], s);
+            int ci = i * n + j0 + l;
             C[ci] = acc ? C[ci] + s : s;
         }
     }
