@@ -24,21 +24,24 @@ uname -a
 command -v nvidia-smi >/dev/null && nvidia-smi | tee "$OUT/nvidia-smi.txt" || echo "(no nvidia-smi)"
 
 echo "== ICD file"
-# The ICD loader finds vendor drivers through /etc/OpenCL/vendors/*.icd; the driver package may
-# not have installed one. Write it when the NVIDIA OpenCL library is present, else (no root) point
-# OCL_ICD_VENDORS at a private folder with the same file.
-if ldconfig -p 2>/dev/null | grep -q 'libnvidia-opencl.so.1' || ls /usr/lib*/x86_64-linux-gnu/libnvidia-opencl.so.1 /usr/lib64/libnvidia-opencl.so.1 >/dev/null 2>&1; then
-  if [ ! -e /etc/OpenCL/vendors/nvidia.icd ]; then
-    if mkdir -p /etc/OpenCL/vendors 2>/dev/null && echo libnvidia-opencl.so.1 > /etc/OpenCL/vendors/nvidia.icd 2>/dev/null; then
-      echo "wrote /etc/OpenCL/vendors/nvidia.icd"
-    else
-      mkdir -p "$WORK/vendors" && echo libnvidia-opencl.so.1 > "$WORK/vendors/nvidia.icd"
-      export OCL_ICD_VENDORS=$WORK/vendors
-      echo "no write access to /etc: OCL_ICD_VENDORS=$OCL_ICD_VENDORS"
-    fi
+# The ICD loader finds vendor drivers through /etc/OpenCL/vendors/*.icd; the driver (or the
+# container runtime that mounts it) may not have installed one. Write it when the NVIDIA OpenCL
+# library or nvidia-smi is present, else (no root) point OCL_ICD_VENDORS at a private folder.
+nvlib=$(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl.so.1/ {print $NF; exit}')
+[ -n "$nvlib" ] || nvlib=$(ls /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 /usr/lib64/libnvidia-opencl.so.1 \
+  /usr/local/nvidia/lib64/libnvidia-opencl.so.1 /usr/lib/libnvidia-opencl.so.1 2>/dev/null | head -1)
+echo "libnvidia-opencl.so.1: ${nvlib:-not found}"
+if [ -n "$nvlib" ]; then
+  export LD_LIBRARY_PATH=$(dirname "$nvlib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+if [ ! -e /etc/OpenCL/vendors/nvidia.icd ] && { [ -n "$nvlib" ] || command -v nvidia-smi >/dev/null; }; then
+  if mkdir -p /etc/OpenCL/vendors 2>/dev/null && echo libnvidia-opencl.so.1 > /etc/OpenCL/vendors/nvidia.icd 2>/dev/null; then
+    echo "wrote /etc/OpenCL/vendors/nvidia.icd"
+  else
+    mkdir -p "$WORK/vendors" && echo libnvidia-opencl.so.1 > "$WORK/vendors/nvidia.icd"
+    export OCL_ICD_VENDORS=$WORK/vendors
+    echo "no write access to /etc: OCL_ICD_VENDORS=$OCL_ICD_VENDORS"
   fi
-else
-  echo "libnvidia-opencl.so.1 not found by ldconfig: using whatever ICD files exist"
 fi
 ls -la /etc/OpenCL/vendors 2>/dev/null; cat /etc/OpenCL/vendors/*.icd 2>/dev/null
 
@@ -58,14 +61,14 @@ echo "== OpenCL devices"
 "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.aspo.opencl.Devices 2>&1 | grep -v 'incubator modules' | tee "$OUT/devices.txt"
 
 echo "== OpenCL test suite"
-timeout 360 "$JAVA" "${JOPTS[@]}" -jar "$B"/jars/junit-platform-console-standalone-*.jar execute \
+timeout 300 "$JAVA" "${JOPTS[@]}" -jar "$B"/jars/junit-platform-console-standalone-*.jar execute \
   --disable-banner --fail-if-no-tests --class-path "$CP" --select-package dev.aspo.opencl --details=tree \
   --reports-dir "$OUT/junit" 2>&1 | grep -v 'incubator modules' | tee "$OUT/tests.txt"
 tests=${PIPESTATUS[0]}
 echo "tests exit status: $tests"
 
 echo "== GEMM benchmark"
-timeout 180 "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.aspo.opencl.GemmBench "${ASPO_OPENCL_DEVICE:-opencl}" \
+timeout 150 "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.aspo.opencl.GemmBench "${ASPO_OPENCL_DEVICE:-opencl}" \
   "${GEMM_SIZES:-256,1024,2048}" "${GEMM_REPS:-10}" 2>&1 | grep -v 'incubator modules' | tee "$OUT/gemm.txt"
 bench=${PIPESTATUS[0]}
 echo "benchmark exit status: $bench"
