@@ -2,6 +2,7 @@ package dev.aspo.tensor.cpu;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -48,18 +49,20 @@ final class Gemm {
     /** Micro-tile: MR rows of C by NR = 4 vectors of columns. */
     static final int MR = 4, NR = 4 * L;
     /** Cache blocks: KC deep (an NR-wide B panel of KC rows fits L1), MC rows of A (L2), NC columns of B. */
-    static final int KC = Integer.getInteger("aspo.gemm.kc", 256);
+    static final int KC = Integer.getInteger("aspo.gemm.kc", 128);
     static final int MC = roundUp(Integer.getInteger("aspo.gemm.mc", 128), MR);
     static final int NC = roundUp(Integer.getInteger("aspo.gemm.nc", 1024), NR);
+    /** Up to this many rows, B (not transposed) is read in place rather than packed. */
+    private static final int DIRECT_M = 2 * MR;
     /** Below this many multiply-adds a matrix runs on one thread (a fork costs microseconds). */
     private static final long SERIAL_MACS = 1L << 18;
     /** A batch of matrices each below this size is split over the batch, one matrix per step. */
     private static final long BATCH_SPLIT_MACS = 1L << 22;
 
-    /** Per-thread reusable buffers: packed A, packed B, one micro-tile. */
+    /** Per-thread reusable buffers: packed A, packed B, one edge tile. */
     private static final class Buffers {
         float[] a = new float[0], b = new float[0];
-        final float[] tile = new float[MR * NR];
+        final float[] scratch = new float[MR * NR];
 
         float[] a(int n) {
             if (a.length < n) a = new float[n];
@@ -102,63 +105,133 @@ final class Gemm {
     /** One matrix: C[co..] (+)= op(A[ao..]) @ op(B[bo..]), split over the cores when {@code parallel}. */
     private static void gemm(float[] a, int ao, boolean transA, float[] b, int bo, boolean transB,
                              float[] c, int co, int m, int n, int k, boolean accumulate, boolean parallel) {
+        if (n < L && m > n) {
+            // Fewer columns than a vector (a matrix-vector product): C^T = op(B)^T op(A)^T, so the
+            // skinny side becomes the rows and C is written through its transpose.
+            dispatch(b, bo, !transB, a, ao, !transA, c, co, 1, n, n, m, k, accumulate, parallel);
+        } else {
+            dispatch(a, ao, transA, b, bo, transB, c, co, n, 1, m, n, k, accumulate, parallel);
+        }
+    }
+
+    /** C(i, j) at {@code c[co + i*rs + j*cs]}: a few rows against a transposed B are plain dot products. */
+    private static void dispatch(float[] a, int ao, boolean transA, float[] b, int bo, boolean transB,
+                                 float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate,
+                                 boolean parallel) {
+        if (transB && m <= MR) dots(a, ao, transA, b, bo, c, co, rs, cs, m, n, k, accumulate, parallel);
+        else blocked(a, ao, transA, b, bo, transB, c, co, rs, cs, m, n, k, accumulate, parallel);
+    }
+
+    /** The packed, blocked product of the class comment. */
+    private static void blocked(float[] a, int ao, boolean transA, float[] b, int bo, boolean transB,
+                                float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate,
+                                boolean parallel) {
         Buffers own = BUFFERS.get();
+        // A few rows reuse each B panel only a few times: read B in place instead of packing it
+        // (only a ragged last panel is packed, for its zero padding).
+        boolean direct = !transB && m <= DIRECT_M;
         int mBlocks = (m + MC - 1) / MC;
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc), panels = (nc + NR - 1) / NR;
             // Few row blocks: also split the column panels, so that every core has work.
             int groups = parallel ? Math.min(panels, (2 * Parallel.THREADS + mBlocks - 1) / mBlocks) : 1;
             for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
+                int kc = Math.min(KC, k - pc), jc0 = jc, pc0 = pc;
                 float[] bp = own.b(panels * kc * NR);
-                int jc0 = jc, pc0 = pc;
-                Parallel.Range packB = (q0, q1) -> {
-                    for (int q = q0; q < q1; q++) packB(b, bo, transB, n, k, pc0, kc, jc0 + q * NR, Math.min(NR, nc - q * NR), bp, q * kc * NR);
+                Parallel.Range packPanels = (q0, q1) -> {
+                    for (int q = q0; q < q1; q++) {
+                        int cols = Math.min(NR, nc - q * NR);
+                        if (!direct || cols < NR) packB(b, bo, transB, n, k, pc0, kc, jc0 + q * NR, cols, bp, q * kc * NR);
+                    }
                 };
-                if (parallel) Parallel.forRange(panels, 1, packB);
-                else packB.run(0, panels);
+                if (parallel && !direct) Parallel.forRange(panels, 1, packPanels);
+                else packPanels.run(0, panels);
 
                 boolean add = accumulate || pc > 0;
-                Parallel.Range blocks = (t0, t1) -> {
+                Parallel.Range tasks = (t0, t1) -> {
                     Buffers mine = BUFFERS.get();
-                    int packedBlock = -1;
+                    int packed = -1;
                     for (int t = t0; t < t1; t++) {
                         int blk = t / groups, g = t % groups;
                         int ic = blk * MC, mc = Math.min(MC, m - ic), micro = (mc + MR - 1) / MR;
                         float[] ap = mine.a(micro * kc * MR);
-                        if (blk != packedBlock) {                 // consecutive tasks share the block
+                        if (blk != packed) {                      // consecutive tasks share the block
                             for (int r = 0; r < micro; r++) {
                                 packA(a, ao, transA, m, k, ic + r * MR, Math.min(MR, mc - r * MR), pc0, kc, ap, r * kc * MR);
                             }
-                            packedBlock = blk;
+                            packed = blk;
                         }
                         int q0 = (int) ((long) panels * g / groups), q1 = (int) ((long) panels * (g + 1) / groups);
                         for (int q = q0; q < q1; q++) {
                             int j = jc0 + q * NR, cols = Math.min(NR, n - j);
+                            boolean inPlace = direct && cols == NR;
+                            float[] src = inPlace ? b : bp;
+                            int si = inPlace ? bo + pc0 * n + j : q * kc * NR, step = inPlace ? n : width(cols);
                             for (int r = 0; r < micro; r++) {
-                                int i = ic + r * MR, rows = Math.min(MR, m - i);
-                                kernel(ap, r * kc * MR, bp, q * kc * NR, kc, mine.tile);
-                                store(mine.tile, c, co + i * n + j, n, rows, cols, add);
+                                int i = ic + r * MR;
+                                tile(ap, r * kc * MR, src, si, step, kc, c, co + i * rs + j * cs, rs, cs,
+                                        Math.min(MR, m - i), cols, add, mine.scratch);
                             }
                         }
                     }
                 };
-                if (parallel) Parallel.forRange(mBlocks * groups, 1, blocks);
-                else blocks.run(0, mBlocks * groups);
+                if (parallel) Parallel.forRange(mBlocks * groups, 1, tasks);
+                else tasks.run(0, mBlocks * groups);
+            }
+        }
+    }
+
+    /** Panel width for {@code cols} columns: whole vectors, at most NR. */
+    private static int width(int cols) {
+        return Math.min(NR, (cols + L - 1) / L * L);
+    }
+
+    /**
+     * One MR x cols tile of C (+)= A micro-panel @ B panel ({@code bStep} floats per k step).
+     * A whole tile of a row-major C goes straight from the registers to C; an edge tile (or a
+     * transposed C) goes through {@code tmp} and only its valid part is written.
+     */
+    private static void tile(float[] ap, int ai, float[] bp, int bi, int bStep, int kc,
+                             float[] c, int ci, int rs, int cs, int rows, int cols, boolean add, float[] tmp) {
+        int nv = (cols + L - 1) / L;
+        boolean whole = cs == 1 && rows == MR && cols == nv * L;
+        float[] dst = whole ? c : tmp;
+        int di = whole ? ci : 0, ld = whole ? rs : NR;
+        boolean acc = whole && add;
+        switch (nv) {
+            case 4:
+                kernel4(ap, ai, bp, bi, bStep, kc, dst, di, ld, acc);
+                break;
+            case 3:
+                kernel2(ap, ai, bp, bi, bStep, kc, dst, di, ld, acc);
+                kernel1(ap, ai, bp, bi + 2 * L, bStep, kc, dst, di + 2 * L, ld, acc);
+                break;
+            case 2:
+                kernel2(ap, ai, bp, bi, bStep, kc, dst, di, ld, acc);
+                break;
+            default:
+                kernel1(ap, ai, bp, bi, bStep, kc, dst, di, ld, acc);
+        }
+        if (whole) return;
+        for (int r = 0; r < rows; r++) {
+            for (int jj = 0; jj < cols; jj++) {
+                int x = ci + r * rs + jj * cs;
+                c[x] = add ? c[x] + tmp[r * NR + jj] : tmp[r * NR + jj];
             }
         }
     }
 
     /**
-     * The micro-kernel: {@code tile[MR x NR] = sum_p a[:, p] b[p, :]} over {@code kc} steps of a
-     * packed A micro-panel (MR floats per step) and a packed B panel (NR floats per step).
+     * The micro-kernel: {@code C[MR x 4 vectors] (+)= sum_p a[:, p] b[p, :]} over {@code kc} steps
+     * of a packed A micro-panel (MR floats per step) and B rows {@code bStep} apart.
      */
-    private static void kernel(float[] ap, int ai, float[] bp, int bi, int kc, float[] tile) {
+    private static void kernel4(float[] ap, int ai, float[] bp, int bi, int bStep, int kc,
+                                float[] c, int ci, int ldc, boolean add) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
         FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-        for (int p = 0; p < kc; p++, ai += MR, bi += NR) {
+        for (int p = 0; p < kc; p++, ai += MR, bi += bStep) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L);
             FloatVector b2 = FloatVector.fromArray(S, bp, bi + 2 * L), b3 = FloatVector.fromArray(S, bp, bi + 3 * L);
             FloatVector x = FloatVector.broadcast(S, ap[ai]);
@@ -170,56 +243,158 @@ final class Gemm {
             x = FloatVector.broadcast(S, ap[ai + 3]);
             c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32); c33 = x.fma(b3, c33);
         }
-        c00.intoArray(tile, 0);      c01.intoArray(tile, L);      c02.intoArray(tile, 2 * L);  c03.intoArray(tile, 3 * L);
-        c10.intoArray(tile, 4 * L);  c11.intoArray(tile, 5 * L);  c12.intoArray(tile, 6 * L);  c13.intoArray(tile, 7 * L);
-        c20.intoArray(tile, 8 * L);  c21.intoArray(tile, 9 * L);  c22.intoArray(tile, 10 * L); c23.intoArray(tile, 11 * L);
-        c30.intoArray(tile, 12 * L); c31.intoArray(tile, 13 * L); c32.intoArray(tile, 14 * L); c33.intoArray(tile, 15 * L);
+        put(c00, c, ci, add); put(c01, c, ci + L, add); put(c02, c, ci + 2 * L, add); put(c03, c, ci + 3 * L, add);
+        ci += ldc;
+        put(c10, c, ci, add); put(c11, c, ci + L, add); put(c12, c, ci + 2 * L, add); put(c13, c, ci + 3 * L, add);
+        ci += ldc;
+        put(c20, c, ci, add); put(c21, c, ci + L, add); put(c22, c, ci + 2 * L, add); put(c23, c, ci + 3 * L, add);
+        ci += ldc;
+        put(c30, c, ci, add); put(c31, c, ci + L, add); put(c32, c, ci + 2 * L, add); put(c33, c, ci + 3 * L, add);
     }
 
-    /** C[rows x cols at ci, row stride ldc] (+)= tile; a full tile goes by vectors, an edge tile by scalars. */
-    private static void store(float[] tile, float[] c, int ci, int ldc, int rows, int cols, boolean add) {
-        if (rows == MR && cols == NR) {
-            for (int r = 0; r < MR; r++, ci += ldc) {
-                for (int v = 0; v < NR; v += L) {
-                    FloatVector t = FloatVector.fromArray(S, tile, r * NR + v);
-                    if (add) t = t.add(FloatVector.fromArray(S, c, ci + v));
-                    t.intoArray(c, ci + v);
+    /** {@link #kernel4} for a panel two vectors wide. */
+    private static void kernel2(float[] ap, int ai, float[] bp, int bi, int bStep, int kc,
+                                float[] c, int ci, int ldc, boolean add) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
+        FloatVector c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int p = 0; p < kc; p++, ai += MR, bi += bStep) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+        }
+        put(c00, c, ci, add); put(c01, c, ci + L, add);
+        ci += ldc;
+        put(c10, c, ci, add); put(c11, c, ci + L, add);
+        ci += ldc;
+        put(c20, c, ci, add); put(c21, c, ci + L, add);
+        ci += ldc;
+        put(c30, c, ci, add); put(c31, c, ci + L, add);
+    }
+
+    /** {@link #kernel4} for a panel one vector wide. */
+    private static void kernel1(float[] ap, int ai, float[] bp, int bi, int bStep, int kc,
+                                float[] c, int ci, int ldc, boolean add) {
+        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
+        for (int p = 0; p < kc; p++, ai += MR, bi += bStep) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            c0 = FloatVector.broadcast(S, ap[ai]).fma(b0, c0);
+            c1 = FloatVector.broadcast(S, ap[ai + 1]).fma(b0, c1);
+            c2 = FloatVector.broadcast(S, ap[ai + 2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(S, ap[ai + 3]).fma(b0, c3);
+        }
+        put(c0, c, ci, add); put(c1, c, ci + ldc, add); put(c2, c, ci + 2 * ldc, add); put(c3, c, ci + 3 * ldc, add);
+    }
+
+    private static void put(FloatVector v, float[] c, int i, boolean add) {
+        (add ? v.add(FloatVector.fromArray(S, c, i)) : v).intoArray(c, i);
+    }
+
+    /**
+     * A few rows of op(A) against B stored {@code [n, k]}: every C(i, j) is a dot product of two
+     * contiguous rows, so B streams through once and nothing large is packed (matrix-vector and
+     * decode-step shapes).
+     */
+    private static void dots(float[] a, int ao, boolean transA, float[] b, int bo, float[] c, int co, int rs, int cs,
+                             int m, int n, int k, boolean accumulate, boolean parallel) {
+        float[] rows = a;
+        int r0 = ao;
+        if (transA) {                                     // gather op(A)'s m short rows
+            rows = BUFFERS.get().a(m * k);
+            r0 = 0;
+            for (int p = 0; p < k; p++) {
+                for (int i = 0; i < m; i++) rows[i * k + p] = a[ao + p * m + i];
+            }
+        }
+        float[] ar = rows;
+        int ar0 = r0;
+        Parallel.Range body = (j0, j1) -> {
+            int j = j0;
+            for (; j + 4 <= j1; j += 4) {
+                for (int i = 0; i < m; i++) dot4(ar, ar0 + i * k, b, bo + j * k, k, c, co + i * rs + j * cs, cs, accumulate);
+            }
+            for (; j < j1; j++) {
+                for (int i = 0; i < m; i++) {
+                    int x = co + i * rs + j * cs;
+                    float s = dot(ar, ar0 + i * k, b, bo + j * k, k);
+                    c[x] = accumulate ? c[x] + s : s;
+                }
+            }
+        };
+        if (parallel) Parallel.forRange(n, 16, body);
+        else body.run(0, n);
+    }
+
+    /** c[ci + t*cs] (+)= dot(x[xi..+k], y[yi + t*k ..+k]) for four consecutive rows t of y. */
+    private static void dot4(float[] x, int xi, float[] y, int yi, int k, float[] c, int ci, int cs, boolean add) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        int p = 0;
+        for (int end = S.loopBound(k); p < end; p += L) {
+            FloatVector v = FloatVector.fromArray(S, x, xi + p);
+            s0 = v.fma(FloatVector.fromArray(S, y, yi + p), s0);
+            s1 = v.fma(FloatVector.fromArray(S, y, yi + k + p), s1);
+            s2 = v.fma(FloatVector.fromArray(S, y, yi + 2 * k + p), s2);
+            s3 = v.fma(FloatVector.fromArray(S, y, yi + 3 * k + p), s3);
+        }
+        float d0 = s0.reduceLanes(VectorOperators.ADD), d1 = s1.reduceLanes(VectorOperators.ADD);
+        float d2 = s2.reduceLanes(VectorOperators.ADD), d3 = s3.reduceLanes(VectorOperators.ADD);
+        for (; p < k; p++) {
+            float v = x[xi + p];
+            d0 += v * y[yi + p]; d1 += v * y[yi + k + p]; d2 += v * y[yi + 2 * k + p]; d3 += v * y[yi + 3 * k + p];
+        }
+        c[ci] = add ? c[ci] + d0 : d0;
+        c[ci + cs] = add ? c[ci + cs] + d1 : d1;
+        c[ci + 2 * cs] = add ? c[ci + 2 * cs] + d2 : d2;
+        c[ci + 3 * cs] = add ? c[ci + 3 * cs] + d3 : d3;
+    }
+
+    private static float dot(float[] x, int xi, float[] y, int yi, int k) {
+        FloatVector s = FloatVector.zero(S);
+        int p = 0;
+        for (int end = S.loopBound(k); p < end; p += L) {
+            s = FloatVector.fromArray(S, x, xi + p).fma(FloatVector.fromArray(S, y, yi + p), s);
+        }
+        float d = s.reduceLanes(VectorOperators.ADD);
+        for (; p < k; p++) d += x[xi + p] * y[yi + p];
+        return d;
+    }
+
+    /**
+     * Packs {@code op(B)[pc:+kc, j:+cols]} into {@code kc} rows of {@link #width}(cols) floats at
+     * {@code dst[di..]}, zero-padding the columns past {@code cols}. op(B) is {@code [k, n]}; B is
+     * stored {@code [n, k]} when transposed.
+     */
+    private static void packB(float[] b, int bo, boolean transB, int n, int k, int pc, int kc, int j, int cols,
+                              float[] dst, int di) {
+        int w = width(cols);
+        if (!transB) {
+            int src = bo + pc * n + j;
+            for (int p = 0; p < kc; p++, src += n, di += w) {
+                if (cols == w) {
+                    for (int v = 0; v < w; v += L) FloatVector.fromArray(S, b, src + v).intoArray(dst, di + v);
+                } else {
+                    System.arraycopy(b, src, dst, di, cols);
+                    Arrays.fill(dst, di + cols, di + w, 0f);
                 }
             }
             return;
         }
-        for (int r = 0; r < rows; r++, ci += ldc) {
-            for (int j = 0; j < cols; j++) c[ci + j] = add ? c[ci + j] + tile[r * NR + j] : tile[r * NR + j];
-        }
-    }
-
-    /**
-     * Packs {@code op(B)[pc:+kc, j:+cols]} into {@code kc} rows of NR floats at {@code dst[di..]},
-     * zero-padding columns {@code cols..NR}. op(B) is {@code [k, n]}; B is stored {@code [n, k]} when transposed.
-     */
-    private static void packB(float[] b, int bo, boolean transB, int n, int k, int pc, int kc, int j, int cols,
-                              float[] dst, int di) {
-        if (!transB) {
-            int src = bo + pc * n + j;
-            if (cols == NR) {
-                for (int p = 0; p < kc; p++, src += n, di += NR) {
-                    for (int v = 0; v < NR; v += L) FloatVector.fromArray(S, b, src + v).intoArray(dst, di + v);
-                }
-            } else {
-                for (int p = 0; p < kc; p++, src += n, di += NR) {
-                    System.arraycopy(b, src, dst, di, cols);
-                    Arrays.fill(dst, di + cols, di + NR, 0f);
-                }
-            }
-        } else {
-            // B[j + jj, pc + p] -> dst[p * NR + jj]: read along B's rows, write down the panel's columns.
+        // B[j + jj, pc + p] -> dst[p * w + jj], in slabs of 16 k steps: each slab reads one cache
+        // line from each of the panel's rows of B and writes a few contiguous kilobytes.
+        for (int p0 = 0; p0 < kc; p0 += 16) {
+            int p1 = Math.min(kc, p0 + 16);
             for (int jj = 0; jj < cols; jj++) {
                 int src = bo + (j + jj) * k + pc;
-                for (int p = 0; p < kc; p++) dst[di + p * NR + jj] = b[src + p];
+                for (int p = p0; p < p1; p++) dst[di + p * w + jj] = b[src + p];
             }
-            if (cols < NR) {
-                for (int p = 0; p < kc; p++) Arrays.fill(dst, di + p * NR + cols, di + (p + 1) * NR, 0f);
-            }
+        }
+        if (cols < w) {
+            for (int p = 0; p < kc; p++) Arrays.fill(dst, di + p * w + cols, di + (p + 1) * w, 0f);
         }
     }
 
