@@ -10,16 +10,18 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link dev.aspo.tensor.Backend#matmul}), blocked the GotoBLAS/BLIS way.
  *
  * <pre>
- *  for jc (NC cols of C) -> for pc (KC of k): pack B[pc:+KC, jc:+NC] into panels of NR columns
- *                                             (zero-padded, transB undone here)
+ *  split C over the cores: one part per core, by columns (or rows), each a serial product:
+ *
+ *  for jc (NC cols) -> for pc (KC of k): pack B[pc:+KC, jc:+NC] into panels of NR columns
+ *                                        (zero-padded, transB undone here)
  *
  *        packed B block  KC x NC           panel q: for p < KC, NR floats (= 4 vectors)
  *        +----+----+----+--                +--------------------------------+
  *        | q0 | q1 | q2 |..                | b[p, j0 .. j0+NR)   p = 0      |
  *        +----+----+----+--                | b[p, j0 .. j0+NR)   p = 1 ...  |
  *
- *     -> for ic (MC rows, one task per block and group of panels, over all cores):
- *        pack A[ic:+MC, pc:+KC] into micro-panels of MR rows (transA undone here)
+ *     -> for ic (MC rows): pack A[ic:+MC, pc:+KC] into micro-panels of MR rows
+ *                          (transA undone here)
  *
  *        micro-panel: for p < KC, MR floats  a[i0 .. i0+MR, p]
  *
@@ -32,14 +34,16 @@ import jdk.incubator.vector.VectorSpecies;
  *            a2 [c20] [c21] [c22] [c23]         register accumulators
  *            a3 [c30] [c31] [c32] [c33]
  *
- *        then the MR x NR tile is added to (or, on the first k block without
- *        accumulate, stored into) C; edge tiles write only their valid part.
+ *        then the MR x NR tile is added to C (or, on the first k block without
+ *        accumulate, stored into it); an edge tile writes only its valid part.
  * </pre>
  *
- * Packing is where the transposes go, so one micro-kernel serves all four flag combinations.
- * Pack buffers are per thread and reused, so a call allocates nothing large. Batches of small
- * matrices run one matrix per task (no forks inside); big matrices split their row blocks (and,
- * when there are few, their column panels) over the cores.
+ * Packing is where the transposes go, so one micro-kernel serves all four flag combinations. A
+ * ragged last panel is only as wide as the vectors it needs (kernels for 1 and 2 vectors). Pack
+ * buffers are per thread and reused, so a call allocates nothing large. Special shapes:
+ * a batch of small matrices runs whole matrices per core (no fork inside one); fewer than
+ * {@code DIRECT_M} rows read B in place; up to MR rows against a transposed B are dot products;
+ * fewer columns than a vector are computed as {@code C^T = op(B)^T op(A)^T}.
  */
 final class Gemm {
     private Gemm() {}
@@ -105,78 +109,90 @@ final class Gemm {
     /** One matrix: C[co..] (+)= op(A[ao..]) @ op(B[bo..]), split over the cores when {@code parallel}. */
     private static void gemm(float[] a, int ao, boolean transA, float[] b, int bo, boolean transB,
                              float[] c, int co, int m, int n, int k, boolean accumulate, boolean parallel) {
+        int lda = transA ? m : k, ldb = transB ? k : n;
         if (n < L && m > n) {
             // Fewer columns than a vector (a matrix-vector product): C^T = op(B)^T op(A)^T, so the
             // skinny side becomes the rows and C is written through its transpose.
-            dispatch(b, bo, !transB, a, ao, !transA, c, co, 1, n, n, m, k, accumulate, parallel);
+            split(b, bo, ldb, !transB, a, ao, lda, !transA, c, co, 1, n, n, m, k, accumulate, parallel);
         } else {
-            dispatch(a, ao, transA, b, bo, transB, c, co, n, 1, m, n, k, accumulate, parallel);
+            split(a, ao, lda, transA, b, bo, ldb, transB, c, co, n, 1, m, n, k, accumulate, parallel);
         }
     }
 
-    /** C(i, j) at {@code c[co + i*rs + j*cs]}: a few rows against a transposed B are plain dot products. */
-    private static void dispatch(float[] a, int ao, boolean transA, float[] b, int bo, boolean transB,
-                                 float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate,
-                                 boolean parallel) {
-        if (transB && m <= MR) dots(a, ao, transA, b, bo, c, co, rs, cs, m, n, k, accumulate, parallel);
-        else blocked(a, ao, transA, b, bo, transB, c, co, rs, cs, m, n, k, accumulate, parallel);
+    /**
+     * Cuts C into one part per core, by columns where there are enough (each core then packs only
+     * its own B panels; re-packing A per core is cheap next to the product), else also by rows.
+     * Each part is a whole serial product, so a call forks once.
+     */
+    private static void split(float[] a, int ao, int lda, boolean transA, float[] b, int bo, int ldb, boolean transB,
+                              float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate,
+                              boolean parallel) {
+        int threads = parallel ? Parallel.THREADS : 1;
+        int tc = Math.max(1, Math.min(threads, n / (2 * L)));                 // parts at least 2 vectors wide
+        int tr = Math.max(1, Math.min(threads / tc, m / (4 * MR)));           // and 4 micro-tiles high
+        if (tc * tr == 1) {
+            part(a, ao, lda, transA, b, bo, ldb, transB, c, co, rs, cs, m, n, k, accumulate);
+            return;
+        }
+        int colUnit = n >= tc * 4 * NR ? NR : L, colUnits = (n + colUnit - 1) / colUnit, rowUnits = (m + MR - 1) / MR;
+        Parallel.forRange(tr * tc, 1, (t0, t1) -> {
+            for (int t = t0; t < t1; t++) {
+                int r = t / tc, q = t % tc;
+                int i0 = Math.min(m, rowUnits * r / tr * MR), i1 = Math.min(m, rowUnits * (r + 1) / tr * MR);
+                int j0 = Math.min(n, colUnits * q / tc * colUnit), j1 = Math.min(n, colUnits * (q + 1) / tc * colUnit);
+                if (i0 >= i1 || j0 >= j1) continue;
+                part(a, ao + (transA ? i0 : i0 * lda), lda, transA, b, bo + (transB ? j0 * ldb : j0), ldb, transB,
+                        c, co + i0 * rs + j0 * cs, rs, cs, i1 - i0, j1 - j0, k, accumulate);
+            }
+        });
     }
 
-    /** The packed, blocked product of the class comment. */
-    private static void blocked(float[] a, int ao, boolean transA, float[] b, int bo, boolean transB,
-                                float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate,
-                                boolean parallel) {
-        Buffers own = BUFFERS.get();
-        // A few rows reuse each B panel only a few times: read B in place instead of packing it
+    /**
+     * One serial product, C(i, j) at {@code c[co + i*rs + j*cs]}, op(A)(i, p) at
+     * {@code a[ao + i*lda + p]} ({@code a[ao + p*lda + i]} when transposed), op(B) likewise.
+     * A few rows against a transposed B are plain dot products; the rest is {@link #blocked}.
+     */
+    private static void part(float[] a, int ao, int lda, boolean transA, float[] b, int bo, int ldb, boolean transB,
+                             float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate) {
+        if (transB && m <= MR) dots(a, ao, lda, transA, b, bo, ldb, c, co, rs, cs, m, n, k, accumulate);
+        else blocked(a, ao, lda, transA, b, bo, ldb, transB, c, co, rs, cs, m, n, k, accumulate);
+    }
+
+    /** The packed, blocked product of the class comment, on one thread. */
+    private static void blocked(float[] a, int ao, int lda, boolean transA, float[] b, int bo, int ldb, boolean transB,
+                                float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate) {
+        Buffers buf = BUFFERS.get();
+        // A few rows use each B panel only a few times: read B in place instead of packing it
         // (only a ragged last panel is packed, for its zero padding).
         boolean direct = !transB && m <= DIRECT_M;
-        int mBlocks = (m + MC - 1) / MC;
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc), panels = (nc + NR - 1) / NR;
-            // Few row blocks: also split the column panels, so that every core has work.
-            int groups = parallel ? Math.min(panels, (2 * Parallel.THREADS + mBlocks - 1) / mBlocks) : 1;
             for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc), jc0 = jc, pc0 = pc;
-                float[] bp = own.b(panels * kc * NR);
-                Parallel.Range packPanels = (q0, q1) -> {
-                    for (int q = q0; q < q1; q++) {
-                        int cols = Math.min(NR, nc - q * NR);
-                        if (!direct || cols < NR) packB(b, bo, transB, n, k, pc0, kc, jc0 + q * NR, cols, bp, q * kc * NR);
-                    }
-                };
-                if (parallel && !direct) Parallel.forRange(panels, 1, packPanels);
-                else packPanels.run(0, panels);
-
+                int kc = Math.min(KC, k - pc);
+                float[] bp = buf.b(panels * kc * NR);
+                for (int q = 0; q < panels; q++) {
+                    int cols = Math.min(NR, nc - q * NR);
+                    if (!direct || cols < NR) packB(b, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR);
+                }
                 boolean add = accumulate || pc > 0;
-                Parallel.Range tasks = (t0, t1) -> {
-                    Buffers mine = BUFFERS.get();
-                    int packed = -1;
-                    for (int t = t0; t < t1; t++) {
-                        int blk = t / groups, g = t % groups;
-                        int ic = blk * MC, mc = Math.min(MC, m - ic), micro = (mc + MR - 1) / MR;
-                        float[] ap = mine.a(micro * kc * MR);
-                        if (blk != packed) {                      // consecutive tasks share the block
-                            for (int r = 0; r < micro; r++) {
-                                packA(a, ao, transA, m, k, ic + r * MR, Math.min(MR, mc - r * MR), pc0, kc, ap, r * kc * MR);
-                            }
-                            packed = blk;
-                        }
-                        int q0 = (int) ((long) panels * g / groups), q1 = (int) ((long) panels * (g + 1) / groups);
-                        for (int q = q0; q < q1; q++) {
-                            int j = jc0 + q * NR, cols = Math.min(NR, n - j);
-                            boolean inPlace = direct && cols == NR;
-                            float[] src = inPlace ? b : bp;
-                            int si = inPlace ? bo + pc0 * n + j : q * kc * NR, step = inPlace ? n : width(cols);
-                            for (int r = 0; r < micro; r++) {
-                                int i = ic + r * MR;
-                                tile(ap, r * kc * MR, src, si, step, kc, c, co + i * rs + j * cs, rs, cs,
-                                        Math.min(MR, m - i), cols, add, mine.scratch);
-                            }
+                for (int ic = 0; ic < m; ic += MC) {
+                    int mc = Math.min(MC, m - ic), micro = (mc + MR - 1) / MR;
+                    float[] ap = buf.a(micro * kc * MR);
+                    for (int r = 0; r < micro; r++) {
+                        packA(a, ao, lda, transA, ic + r * MR, Math.min(MR, mc - r * MR), pc, kc, ap, r * kc * MR);
+                    }
+                    for (int q = 0; q < panels; q++) {
+                        int j = jc + q * NR, cols = Math.min(NR, n - j);
+                        boolean inPlace = direct && cols == NR;
+                        float[] src = inPlace ? b : bp;
+                        int si = inPlace ? bo + pc * ldb + j : q * kc * NR, step = inPlace ? ldb : width(cols);
+                        for (int r = 0; r < micro; r++) {
+                            int i = ic + r * MR;
+                            tile(ap, r * kc * MR, src, si, step, kc, c, co + i * rs + j * cs, rs, cs,
+                                    Math.min(MR, m - i), cols, add, buf.scratch);
                         }
                     }
-                };
-                if (parallel) Parallel.forRange(mBlocks * groups, 1, tasks);
-                else tasks.run(0, mBlocks * groups);
+                }
             }
         }
     }
@@ -300,52 +316,48 @@ final class Gemm {
      * contiguous rows, so B streams through once and nothing large is packed (matrix-vector and
      * decode-step shapes).
      */
-    private static void dots(float[] a, int ao, boolean transA, float[] b, int bo, float[] c, int co, int rs, int cs,
-                             int m, int n, int k, boolean accumulate, boolean parallel) {
+    private static void dots(float[] a, int ao, int lda, boolean transA, float[] b, int bo, int ldb,
+                             float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate) {
         float[] rows = a;
-        int r0 = ao;
+        int r0 = ao, ldr = lda;
         if (transA) {                                     // gather op(A)'s m short rows
             rows = BUFFERS.get().a(m * k);
             r0 = 0;
+            ldr = k;
             for (int p = 0; p < k; p++) {
-                for (int i = 0; i < m; i++) rows[i * k + p] = a[ao + p * m + i];
+                for (int i = 0; i < m; i++) rows[i * k + p] = a[ao + p * lda + i];
             }
         }
-        float[] ar = rows;
-        int ar0 = r0;
-        Parallel.Range body = (j0, j1) -> {
-            int j = j0;
-            for (; j + 4 <= j1; j += 4) {
-                for (int i = 0; i < m; i++) dot4(ar, ar0 + i * k, b, bo + j * k, k, c, co + i * rs + j * cs, cs, accumulate);
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            for (int i = 0; i < m; i++) dot4(rows, r0 + i * ldr, b, bo + j * ldb, ldb, k, c, co + i * rs + j * cs, cs, accumulate);
+        }
+        for (; j < n; j++) {
+            for (int i = 0; i < m; i++) {
+                int x = co + i * rs + j * cs;
+                float s = dot(rows, r0 + i * ldr, b, bo + j * ldb, k);
+                c[x] = accumulate ? c[x] + s : s;
             }
-            for (; j < j1; j++) {
-                for (int i = 0; i < m; i++) {
-                    int x = co + i * rs + j * cs;
-                    float s = dot(ar, ar0 + i * k, b, bo + j * k, k);
-                    c[x] = accumulate ? c[x] + s : s;
-                }
-            }
-        };
-        if (parallel) Parallel.forRange(n, 16, body);
-        else body.run(0, n);
+        }
     }
 
-    /** c[ci + t*cs] (+)= dot(x[xi..+k], y[yi + t*k ..+k]) for four consecutive rows t of y. */
-    private static void dot4(float[] x, int xi, float[] y, int yi, int k, float[] c, int ci, int cs, boolean add) {
+    /** c[ci + t*cs] (+)= dot(x[xi..+k], y[yi + t*ldy ..+k]) for four rows t of y. */
+    private static void dot4(float[] x, int xi, float[] y, int yi, int ldy, int k, float[] c, int ci, int cs,
+                             boolean add) {
         FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
         int p = 0;
         for (int end = S.loopBound(k); p < end; p += L) {
             FloatVector v = FloatVector.fromArray(S, x, xi + p);
             s0 = v.fma(FloatVector.fromArray(S, y, yi + p), s0);
-            s1 = v.fma(FloatVector.fromArray(S, y, yi + k + p), s1);
-            s2 = v.fma(FloatVector.fromArray(S, y, yi + 2 * k + p), s2);
-            s3 = v.fma(FloatVector.fromArray(S, y, yi + 3 * k + p), s3);
+            s1 = v.fma(FloatVector.fromArray(S, y, yi + ldy + p), s1);
+            s2 = v.fma(FloatVector.fromArray(S, y, yi + 2 * ldy + p), s2);
+            s3 = v.fma(FloatVector.fromArray(S, y, yi + 3 * ldy + p), s3);
         }
         float d0 = s0.reduceLanes(VectorOperators.ADD), d1 = s1.reduceLanes(VectorOperators.ADD);
         float d2 = s2.reduceLanes(VectorOperators.ADD), d3 = s3.reduceLanes(VectorOperators.ADD);
         for (; p < k; p++) {
             float v = x[xi + p];
-            d0 += v * y[yi + p]; d1 += v * y[yi + k + p]; d2 += v * y[yi + 2 * k + p]; d3 += v * y[yi + 3 * k + p];
+            d0 += v * y[yi + p]; d1 += v * y[yi + ldy + p]; d2 += v * y[yi + 2 * ldy + p]; d3 += v * y[yi + 3 * ldy + p];
         }
         c[ci] = add ? c[ci] + d0 : d0;
         c[ci + cs] = add ? c[ci + cs] + d1 : d1;
@@ -366,15 +378,15 @@ final class Gemm {
 
     /**
      * Packs {@code op(B)[pc:+kc, j:+cols]} into {@code kc} rows of {@link #width}(cols) floats at
-     * {@code dst[di..]}, zero-padding the columns past {@code cols}. op(B) is {@code [k, n]}; B is
-     * stored {@code [n, k]} when transposed.
+     * {@code dst[di..]}, zero-padding the columns past {@code cols}. op(B)(p, j) is
+     * {@code b[bo + p*ldb + j]}, or {@code b[bo + j*ldb + p]} when transposed.
      */
-    private static void packB(float[] b, int bo, boolean transB, int n, int k, int pc, int kc, int j, int cols,
+    private static void packB(float[] b, int bo, int ldb, boolean transB, int pc, int kc, int j, int cols,
                               float[] dst, int di) {
         int w = width(cols);
         if (!transB) {
-            int src = bo + pc * n + j;
-            for (int p = 0; p < kc; p++, src += n, di += w) {
+            int src = bo + pc * ldb + j;
+            for (int p = 0; p < kc; p++, src += ldb, di += w) {
                 if (cols == w) {
                     for (int v = 0; v < w; v += L) FloatVector.fromArray(S, b, src + v).intoArray(dst, di + v);
                 } else {
@@ -389,7 +401,7 @@ final class Gemm {
         for (int p0 = 0; p0 < kc; p0 += 16) {
             int p1 = Math.min(kc, p0 + 16);
             for (int jj = 0; jj < cols; jj++) {
-                int src = bo + (j + jj) * k + pc;
+                int src = bo + (j + jj) * ldb + pc;
                 for (int p = p0; p < p1; p++) dst[di + p * w + jj] = b[src + p];
             }
         }
@@ -400,19 +412,20 @@ final class Gemm {
 
     /**
      * Packs {@code op(A)[i:+rows, pc:+kc]} into {@code kc} groups of MR floats at {@code dst[di..]},
-     * zero-padding rows {@code rows..MR}. op(A) is {@code [m, k]}; A is stored {@code [k, m]} when transposed.
+     * zero-padding rows {@code rows..MR}. op(A)(i, p) is {@code a[ao + i*lda + p]}, or
+     * {@code a[ao + p*lda + i]} when transposed.
      */
-    private static void packA(float[] a, int ao, boolean transA, int m, int k, int i, int rows, int pc, int kc,
+    private static void packA(float[] a, int ao, int lda, boolean transA, int i, int rows, int pc, int kc,
                               float[] dst, int di) {
         if (rows < MR) Arrays.fill(dst, di, di + kc * MR, 0f);
         if (!transA) {
             for (int r = 0; r < rows; r++) {
-                int src = ao + (i + r) * k + pc;
+                int src = ao + (i + r) * lda + pc;
                 for (int p = 0; p < kc; p++) dst[di + p * MR + r] = a[src + p];
             }
         } else {
-            int src = ao + pc * m + i;
-            for (int p = 0; p < kc; p++, src += m) {
+            int src = ao + pc * lda + i;
+            for (int p = 0; p < kc; p++, src += lda) {
                 for (int r = 0; r < rows; r++) dst[di + p * MR + r] = a[src + r];
             }
         }
