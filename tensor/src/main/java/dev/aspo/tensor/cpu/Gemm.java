@@ -2,6 +2,7 @@ package dev.aspo.tensor.cpu;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -42,7 +43,7 @@ import jdk.incubator.vector.VectorSpecies;
  * ragged last panel is only as wide as the vectors it needs (kernels for 1 and 2 vectors). Pack
  * buffers are per thread and reused, so a call allocates nothing large. Special shapes:
  * a batch of small matrices runs whole matrices per core (no fork inside one); fewer than
- * {@code DIRECT_M} rows read B in place; up to MR rows against a transposed B are dot products;
+ * {@code DIRECT_M} rows read B in place; a few rows against a transposed B are dot products;
  * fewer columns than a vector are computed as {@code C^T = op(B)^T op(A)^T}.
  */
 final class Gemm {
@@ -50,12 +51,19 @@ final class Gemm {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
+    private static final VectorMask<Float> LANE0 = VectorMask.fromLong(S, 1);
     /** Micro-tile: MR rows of C by NR = 4 vectors of columns. */
     static final int MR = 4, NR = 4 * L;
     /** Cache blocks: KC deep (an NR-wide B panel of KC rows fits L1), MC rows of A (L2), NC columns of B. */
     static final int KC = Integer.getInteger("aspo.gemm.kc", 128);
     static final int MC = roundUp(Integer.getInteger("aspo.gemm.mc", 128), MR);
     static final int NC = roundUp(Integer.getInteger("aspo.gemm.nc", 1024), NR);
+    /**
+     * Up to this many rows against a transposed B, C is computed as dot products: transposing B
+     * into panels costs about as much as DOT_M rows of multiply-adds. The dot products end in
+     * horizontal sums, so they need k of at least DOT_K to pay for those (up to MR rows always).
+     */
+    static final int DOT_M = 64, DOT_K = 16 * L;
     /** Up to this many rows, B (not transposed) is read in place rather than packed. */
     private static final int DIRECT_M = 2 * MR;
     /** Below this many multiply-adds a matrix runs on one thread (a fork costs microseconds). */
@@ -150,11 +158,12 @@ final class Gemm {
     /**
      * One serial product, C(i, j) at {@code c[co + i*rs + j*cs]}, op(A)(i, p) at
      * {@code a[ao + i*lda + p]} ({@code a[ao + p*lda + i]} when transposed), op(B) likewise.
-     * A few rows against a transposed B are plain dot products; the rest is {@link #blocked}.
+     * A few rows against a transposed B are plain dot products ({@link #dots}); the rest is
+     * {@link #blocked}.
      */
     private static void part(float[] a, int ao, int lda, boolean transA, float[] b, int bo, int ldb, boolean transB,
                              float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate) {
-        if (transB && m <= MR) dots(a, ao, lda, transA, b, bo, ldb, c, co, rs, cs, m, n, k, accumulate);
+        if (transB && (m <= MR || m <= DOT_M && k >= DOT_K)) dots(a, ao, lda, transA, b, bo, ldb, c, co, rs, cs, m, n, k, accumulate);
         else blocked(a, ao, lda, transA, b, bo, ldb, transB, c, co, rs, cs, m, n, k, accumulate);
     }
 
@@ -329,8 +338,12 @@ final class Gemm {
             }
         }
         int j = 0;
-        for (; j + 4 <= n; j += 4) {
-            for (int i = 0; i < m; i++) dot4(rows, r0 + i * ldr, b, bo + j * ldb, ldb, k, c, co + i * rs + j * cs, cs, accumulate);
+        for (; j + 4 <= n; j += 4) {                      // 4 rows of B stay in L1 while A's rows pass
+            int i = 0;
+            for (; i + 2 <= m; i += 2) {
+                dot2x4(rows, r0 + i * ldr, ldr, b, bo + j * ldb, ldb, k, c, co + i * rs + j * cs, rs, cs, accumulate);
+            }
+            if (i < m) dot4(rows, r0 + i * ldr, b, bo + j * ldb, ldb, k, c, co + i * rs + j * cs, cs, accumulate);
         }
         for (; j < n; j++) {
             for (int i = 0; i < m; i++) {
@@ -339,6 +352,45 @@ final class Gemm {
                 c[x] = accumulate ? c[x] + s : s;
             }
         }
+    }
+
+    /**
+     * {@code c[ci + r*rs + t*cs] (+)= dot(x row r, y row t)} for two rows of x ({@code ldx} apart)
+     * and four rows of y: 8 accumulators, 6 loads per 8 multiply-adds.
+     */
+    private static void dot2x4(float[] x, int xi, int ldx, float[] y, int yi, int ldy, int k,
+                               float[] c, int ci, int rs, int cs, boolean add) {
+        FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s03 = s00;
+        FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+        int p = 0;
+        for (int end = S.loopBound(k); p < end; p += L) {
+            FloatVector x0 = FloatVector.fromArray(S, x, xi + p), x1 = FloatVector.fromArray(S, x, xi + ldx + p);
+            FloatVector y0 = FloatVector.fromArray(S, y, yi + p), y1 = FloatVector.fromArray(S, y, yi + ldy + p);
+            FloatVector y2 = FloatVector.fromArray(S, y, yi + 2 * ldy + p), y3 = FloatVector.fromArray(S, y, yi + 3 * ldy + p);
+            s00 = x0.fma(y0, s00); s01 = x0.fma(y1, s01); s02 = x0.fma(y2, s02); s03 = x0.fma(y3, s03);
+            s10 = x1.fma(y0, s10); s11 = x1.fma(y1, s11); s12 = x1.fma(y2, s12); s13 = x1.fma(y3, s13);
+        }
+        for (; p < k; p++) {                              // the k % L tail, one lane at a time
+            float x0 = x[xi + p], x1 = x[xi + ldx + p];
+            float y0 = y[yi + p], y1 = y[yi + ldy + p], y2 = y[yi + 2 * ldy + p], y3 = y[yi + 3 * ldy + p];
+            s00 = s00.add(x0 * y0, LANE0); s01 = s01.add(x0 * y1, LANE0); s02 = s02.add(x0 * y2, LANE0); s03 = s03.add(x0 * y3, LANE0);
+            s10 = s10.add(x1 * y0, LANE0); s11 = s11.add(x1 * y1, LANE0); s12 = s12.add(x1 * y2, LANE0); s13 = s13.add(x1 * y3, LANE0);
+        }
+        int c1 = ci + rs;
+        c[ci] = sum(s00, c, ci, add);
+        c[ci + cs] = sum(s01, c, ci + cs, add);
+        c[ci + 2 * cs] = sum(s02, c, ci + 2 * cs, add);
+        c[ci + 3 * cs] = sum(s03, c, ci + 3 * cs, add);
+        c[c1] = sum(s10, c, c1, add);
+        c[c1 + cs] = sum(s11, c, c1 + cs, add);
+        c[c1 + 2 * cs] = sum(s12, c, c1 + 2 * cs, add);
+        c[c1 + 3 * cs] = sum(s13, c, c1 + 3 * cs, add);
+    }
+
+    /** The lanes of {@code v} summed, plus {@code c[i]} when adding. */
+    private static float sum(FloatVector v, float[] c, int i, boolean add) {
+        float s = v.reduceLanes(VectorOperators.ADD);
+        return add ? c[i] + s : s;
     }
 
     /** c[ci + t*cs] (+)= dot(x[xi..+k], y[yi + t*ldy ..+k]) for four rows t of y. */
@@ -396,14 +448,11 @@ final class Gemm {
             }
             return;
         }
-        // B[j + jj, pc + p] -> dst[p * w + jj], in slabs of 16 k steps: each slab reads one cache
-        // line from each of the panel's rows of B and writes a few contiguous kilobytes.
-        for (int p0 = 0; p0 < kc; p0 += 16) {
-            int p1 = Math.min(kc, p0 + 16);
-            for (int jj = 0; jj < cols; jj++) {
-                int src = bo + (j + jj) * ldb + pc;
-                for (int p = p0; p < p1; p++) dst[di + p * w + jj] = b[src + p];
-            }
+        // B[j + jj, pc + p] -> dst[p * w + jj]: read B's rows in order (the prefetcher follows),
+        // write down the panel's columns (the KC x NR panel stays in L1).
+        for (int jj = 0; jj < cols; jj++) {
+            int src = bo + (j + jj) * ldb + pc;
+            for (int p = 0; p < kc; p++) dst[di + p * w + jj] = b[src + p];
         }
         if (cols < w) {
             for (int p = 0; p < kc; p++) Arrays.fill(dst, di + p * w + cols, di + (p + 1) * w, 0f);
