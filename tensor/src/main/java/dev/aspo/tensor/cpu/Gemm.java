@@ -186,19 +186,23 @@ final class Gemm {
                 boolean add = accumulate || pc > 0;
                 for (int ic = 0; ic < m; ic += MC) {
                     int mc = Math.min(MC, m - ic), micro = (mc + MR - 1) / MR;
+                    // A row-major A is read in place; a transposed one is packed, as is a ragged last micro-panel
                     float[] ap = buf.a(micro * kc * MR);
                     for (int r = 0; r < micro; r++) {
-                        packA(a, ao, lda, transA, ic + r * MR, Math.min(MR, mc - r * MR), pc, kc, ap, r * kc * MR);
+                        int rows = Math.min(MR, mc - r * MR);
+                        if (transA || rows < MR) packA(a, ao, lda, transA, ic + r * MR, rows, pc, kc, ap, r * kc * MR);
                     }
                     for (int q = 0; q < panels; q++) {
                         int j = jc + q * NR, cols = Math.min(NR, n - j);
                         boolean inPlace = direct && cols == NR;
-                        float[] src = inPlace ? b : bp;
-                        int si = inPlace ? bo + pc * ldb + j : q * kc * NR, step = inPlace ? ldb : width(cols);
+                        float[] bs = inPlace ? b : bp;
+                        int bi = inPlace ? bo + pc * ldb + j : q * kc * NR, step = inPlace ? ldb : width(cols);
                         for (int r = 0; r < micro; r++) {
-                            int i = ic + r * MR;
-                            tile(ap, r * kc * MR, src, si, step, kc, c, co + i * rs + j * cs, rs, cs,
-                                    Math.min(MR, m - i), cols, add, buf.scratch);
+                            int i = ic + r * MR, rows = Math.min(MR, m - i);
+                            boolean aInPlace = !transA && rows == MR;
+                            float[] as = aInPlace ? a : ap;
+                            int ai = aInPlace ? ao + i * lda + pc : r * kc * MR, ars = aInPlace ? lda : kc;
+                            tile(as, ai, ars, bs, bi, step, kc, c, co + i * rs + j * cs, rs, cs, rows, cols, add, buf.scratch);
                         }
                     }
                 }
@@ -216,7 +220,7 @@ final class Gemm {
      * A whole tile of a row-major C goes straight from the registers to C; an edge tile (or a
      * transposed C) goes through {@code tmp} and only its valid part is written.
      */
-    private static void tile(float[] ap, int ai, float[] bp, int bi, int bStep, int kc,
+    private static void tile(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc,
                              float[] c, int ci, int rs, int cs, int rows, int cols, boolean add, float[] tmp) {
         int nv = (cols + L - 1) / L;
         boolean whole = cs == 1 && rows == MR && cols == nv * L;
@@ -225,17 +229,17 @@ final class Gemm {
         boolean acc = whole && add;
         switch (nv) {
             case 4:
-                kernel4(ap, ai, bp, bi, bStep, kc, dst, di, ld, acc);
+                kernel4(ap, ai, ars, bp, bi, bStep, kc, dst, di, ld, acc);
                 break;
             case 3:
-                kernel2(ap, ai, bp, bi, bStep, kc, dst, di, ld, acc);
-                kernel1(ap, ai, bp, bi + 2 * L, bStep, kc, dst, di + 2 * L, ld, acc);
+                kernel2(ap, ai, ars, bp, bi, bStep, kc, dst, di, ld, acc);
+                kernel1(ap, ai, ars, bp, bi + 2 * L, bStep, kc, dst, di + 2 * L, ld, acc);
                 break;
             case 2:
-                kernel2(ap, ai, bp, bi, bStep, kc, dst, di, ld, acc);
+                kernel2(ap, ai, ars, bp, bi, bStep, kc, dst, di, ld, acc);
                 break;
             default:
-                kernel1(ap, ai, bp, bi, bStep, kc, dst, di, ld, acc);
+                kernel1(ap, ai, ars, bp, bi, bStep, kc, dst, di, ld, acc);
         }
         if (whole) return;
         for (int r = 0; r < rows; r++) {
@@ -250,22 +254,23 @@ final class Gemm {
      * The micro-kernel: {@code C[MR x 4 vectors] (+)= sum_p a[:, p] b[p, :]} over {@code kc} steps
      * of a packed A micro-panel (MR floats per step) and B rows {@code bStep} apart.
      */
-    private static void kernel4(float[] ap, int ai, float[] bp, int bi, int bStep, int kc,
+    private static void kernel4(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc,
                                 float[] c, int ci, int ldc, boolean add) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
         FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-        for (int p = 0; p < kc; p++, ai += MR, bi += bStep) {
+        int a1 = ai + ars, a2 = a1 + ars, a3 = a2 + ars;
+        for (int p = 0; p < kc; p++, bi += bStep) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L);
             FloatVector b2 = FloatVector.fromArray(S, bp, bi + 2 * L), b3 = FloatVector.fromArray(S, bp, bi + 3 * L);
-            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+            FloatVector x = FloatVector.broadcast(S, ap[ai + p]);
             c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02); c03 = x.fma(b3, c03);
-            x = FloatVector.broadcast(S, ap[ai + 1]);
+            x = FloatVector.broadcast(S, ap[a1 + p]);
             c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12); c13 = x.fma(b3, c13);
-            x = FloatVector.broadcast(S, ap[ai + 2]);
+            x = FloatVector.broadcast(S, ap[a2 + p]);
             c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22); c23 = x.fma(b3, c23);
-            x = FloatVector.broadcast(S, ap[ai + 3]);
+            x = FloatVector.broadcast(S, ap[a3 + p]);
             c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32); c33 = x.fma(b3, c33);
         }
         put(c00, c, ci, add); put(c01, c, ci + L, add); put(c02, c, ci + 2 * L, add); put(c03, c, ci + 3 * L, add);
@@ -278,19 +283,20 @@ final class Gemm {
     }
 
     /** {@link #kernel4} for a panel two vectors wide. */
-    private static void kernel2(float[] ap, int ai, float[] bp, int bi, int bStep, int kc,
+    private static void kernel2(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc,
                                 float[] c, int ci, int ldc, boolean add) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
         FloatVector c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-        for (int p = 0; p < kc; p++, ai += MR, bi += bStep) {
+        int a1 = ai + ars, a2 = a1 + ars, a3 = a2 + ars;
+        for (int p = 0; p < kc; p++, bi += bStep) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L);
-            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+            FloatVector x = FloatVector.broadcast(S, ap[ai + p]);
             c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, ap[ai + 1]);
+            x = FloatVector.broadcast(S, ap[a1 + p]);
             c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, ap[ai + 2]);
+            x = FloatVector.broadcast(S, ap[a2 + p]);
             c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, ap[ai + 3]);
+            x = FloatVector.broadcast(S, ap[a3 + p]);
             c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
         }
         put(c00, c, ci, add); put(c01, c, ci + L, add);
@@ -303,15 +309,16 @@ final class Gemm {
     }
 
     /** {@link #kernel4} for a panel one vector wide. */
-    private static void kernel1(float[] ap, int ai, float[] bp, int bi, int bStep, int kc,
+    private static void kernel1(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc,
                                 float[] c, int ci, int ldc, boolean add) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
-        for (int p = 0; p < kc; p++, ai += MR, bi += bStep) {
+        int a1 = ai + ars, a2 = a1 + ars, a3 = a2 + ars;
+        for (int p = 0; p < kc; p++, bi += bStep) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
-            c0 = FloatVector.broadcast(S, ap[ai]).fma(b0, c0);
-            c1 = FloatVector.broadcast(S, ap[ai + 1]).fma(b0, c1);
-            c2 = FloatVector.broadcast(S, ap[ai + 2]).fma(b0, c2);
-            c3 = FloatVector.broadcast(S, ap[ai + 3]).fma(b0, c3);
+            c0 = FloatVector.broadcast(S, ap[ai + p]).fma(b0, c0);
+            c1 = FloatVector.broadcast(S, ap[a1 + p]).fma(b0, c1);
+            c2 = FloatVector.broadcast(S, ap[a2 + p]).fma(b0, c2);
+            c3 = FloatVector.broadcast(S, ap[a3 + p]).fma(b0, c3);
         }
         put(c0, c, ci, add); put(c1, c, ci + ldc, add); put(c2, c, ci + 2 * ldc, add); put(c3, c, ci + 3 * ldc, add);
     }
@@ -460,22 +467,19 @@ final class Gemm {
     }
 
     /**
-     * Packs {@code op(A)[i:+rows, pc:+kc]} into {@code kc} groups of MR floats at {@code dst[di..]},
-     * zero-padding rows {@code rows..MR}. op(A)(i, p) is {@code a[ao + i*lda + p]}, or
+     * Packs {@code op(A)[i:+rows, pc:+kc]} as MR rows of {@code kc} floats at {@code dst[di..]},
+     * zero rows past {@code rows}. op(A)(i, p) is {@code a[ao + i*lda + p]}, or
      * {@code a[ao + p*lda + i]} when transposed.
      */
     private static void packA(float[] a, int ao, int lda, boolean transA, int i, int rows, int pc, int kc,
                               float[] dst, int di) {
-        if (rows < MR) Arrays.fill(dst, di, di + kc * MR, 0f);
+        if (rows < MR) Arrays.fill(dst, di + rows * kc, di + MR * kc, 0f);
         if (!transA) {
-            for (int r = 0; r < rows; r++) {
-                int src = ao + (i + r) * lda + pc;
-                for (int p = 0; p < kc; p++) dst[di + p * MR + r] = a[src + p];
-            }
+            for (int r = 0; r < rows; r++) System.arraycopy(a, ao + (i + r) * lda + pc, dst, di + r * kc, kc);
         } else {
             int src = ao + pc * lda + i;
             for (int p = 0; p < kc; p++, src += lda) {
-                for (int r = 0; r < rows; r++) dst[di + p * MR + r] = a[src + r];
+                for (int r = 0; r < rows; r++) dst[di + r * kc + p] = a[src + r];
             }
         }
     }
