@@ -21,12 +21,11 @@ import jdk.incubator.vector.VectorSpecies;
  *        | q0 | q1 | q2 |..                | b[p, j0 .. j0+NR)   p = 0      |
  *        +----+----+----+--                | b[p, j0 .. j0+NR)   p = 1 ...  |
  *
- *     -> for ic (MC rows): pack A[ic:+MC, pc:+KC] into micro-panels of MR rows
- *                          (transA undone here)
+ *     -> for ic (MC rows): micro-panels of MR rows x KC of op(A): read in place from a
+ *                          row-major A (row stride lda), packed as MR rows of KC when
+ *                          A is transposed (transA undone here) or the panel is ragged
  *
- *        micro-panel: for p < KC, MR floats  a[i0 .. i0+MR, p]
- *
- *     -> for each panel q (stays in L1), for each micro-panel of A (streams from L2):
+ *     -> for each panel q (stays in L1), for each micro-panel of A (from L2):
  *
  *                     NR = 4 vectors
  *                 b0    b1    b2    b3          one k step: load 4 vectors of B,
@@ -129,7 +128,8 @@ final class Gemm {
 
     /**
      * Cuts C into one part per core, by columns where there are enough (each core then packs only
-     * its own B panels; re-packing A per core is cheap next to the product), else also by rows.
+     * its own B panels; a transposed A is packed by every core, cheap next to the product), else
+     * also by rows.
      * Each part is a whole serial product, so a call forks once.
      */
     private static void split(float[] a, int ao, int lda, boolean transA, float[] b, int bo, int ldb, boolean transB,
