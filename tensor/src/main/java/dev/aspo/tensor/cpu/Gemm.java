@@ -216,32 +216,45 @@ final class Gemm {
     }
 
     /**
-     * One MR x cols tile of C (+)= A micro-panel @ B panel ({@code bStep} floats per k step).
-     * A whole tile of a row-major C goes straight from the registers to C; an edge tile (or a
-     * transposed C) goes through {@code tmp} and only its valid part is written.
+     * One MR x cols tile of C (+)= A micro-panel @ B panel ({@code bStep} floats per k step). The
+     * kernels leave the tile in {@code tmp} (L1) and {@link #store} adds it to C: storing straight
+     * from the registers into C measured twice as slow on JDK 17 (rows of C 4 KB apart).
      */
     private static void tile(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc,
                              float[] c, int ci, int rs, int cs, int rows, int cols, boolean add, float[] tmp) {
         int nv = (cols + L - 1) / L;
-        boolean whole = cs == 1 && rows == MR && cols == nv * L;
-        float[] dst = whole ? c : tmp;
-        int di = whole ? ci : 0, ld = whole ? rs : NR;
-        boolean acc = whole && add;
         switch (nv) {
             case 4:
-                kernel4(ap, ai, ars, bp, bi, bStep, kc, dst, di, ld, acc);
+                kernel4(ap, ai, ars, bp, bi, bStep, kc, tmp, 0);
                 break;
             case 3:
-                kernel2(ap, ai, ars, bp, bi, bStep, kc, dst, di, ld, acc);
-                kernel1(ap, ai, ars, bp, bi + 2 * L, bStep, kc, dst, di + 2 * L, ld, acc);
+                kernel2(ap, ai, ars, bp, bi, bStep, kc, tmp, 0);
+                kernel1(ap, ai, ars, bp, bi + 2 * L, bStep, kc, tmp, 2 * L);
                 break;
             case 2:
-                kernel2(ap, ai, ars, bp, bi, bStep, kc, dst, di, ld, acc);
+                kernel2(ap, ai, ars, bp, bi, bStep, kc, tmp, 0);
                 break;
             default:
-                kernel1(ap, ai, ars, bp, bi, bStep, kc, dst, di, ld, acc);
+                kernel1(ap, ai, ars, bp, bi, bStep, kc, tmp, 0);
         }
-        if (whole) return;
+        store(tmp, c, ci, rs, cs, rows, cols, add);
+    }
+
+    /**
+     * C[rows x cols at ci] (+)= tmp (rows NR apart); whole vectors when C's rows are contiguous,
+     * else (an edge, or C written through its transpose) element by element.
+     */
+    private static void store(float[] tmp, float[] c, int ci, int rs, int cs, int rows, int cols, boolean add) {
+        if (cs == 1 && cols % L == 0) {
+            for (int r = 0; r < rows; r++, ci += rs) {
+                for (int v = 0; v < cols; v += L) {
+                    FloatVector t = FloatVector.fromArray(S, tmp, r * NR + v);
+                    if (add) t = t.add(FloatVector.fromArray(S, c, ci + v));
+                    t.intoArray(c, ci + v);
+                }
+            }
+            return;
+        }
         for (int r = 0; r < rows; r++) {
             for (int jj = 0; jj < cols; jj++) {
                 int x = ci + r * rs + jj * cs;
@@ -251,11 +264,10 @@ final class Gemm {
     }
 
     /**
-     * The micro-kernel: {@code C[MR x 4 vectors] (+)= sum_p a[:, p] b[p, :]} over {@code kc} steps
-     * of a packed A micro-panel (MR floats per step) and B rows {@code bStep} apart.
+     * The micro-kernel: {@code t[MR x 4 vectors] = sum_p a[:, p] b[p, :]} over {@code kc} steps;
+     * A's rows {@code ars} apart, B's rows {@code bStep} apart; tile rows NR apart from {@code ti}.
      */
-    private static void kernel4(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc,
-                                float[] c, int ci, int ldc, boolean add) {
+    private static void kernel4(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc, float[] t, int ti) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
@@ -273,18 +285,14 @@ final class Gemm {
             x = FloatVector.broadcast(S, ap[a3 + p]);
             c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32); c33 = x.fma(b3, c33);
         }
-        put(c00, c, ci, add); put(c01, c, ci + L, add); put(c02, c, ci + 2 * L, add); put(c03, c, ci + 3 * L, add);
-        ci += ldc;
-        put(c10, c, ci, add); put(c11, c, ci + L, add); put(c12, c, ci + 2 * L, add); put(c13, c, ci + 3 * L, add);
-        ci += ldc;
-        put(c20, c, ci, add); put(c21, c, ci + L, add); put(c22, c, ci + 2 * L, add); put(c23, c, ci + 3 * L, add);
-        ci += ldc;
-        put(c30, c, ci, add); put(c31, c, ci + L, add); put(c32, c, ci + 2 * L, add); put(c33, c, ci + 3 * L, add);
+        c00.intoArray(t, ti);          c01.intoArray(t, ti + L);      c02.intoArray(t, ti + 2 * L);  c03.intoArray(t, ti + 3 * L);
+        c10.intoArray(t, ti + NR);     c11.intoArray(t, ti + 5 * L);  c12.intoArray(t, ti + 6 * L);  c13.intoArray(t, ti + 7 * L);
+        c20.intoArray(t, ti + 2 * NR); c21.intoArray(t, ti + 9 * L);  c22.intoArray(t, ti + 10 * L); c23.intoArray(t, ti + 11 * L);
+        c30.intoArray(t, ti + 3 * NR); c31.intoArray(t, ti + 13 * L); c32.intoArray(t, ti + 14 * L); c33.intoArray(t, ti + 15 * L);
     }
 
     /** {@link #kernel4} for a panel two vectors wide. */
-    private static void kernel2(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc,
-                                float[] c, int ci, int ldc, boolean add) {
+    private static void kernel2(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc, float[] t, int ti) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
         FloatVector c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         int a1 = ai + ars, a2 = a1 + ars, a3 = a2 + ars;
@@ -299,18 +307,14 @@ final class Gemm {
             x = FloatVector.broadcast(S, ap[a3 + p]);
             c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
         }
-        put(c00, c, ci, add); put(c01, c, ci + L, add);
-        ci += ldc;
-        put(c10, c, ci, add); put(c11, c, ci + L, add);
-        ci += ldc;
-        put(c20, c, ci, add); put(c21, c, ci + L, add);
-        ci += ldc;
-        put(c30, c, ci, add); put(c31, c, ci + L, add);
+        c00.intoArray(t, ti);          c01.intoArray(t, ti + L);
+        c10.intoArray(t, ti + NR);     c11.intoArray(t, ti + NR + L);
+        c20.intoArray(t, ti + 2 * NR); c21.intoArray(t, ti + 2 * NR + L);
+        c30.intoArray(t, ti + 3 * NR); c31.intoArray(t, ti + 3 * NR + L);
     }
 
     /** {@link #kernel4} for a panel one vector wide. */
-    private static void kernel1(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc,
-                                float[] c, int ci, int ldc, boolean add) {
+    private static void kernel1(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc, float[] t, int ti) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
         int a1 = ai + ars, a2 = a1 + ars, a3 = a2 + ars;
         for (int p = 0; p < kc; p++, bi += bStep) {
@@ -320,11 +324,7 @@ final class Gemm {
             c2 = FloatVector.broadcast(S, ap[a2 + p]).fma(b0, c2);
             c3 = FloatVector.broadcast(S, ap[a3 + p]).fma(b0, c3);
         }
-        put(c0, c, ci, add); put(c1, c, ci + ldc, add); put(c2, c, ci + 2 * ldc, add); put(c3, c, ci + 3 * ldc, add);
-    }
-
-    private static void put(FloatVector v, float[] c, int i, boolean add) {
-        (add ? v.add(FloatVector.fromArray(S, c, i)) : v).intoArray(c, i);
+        c0.intoArray(t, ti); c1.intoArray(t, ti + NR); c2.intoArray(t, ti + 2 * NR); c3.intoArray(t, ti + 3 * NR);
     }
 
     /**
