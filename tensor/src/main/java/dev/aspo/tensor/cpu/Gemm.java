@@ -1,6 +1,8 @@
 package dev.aspo.tensor.cpu;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -11,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link dev.aspo.tensor.Backend#matmul}), blocked the GotoBLAS/BLIS way.
  *
  * <pre>
- *  split C over the cores: one part per core, by columns (or rows), each a serial product:
+ *  split C into a few parts per core, by columns (or rows), each a serial product:
  *
  *  for jc (NC cols) -> for pc (KC of k): pack B[pc:+KC, jc:+NC] into panels of NR columns
  *                                        (zero-padded, transB undone here)
@@ -69,6 +71,8 @@ final class Gemm {
     private static final long SERIAL_MACS = 1L << 18;
     /** A batch of matrices each below this size is split over the batch, one matrix per step. */
     private static final long BATCH_SPLIT_MACS = 1L << 22;
+    /** Work is cut into about this many tasks per core, so that a paused core delays little. */
+    private static final int TASKS_PER_THREAD = 2;
 
     /** Per-thread reusable buffers: packed A, packed B, one edge tile. */
     private static final class Buffers {
@@ -98,10 +102,12 @@ final class Gemm {
         }
         long macs = (long) m * n * k;
         if (batch > 1 && macs < BATCH_SPLIT_MACS) {
-            // Small matrices: whole matrices per task; enough of them per task to pay for a fork.
-            int grain = (int) Math.max(1, SERIAL_MACS / macs);
-            Parallel.forRange(batch, grain, (b0, b1) -> {
-                for (int bi = b0; bi < b1; bi++) {
+            // Small matrices: whole matrices per task, enough of them per task to pay for a fork.
+            int per = (int) Math.max(Math.max(1, SERIAL_MACS / macs), (batch + TASKS_PER_THREAD * Parallel.THREADS - 1)
+                    / (TASKS_PER_THREAD * Parallel.THREADS));
+            int tasks = (batch + per - 1) / per;
+            eachTask(tasks, t -> {
+                for (int bi = t * per, end = Math.min(batch, bi + per); bi < end; bi++) {
                     gemm(a, bi * aStride, transA, b, bi * bStride, transB, c, bi * m * n, m, n, k, accumulate, false);
                 }
             });
@@ -111,6 +117,21 @@ final class Gemm {
                 gemm(a, bi * aStride, transA, b, bi * bStride, transB, c, bi * m * n, m, n, k, accumulate, parallel);
             }
         }
+    }
+
+    /**
+     * Runs {@code task(0 .. tasks-1)} on all cores, each core taking the next task as it finishes
+     * one: a core that the OS pauses (the machine is shared) holds up one task, not a fixed share.
+     */
+    private static void eachTask(int tasks, IntConsumer task) {
+        if (tasks == 1) {
+            task.accept(0);
+            return;
+        }
+        AtomicInteger next = new AtomicInteger();
+        Parallel.forRange(Math.min(Parallel.THREADS, tasks), 1, (w0, w1) -> {
+            for (int t; (t = next.getAndIncrement()) < tasks; ) task.accept(t);
+        });
     }
 
     /** One matrix: C[co..] (+)= op(A[ao..]) @ op(B[bo..]), split over the cores when {@code parallel}. */
@@ -127,31 +148,31 @@ final class Gemm {
     }
 
     /**
-     * Cuts C into one part per core, by columns where there are enough (each core then packs only
-     * its own B panels; a transposed A is packed by every core, cheap next to the product), else
-     * also by rows.
-     * Each part is a whole serial product, so a call forks once.
+     * Cuts C into a few parts per core, by columns where there are enough (a part then packs only
+     * its own B panels, and a transposed A is packed once per part, cheap next to the product),
+     * else also by rows. Each part is a whole serial product, handed out by {@link #eachTask}.
      */
     private static void split(float[] a, int ao, int lda, boolean transA, float[] b, int bo, int ldb, boolean transB,
                               float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate,
                               boolean parallel) {
-        int threads = parallel ? Parallel.THREADS : 1;
-        int tc = Math.max(1, Math.min(threads, n / (2 * L)));                 // parts at least 2 vectors wide
-        int tr = Math.max(1, Math.min(threads / tc, m / (4 * MR)));           // and 4 micro-tiles high
+        long macs = (long) m * n * k;
+        int parts = !parallel ? 1 : (int) Math.min(TASKS_PER_THREAD * Parallel.THREADS, Math.max(1, macs / SERIAL_MACS));
+        int colUnit = n >= 2 * NR ? NR : 2 * L, colUnits = (n + colUnit - 1) / colUnit;
+        int tc = Math.min(Math.min(parts, Parallel.THREADS), colUnits);            // a column stripe per core
+        // (each packs its own B panels), then rows: parts >= 2 vectors wide, 4 micro-tiles high
+        int tr = Math.max(1, Math.min((parts + tc - 1) / tc, m / (4 * MR)));
         if (tc * tr == 1) {
             part(a, ao, lda, transA, b, bo, ldb, transB, c, co, rs, cs, m, n, k, accumulate);
             return;
         }
-        int colUnit = n >= tc * 4 * NR ? NR : L, colUnits = (n + colUnit - 1) / colUnit, rowUnits = (m + MR - 1) / MR;
-        Parallel.forRange(tr * tc, 1, (t0, t1) -> {
-            for (int t = t0; t < t1; t++) {
-                int r = t / tc, q = t % tc;
-                int i0 = Math.min(m, rowUnits * r / tr * MR), i1 = Math.min(m, rowUnits * (r + 1) / tr * MR);
-                int j0 = Math.min(n, colUnits * q / tc * colUnit), j1 = Math.min(n, colUnits * (q + 1) / tc * colUnit);
-                if (i0 >= i1 || j0 >= j1) continue;
-                part(a, ao + (transA ? i0 : i0 * lda), lda, transA, b, bo + (transB ? j0 * ldb : j0), ldb, transB,
-                        c, co + i0 * rs + j0 * cs, rs, cs, i1 - i0, j1 - j0, k, accumulate);
-            }
+        int rowUnits = (m + MR - 1) / MR;
+        eachTask(tr * tc, t -> {
+            int r = t / tc, q = t % tc;
+            int i0 = Math.min(m, rowUnits * r / tr * MR), i1 = Math.min(m, rowUnits * (r + 1) / tr * MR);
+            int j0 = Math.min(n, colUnits * q / tc * colUnit), j1 = Math.min(n, colUnits * (q + 1) / tc * colUnit);
+            if (i0 >= i1 || j0 >= j1) return;
+            part(a, ao + (transA ? i0 : i0 * lda), lda, transA, b, bo + (transB ? j0 * ldb : j0), ldb, transB,
+                    c, co + i0 * rs + j0 * cs, rs, cs, i1 - i0, j1 - j0, k, accumulate);
         });
     }
 
