@@ -3,23 +3,25 @@
 # see the same machine state, and prints GFLOP/s side by side (docs/PERFORMANCE.md).
 # Build first: mvn -B -q package -DskipTests
 #   JAVA=/path/to/java  (default: java)      PYTHON=/path/to/python  (default: python3)
-#   extra arguments go to JMH, e.g.  bench/run-matmul-comparison.sh -p n=1024
+#   SIZES="256 512 1024" (default)            extra arguments go to JMH, e.g. -i 10
 # JMH runs in sample mode (every operation timed), so both sides report a median and a best time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JAVA="${JAVA:-java}"
 PYTHON="${PYTHON:-python3}"
+SIZES="${SIZES:-256 512 1024}"
 JAR=bench/target/benchmarks.jar
 [ -f "$JAR" ] || { echo "missing $JAR: run 'mvn -B -q package -DskipTests' first" >&2; exit 1; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 echo "== aspo CpuBackend.matmul (JMH, $("$JAVA" -version 2>&1 | head -1))"
-"$JAVA" -jar "$JAR" MatmulBench -wi 3 -i 5 -f 1 -bm sample -tu ms -rf csv -rff "$tmp/jmh.csv" "$@"
+"$JAVA" -jar "$JAR" MatmulBench -p n="$(echo $SIZES | tr ' ' ,)" -wi 3 -i 5 -f 1 -bm sample -tu ms \
+  -rf csv -rff "$tmp/jmh.csv" "$@"
 
 echo
 echo "== PyTorch torch.mm"
-"$PYTHON" bench/pytorch/matmul_bench.py --csv "$tmp/torch.csv"
+"$PYTHON" bench/pytorch/matmul_bench.py --sizes $SIZES --csv "$tmp/torch.csv"
 
 echo
 echo "== GFLOP/s = 2 n^3 / time, from the median (and the best) operation"
