@@ -23,9 +23,9 @@ import jdk.incubator.vector.VectorSpecies;
  *        | q0 | q1 | q2 |..                | b[p, j0 .. j0+NR)   p = 0      |
  *        +----+----+----+--                | b[p, j0 .. j0+NR)   p = 1 ...  |
  *
- *     -> for ic (MC rows): micro-panels of MR rows x KC of op(A): read in place from a
- *                          row-major A (row stride lda), packed as MR rows of KC when
- *                          A is transposed (transA undone here) or the panel is ragged
+ *     -> for ic (MC rows): micro-panels of MR rows x KC of op(A), read in place in
+ *                          either layout (the kernel takes a row and a k stride); only
+ *                          a ragged last micro-panel is copied, zero-padded
  *
  *     -> for each panel q (stays in L1), for each micro-panel of A (from L2):
  *
@@ -36,13 +36,14 @@ import jdk.incubator.vector.VectorSpecies;
  *            a2 [c20] [c21] [c22] [c23]         register accumulators
  *            a3 [c30] [c31] [c32] [c33]
  *
- *        then the MR x NR tile is added to C (or, on the first k block without
- *        accumulate, stored into it); an edge tile writes only its valid part.
+ *        then the MR x NR tile (via a scratch tile in L1) is added to C, or stored on
+ *        the first k block without accumulate; an edge tile writes only its valid part.
  * </pre>
  *
- * Packing is where the transposes go, so one micro-kernel serves all four flag combinations. A
- * ragged last panel is only as wide as the vectors it needs (kernels for 1 and 2 vectors). Pack
- * buffers are per thread and reused, so a call allocates nothing large. Special shapes:
+ * B's packing undoes transB and A's strides absorb transA, so one micro-kernel serves all four
+ * flag combinations. A ragged last panel is only as wide as the vectors it needs (kernels for 1
+ * and 2 vectors). Buffers are per thread and reused, so a call allocates nothing large. Special
+ * shapes:
  * a batch of small matrices runs whole matrices per core (no fork inside one); fewer than
  * {@code DIRECT_M} rows read B in place; a few rows against a transposed B are dot products;
  * fewer columns than a vector are computed as {@code C^T = op(B)^T op(A)^T}.
@@ -74,7 +75,7 @@ final class Gemm {
     /** Work is cut into about this many tasks per core, so that a paused core delays little. */
     private static final int TASKS_PER_THREAD = 2;
 
-    /** Per-thread reusable buffers: packed A, packed B, one edge tile. */
+    /** Per-thread reusable buffers: a ragged A micro-panel (or gathered rows), packed B, one tile. */
     private static final class Buffers {
         float[] a = new float[0], b = new float[0];
         final float[] scratch = new float[MR * NR];
@@ -207,12 +208,9 @@ final class Gemm {
                 boolean add = accumulate || pc > 0;
                 for (int ic = 0; ic < m; ic += MC) {
                     int mc = Math.min(MC, m - ic), micro = (mc + MR - 1) / MR;
-                    // A row-major A is read in place; a transposed one is packed, as is a ragged last micro-panel
-                    float[] ap = buf.a(micro * kc * MR);
-                    for (int r = 0; r < micro; r++) {
-                        int rows = Math.min(MR, mc - r * MR);
-                        if (transA || rows < MR) packA(a, ao, lda, transA, ic + r * MR, rows, pc, kc, ap, r * kc * MR);
-                    }
+                    // A is read in place (either layout); only a ragged last micro-panel is packed
+                    float[] ap = buf.a(kc * MR);
+                    if (mc % MR != 0) packA(a, ao, lda, transA, ic + mc / MR * MR, mc % MR, pc, kc, ap, 0);
                     for (int q = 0; q < panels; q++) {
                         int j = jc + q * NR, cols = Math.min(NR, n - j);
                         boolean inPlace = direct && cols == NR;
@@ -220,10 +218,11 @@ final class Gemm {
                         int bi = inPlace ? bo + pc * ldb + j : q * kc * NR, step = inPlace ? ldb : width(cols);
                         for (int r = 0; r < micro; r++) {
                             int i = ic + r * MR, rows = Math.min(MR, m - i);
-                            boolean aInPlace = !transA && rows == MR;
-                            float[] as = aInPlace ? a : ap;
-                            int ai = aInPlace ? ao + i * lda + pc : r * kc * MR, ars = aInPlace ? lda : kc;
-                            tile(as, ai, ars, bs, bi, step, kc, c, co + i * rs + j * cs, rs, cs, rows, cols, add, buf.scratch);
+                            boolean whole = rows == MR;
+                            float[] as = whole ? a : ap;
+                            int ai = !whole ? 0 : transA ? ao + pc * lda + i : ao + i * lda + pc;
+                            int ars = !whole ? kc : transA ? 1 : lda, aps = whole && transA ? lda : 1;
+                            tile(as, ai, ars, aps, bs, bi, step, kc, c, co + i * rs + j * cs, rs, cs, rows, cols, add, buf.scratch);
                         }
                     }
                 }
@@ -241,38 +240,41 @@ final class Gemm {
      * kernels leave the tile in {@code tmp} (L1) and {@link #store} adds it to C: storing straight
      * from the registers into C measured twice as slow on JDK 17 (rows of C 4 KB apart).
      */
-    private static void tile(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc,
+    private static void tile(float[] ap, int ai, int ars, int aps, float[] bp, int bi, int bStep, int kc,
                              float[] c, int ci, int rs, int cs, int rows, int cols, boolean add, float[] tmp) {
         int nv = (cols + L - 1) / L;
         switch (nv) {
             case 4:
-                kernel4(ap, ai, ars, bp, bi, bStep, kc, tmp, 0);
+                kernel4(ap, ai, ars, aps, bp, bi, bStep, kc, tmp, 0);
                 break;
             case 3:
-                kernel2(ap, ai, ars, bp, bi, bStep, kc, tmp, 0);
-                kernel1(ap, ai, ars, bp, bi + 2 * L, bStep, kc, tmp, 2 * L);
+                kernel2(ap, ai, ars, aps, bp, bi, bStep, kc, tmp, 0);
+                kernel1(ap, ai, ars, aps, bp, bi + 2 * L, bStep, kc, tmp, 2 * L);
                 break;
             case 2:
-                kernel2(ap, ai, ars, bp, bi, bStep, kc, tmp, 0);
+                kernel2(ap, ai, ars, aps, bp, bi, bStep, kc, tmp, 0);
                 break;
             default:
-                kernel1(ap, ai, ars, bp, bi, bStep, kc, tmp, 0);
+                kernel1(ap, ai, ars, aps, bp, bi, bStep, kc, tmp, 0);
         }
         store(tmp, c, ci, rs, cs, rows, cols, add);
     }
 
     /**
-     * C[rows x cols at ci] (+)= tmp (rows NR apart); whole vectors when C's rows are contiguous,
-     * else (an edge, or C written through its transpose) element by element.
+     * C[rows x cols at ci] (+)= tmp (rows NR apart): by whole vectors along C's rows when they are
+     * contiguous (lanes past the last whole vector one by one), element by element when C is
+     * written through its transpose.
      */
     private static void store(float[] tmp, float[] c, int ci, int rs, int cs, int rows, int cols, boolean add) {
-        if (cs == 1 && cols % L == 0) {
+        if (cs == 1) {
+            int whole = cols / L * L;
             for (int r = 0; r < rows; r++, ci += rs) {
-                for (int v = 0; v < cols; v += L) {
+                for (int v = 0; v < whole; v += L) {
                     FloatVector t = FloatVector.fromArray(S, tmp, r * NR + v);
                     if (add) t = t.add(FloatVector.fromArray(S, c, ci + v));
                     t.intoArray(c, ci + v);
                 }
+                for (int jj = whole; jj < cols; jj++) c[ci + jj] = add ? c[ci + jj] + tmp[r * NR + jj] : tmp[r * NR + jj];
             }
             return;
         }
@@ -285,25 +287,26 @@ final class Gemm {
     }
 
     /**
-     * The micro-kernel: {@code t[MR x 4 vectors] = sum_p a[:, p] b[p, :]} over {@code kc} steps;
-     * A's rows {@code ars} apart, B's rows {@code bStep} apart; tile rows NR apart from {@code ti}.
+     * The micro-kernel: {@code t[MR x 4 vectors] = sum_p a[:, p] b[p, :]} over {@code kc} steps.
+     * A(r, p) is {@code ap[ai + r*ars + p*aps]} (a row-major A: ars = lda, aps = 1; a transposed
+     * one: ars = 1, aps = lda), B's rows are {@code bStep} apart, the tile's rows NR apart.
      */
-    private static void kernel4(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc, float[] t, int ti) {
+    private static void kernel4(float[] ap, int ai, int ars, int aps, float[] bp, int bi, int bStep, int kc, float[] t, int ti) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
         FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-        int a1 = ai + ars, a2 = a1 + ars, a3 = a2 + ars;
-        for (int p = 0; p < kc; p++, bi += bStep) {
+        int r2 = 2 * ars, r3 = 3 * ars;
+        for (int p = 0; p < kc; p++, ai += aps, bi += bStep) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L);
             FloatVector b2 = FloatVector.fromArray(S, bp, bi + 2 * L), b3 = FloatVector.fromArray(S, bp, bi + 3 * L);
-            FloatVector x = FloatVector.broadcast(S, ap[ai + p]);
+            FloatVector x = FloatVector.broadcast(S, ap[ai]);
             c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02); c03 = x.fma(b3, c03);
-            x = FloatVector.broadcast(S, ap[a1 + p]);
+            x = FloatVector.broadcast(S, ap[ai + ars]);
             c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12); c13 = x.fma(b3, c13);
-            x = FloatVector.broadcast(S, ap[a2 + p]);
+            x = FloatVector.broadcast(S, ap[ai + r2]);
             c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22); c23 = x.fma(b3, c23);
-            x = FloatVector.broadcast(S, ap[a3 + p]);
+            x = FloatVector.broadcast(S, ap[ai + r3]);
             c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32); c33 = x.fma(b3, c33);
         }
         c00.intoArray(t, ti);          c01.intoArray(t, ti + L);      c02.intoArray(t, ti + 2 * L);  c03.intoArray(t, ti + 3 * L);
@@ -313,19 +316,19 @@ final class Gemm {
     }
 
     /** {@link #kernel4} for a panel two vectors wide. */
-    private static void kernel2(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc, float[] t, int ti) {
+    private static void kernel2(float[] ap, int ai, int ars, int aps, float[] bp, int bi, int bStep, int kc, float[] t, int ti) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
         FloatVector c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-        int a1 = ai + ars, a2 = a1 + ars, a3 = a2 + ars;
-        for (int p = 0; p < kc; p++, bi += bStep) {
+        int r2 = 2 * ars, r3 = 3 * ars;
+        for (int p = 0; p < kc; p++, ai += aps, bi += bStep) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L);
-            FloatVector x = FloatVector.broadcast(S, ap[ai + p]);
+            FloatVector x = FloatVector.broadcast(S, ap[ai]);
             c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, ap[a1 + p]);
+            x = FloatVector.broadcast(S, ap[ai + ars]);
             c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, ap[a2 + p]);
+            x = FloatVector.broadcast(S, ap[ai + r2]);
             c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, ap[a3 + p]);
+            x = FloatVector.broadcast(S, ap[ai + r3]);
             c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
         }
         c00.intoArray(t, ti);          c01.intoArray(t, ti + L);
@@ -335,15 +338,15 @@ final class Gemm {
     }
 
     /** {@link #kernel4} for a panel one vector wide. */
-    private static void kernel1(float[] ap, int ai, int ars, float[] bp, int bi, int bStep, int kc, float[] t, int ti) {
+    private static void kernel1(float[] ap, int ai, int ars, int aps, float[] bp, int bi, int bStep, int kc, float[] t, int ti) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
-        int a1 = ai + ars, a2 = a1 + ars, a3 = a2 + ars;
-        for (int p = 0; p < kc; p++, bi += bStep) {
+        int r2 = 2 * ars, r3 = 3 * ars;
+        for (int p = 0; p < kc; p++, ai += aps, bi += bStep) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
-            c0 = FloatVector.broadcast(S, ap[ai + p]).fma(b0, c0);
-            c1 = FloatVector.broadcast(S, ap[a1 + p]).fma(b0, c1);
-            c2 = FloatVector.broadcast(S, ap[a2 + p]).fma(b0, c2);
-            c3 = FloatVector.broadcast(S, ap[a3 + p]).fma(b0, c3);
+            c0 = FloatVector.broadcast(S, ap[ai]).fma(b0, c0);
+            c1 = FloatVector.broadcast(S, ap[ai + ars]).fma(b0, c1);
+            c2 = FloatVector.broadcast(S, ap[ai + r2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(S, ap[ai + r3]).fma(b0, c3);
         }
         c0.intoArray(t, ti); c1.intoArray(t, ti + NR); c2.intoArray(t, ti + 2 * NR); c3.intoArray(t, ti + 3 * NR);
     }
