@@ -37,6 +37,7 @@ public final class TrainConfig {
         d.put("skip_bad_records", "false");
         d.put("max_length", "512");
         // optimisation
+        d.put("device", "cpu");             // cpu | opencl | opencl:P:D
         d.put("seed", "42");
         d.put("epochs", "1");
         d.put("max_steps", "0");            // > 0 overrides epochs
