@@ -43,6 +43,8 @@ import picocli.CommandLine.Model.CommandSpec;
  *                           coincide, so it is an upper bound of the true peak
  *   live_heap_mb            heap in use after a full GC once the steps are done: the state that stays
  *                           between steps (weights, AdamW moments, the batch)
+ *   allocated_mb_per_step   heap bytes allocated per timed step by all threads (activations, gradients,
+ *                           temporaries: what the garbage collector has to reclaim each step)
  * </pre>
  */
 @Command(name = "step", mixinStandardHelpOptions = true,
@@ -92,6 +94,7 @@ final class BenchStepCommand implements Callable<Integer> {
 
         for (int i = 0; i < warmup; i++) step(m, in, opt);
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) p.resetPeakUsage();
+        long allocated0 = allocatedBytes();
         double[] total = new double[steps], fwd = new double[steps], bwd = new double[steps], upd = new double[steps];
         float firstLoss = 0, lastLoss = 0;
         for (int i = 0; i < steps; i++) {
@@ -103,6 +106,7 @@ final class BenchStepCommand implements Callable<Integer> {
             if (i == 0) firstLoss = (float) t[3];
             lastLoss = (float) t[3];
         }
+        long allocated = allocatedBytes() - allocated0;
         long peak = 0;
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
             if (p.getType() == MemoryType.HEAP) peak += p.getPeakUsage().getUsed();
@@ -115,9 +119,10 @@ final class BenchStepCommand implements Callable<Integer> {
         out.println(String.format(Locale.ROOT,
                 "{\"impl\": \"aspo\", \"threads\": %d, \"steps\": %d, \"seconds_per_step\": %.6f, \"min_seconds\": %.6f, "
                         + "\"tokens_per_s\": %.1f, \"forward_s\": %.6f, \"backward_s\": %.6f, \"optimizer_s\": %.6f, "
-                        + "\"peak_heap_mb\": %.1f, \"live_heap_mb\": %.1f, \"first_loss\": %.6f, \"last_loss\": %.6f}",
+                        + "\"peak_heap_mb\": %.1f, \"live_heap_mb\": %.1f, \"allocated_mb_per_step\": %.1f, "
+                        + "\"first_loss\": %.6f, \"last_loss\": %.6f}",
                 Parallel.THREADS, steps, sec, Arrays.stream(total).min().orElse(0), tokens / sec, median(fwd), median(bwd),
-                median(upd), peak / 1048576.0, live / 1048576.0, firstLoss, lastLoss));
+                median(upd), peak / 1048576.0, live / 1048576.0, allocated / 1048576.0 / steps, firstLoss, lastLoss));
         return 0;
     }
 
@@ -133,6 +138,14 @@ final class BenchStepCommand implements Callable<Integer> {
         opt.step();
         long t3 = System.nanoTime();
         return new double[] {(t1 - t0) * 1e-9, (t2 - t1) * 1e-9, (t3 - t2) * 1e-9, value};
+    }
+
+    /** Bytes allocated on the heap so far by all live threads (the main thread and the kernel pool's workers). */
+    private static long allocatedBytes() {
+        if (!(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t)) return 0;
+        long sum = 0;
+        for (long a : t.getThreadAllocatedBytes(t.getAllThreadIds())) if (a > 0) sum += a;
+        return sum;
     }
 
     private static double median(double[] x) {
