@@ -39,7 +39,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:+UseParallelGC", "-Xmx8g"})
+@Fork(value = 1, jvmArgs = {"--add-modules", "jdk.incubator.vector", "-XX:+UseParallelGC", "-Xmx8g"})
 public class LlavaStepBench {
     /** A folder written by bench/pytorch/make_step_model.py (config.json, model.safetensors, input.safetensors). */
     @Param("/tmp/aspo-step-model")
