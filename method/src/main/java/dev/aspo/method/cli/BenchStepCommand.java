@@ -41,6 +41,7 @@ import picocli.CommandLine.Model.CommandSpec;
  *                           warm-up. It counts garbage not yet collected, so it is what the heap had
  *                           to hold (the -Xmx a step needs is below it); the pools' peaks need not
  *                           coincide, so it is an upper bound of the true peak
+ *   step_seconds            every timed step's wall time, in order
  *   live_heap_mb            heap in use after a full GC once the steps are done: the state that stays
  *                           between steps (weights, AdamW moments, the batch)
  *   allocated_mb_per_step   heap bytes allocated per timed step by all threads (activations, gradients,
@@ -120,9 +121,9 @@ final class BenchStepCommand implements Callable<Integer> {
                 "{\"impl\": \"aspo\", \"threads\": %d, \"steps\": %d, \"seconds_per_step\": %.6f, \"min_seconds\": %.6f, "
                         + "\"tokens_per_s\": %.1f, \"forward_s\": %.6f, \"backward_s\": %.6f, \"optimizer_s\": %.6f, "
                         + "\"peak_heap_mb\": %.1f, \"live_heap_mb\": %.1f, \"allocated_mb_per_step\": %.1f, "
-                        + "\"first_loss\": %.6f, \"last_loss\": %.6f}",
+                        + "\"first_loss\": %.6f, \"last_loss\": %.6f, \"step_seconds\": %s}",
                 Parallel.THREADS, steps, sec, Arrays.stream(total).min().orElse(0), tokens / sec, median(fwd), median(bwd),
-                median(upd), peak / 1048576.0, live / 1048576.0, allocated / 1048576.0 / steps, firstLoss, lastLoss));
+                median(upd), peak / 1048576.0, live / 1048576.0, allocated / 1048576.0 / steps, firstLoss, lastLoss, seconds(total)));
         return 0;
     }
 
@@ -146,6 +147,13 @@ final class BenchStepCommand implements Callable<Integer> {
         long sum = 0;
         for (long a : t.getThreadAllocatedBytes(t.getAllThreadIds())) if (a > 0) sum += a;
         return sum;
+    }
+
+    /** {@code [0.123456, ...]}: every timed step, in order (JIT and GC pauses show up here). */
+    private static String seconds(double[] x) {
+        StringBuilder b = new StringBuilder("[");
+        for (int i = 0; i < x.length; i++) b.append(i > 0 ? ", " : "").append(String.format(Locale.ROOT, "%.4f", x[i]));
+        return b.append(']').toString();
     }
 
     private static double median(double[] x) {
