@@ -32,14 +32,15 @@ import org.openjdk.jmh.annotations.Warmup;
  * </pre>
  *
  * <p>Run: {@code java -jar bench/target/benchmarks.jar LlavaStepBench -p model=DIR}
- * (threads: {@code -jvmArgsAppend -Daspo.threads=2}, the PyTorch figure's setting).
+ * (threads: {@code -jvmArgsAppend -Daspo.threads=2}, the PyTorch figure's setting). The fork runs with the
+ * launcher's collector settings (G1, 1 MB regions: see ./aspo).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @State(Scope.Benchmark)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgs = {"--add-modules", "jdk.incubator.vector", "-XX:+UseParallelGC", "-Xmx8g"})
+@Fork(value = 1, jvmArgs = {"--add-modules", "jdk.incubator.vector", "-XX:+UseG1GC", "-XX:G1HeapRegionSize=1m", "-Xmx8g"})
 public class LlavaStepBench {
     /** A folder written by bench/pytorch/make_step_model.py (config.json, model.safetensors, input.safetensors). */
     @Param("/tmp/aspo-step-model")
