@@ -67,7 +67,7 @@ final class BenchStepCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "2", paramLabel = "W", description = "warm-up steps, not timed (default: ${DEFAULT-VALUE})")
     int warmup;
 
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "D", description = "compute device (default: ${DEFAULT-VALUE}; this build has: cpu)")
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "D", description = "compute device: cpu (default), opencl or opencl:P:D (measured so far: cpu only)")
     String device;
 
     /** The bench group: {@code aspo bench step ...}. */

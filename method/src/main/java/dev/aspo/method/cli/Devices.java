@@ -1,21 +1,17 @@
 package dev.aspo.method.cli;
 
-import java.util.List;
+import dev.aspo.tensor.Backends;
 
 /**
- * The compute devices this build can run on, for every command's {@code --device}. Only the CPU
- * backend exists so far; any other name is one clear error.
+ * Every command's {@code --device}: {@code cpu} (the default), {@code opencl} (the first GPU, else
+ * the first OpenCL device) or {@code opencl:P:D}. Selecting makes the backend current, so the
+ * model, its weights and the inputs are created there; an unknown name, or {@code opencl} on a
+ * machine without an OpenCL platform, is one clear error.
  */
 final class Devices {
     private Devices() {}
 
-    static final List<String> AVAILABLE = List.of("cpu");
-
-    /** Checks {@code device} names an available device (selecting it once there is more than one). */
     static void select(String device) {
-        if (!AVAILABLE.contains(device)) {
-            throw new IllegalArgumentException("device " + device + " is not available; this build has: "
-                    + String.join(", ", AVAILABLE));
-        }
+        Backends.use(dev.aspo.opencl.Devices.select(device));
     }
 }

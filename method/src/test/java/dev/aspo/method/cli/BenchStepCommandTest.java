@@ -59,8 +59,8 @@ class BenchStepCommandTest {
         assertTrue(run("bench", "step", "--model", DIR.toString(), "--input", in, "--steps", "0") != 0);
         assertTrue(err.toString().trim().equals("aspo step: --steps must be at least 1, got 0"), err.toString());
         err.getBuffer().setLength(0);
-        assertTrue(run("bench", "step", "--model", DIR.toString(), "--input", in, "--device", "opencl") != 0);
-        assertTrue(err.toString().contains("device opencl is not available"), err.toString());
+        assertTrue(run("bench", "step", "--model", DIR.toString(), "--input", in, "--device", "cuda") != 0);
+        assertEquals("aspo step: unknown device 'cuda': use cpu, opencl or opencl:P:D", err.toString().trim());
         assertEquals(1, err.toString().trim().split("\n").length, err.toString());
     }
 }

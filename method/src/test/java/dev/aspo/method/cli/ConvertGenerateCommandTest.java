@@ -101,7 +101,7 @@ class ConvertGenerateCommandTest {
                 .contains("--top-p applies to sampling only"));
         assertTrue(oneLineError("generate", "--model", dir.toString(), "--image", tmp.resolve("none.png").toString(), "--prompt", "x")
                 .contains("none.png: no such file"));
-        assertEquals("aspo generate: device gpu is not available; this build has: cpu", oneLineError("generate", "--model",
+        assertEquals("aspo generate: unknown device 'gpu': use cpu, opencl or opencl:P:D", oneLineError("generate", "--model",
                 dir.toString(), "--image", image.toString(), "--prompt", "x", "--device", "gpu"));
         // a tokenizer whose <image> is not the model's image token
         Path other = tmp.resolve("other");

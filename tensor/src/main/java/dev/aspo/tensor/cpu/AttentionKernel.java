@@ -32,8 +32,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Vectorisation: the score and dP rows are vectorised over keys against the transposed
  * {@code kT}/{@code vT} (a broadcast-FMA per d, no horizontal sums, several key blocks in
- * flight); softmax uses the vector {@code EXP}; the weighted sums of rows are over {@code D}
- * with four accumulators. The backward needs no mask arguments: it reads the masks back from
+ * flight); softmax uses {@link VectorMath#exp(FloatVector)} (same bits in every JIT tier); the
+ * weighted sums of rows are over {@code D} with four accumulators. The backward needs no mask arguments: it reads the masks back from
  * the zeros in the saved probabilities (trailing zeros bound each row's work).
  */
 final class AttentionKernel {
@@ -148,7 +148,7 @@ final class AttentionKernel {
         int end = roundUp(lim);
         FloatVector vmax = FloatVector.broadcast(F, max), sum = FloatVector.zero(F);
         for (int s = 0; s < end; s += L) {
-            FloatVector e = FloatVector.fromArray(F, row, s).sub(vmax).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(F, row, s).sub(vmax));
             e.intoArray(row, s);
             sum = sum.add(e);
         }

@@ -2,12 +2,7 @@ package dev.aspo.tensor.cpu;
 
 import static dev.aspo.tensor.cpu.VectorMath.F;
 import static dev.aspo.tensor.cpu.VectorMath.L;
-import static dev.aspo.tensor.cpu.VectorMath.TRANSCENDENTALS;
-import static jdk.incubator.vector.VectorOperators.EXP;
 import static jdk.incubator.vector.VectorOperators.GT;
-import static jdk.incubator.vector.VectorOperators.LOG;
-import static jdk.incubator.vector.VectorOperators.LOG1P;
-import static jdk.incubator.vector.VectorOperators.TANH;
 
 import dev.aspo.tensor.BinaryOp;
 import dev.aspo.tensor.UnaryOp;
@@ -19,20 +14,24 @@ import jdk.incubator.vector.FloatVector;
  * and their derivatives, {@code alpha x + beta}, and broadcasting binary arithmetic with its
  * reducing gradient.
  *
- * <p>Every function has a scalar form ({@link #apply}, {@link #derivative}) that serves the loop
- * tails, the non-x86 fallback and, in the tests, as the thing the vector loops are held to.
+ * <p>Every function has a scalar form in double ({@link #apply}, {@link #derivative}): the
+ * definition the tests hold the vector loops to. The kernels themselves run every op as a vector
+ * loop (exp, log, tanh from {@link VectorMath}, identical bits in every JIT tier), and the last
+ * partial vector of a task goes through the same vector code on a zero-padded copy (see
+ * {@link #unary}), so an element's result never depends on where a tail starts.
  */
 final class ElementwiseKernels {
     /** Elements per parallel task: these loops run at ~1 ns per float, a fork costs microseconds. */
     private static final int GRAIN = 1 << 15;
-    /** For the scalar transcendental loops (no vector math): ~15-40 ns per element. */
-    private static final int GRAIN_SLOW = 1 << 11;
 
     private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
     private static final double INV_SQRT_2 = 1 / Math.sqrt(2), INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
     private static final double GELU_CUBIC = 0.044715;
     private static final double QUICK_GELU_SCALE = 1.702;
-    /** Above this softplus returns x (torch's threshold): log1p(exp(x)) - x < 2e-9, below float's ulp. */
+    /**
+     * Above this the scalar softplus returns x (torch's threshold): log1p(exp(x)) - x < 2e-9, below
+     * float's ulp. The vector form {@code max(x, 0) + log1p(exp(-|x|))} needs no threshold.
+     */
     private static final float SOFTPLUS_THRESHOLD = 20f;
 
     private ElementwiseKernels() {}
@@ -96,37 +95,46 @@ final class ElementwiseKernels {
 
     // ---- unary: kernels ----------------------------------------------------------------------
 
+    /**
+     * Vector loop over whole vectors, then the tail (fewer than L elements) through the same
+     * vector code on a zero-padded copy: the tail gets the very bits a full vector would give it,
+     * whatever the array length, task split or vector width (a scalar tail in double would round
+     * differently). The padding lanes compute garbage (log 0, 0/0) that is never copied back.
+     */
     static void unary(UnaryOp op, float[] x, float[] y, int n) {
-        Parallel.forRange(n, grain(op), (s, e) -> {
-            int i = vectorised(op) ? unaryVector(op, x, y, s, e) : s;
-            for (; i < e; i++) y[i] = apply(op, x[i]);
+        Parallel.forRange(n, GRAIN, (s, e) -> {
+            int i = unaryVector(op, x, y, s, e);
+            if (i < e) {
+                float[] xp = padded(x, i, e), yp = new float[L];
+                unaryVector(op, xp, yp, 0, L);
+                System.arraycopy(yp, 0, y, i, e - i);
+            }
         });
     }
 
     static void unaryBackward(UnaryOp op, float[] x, float[] y, float[] gy, float[] gx, int n) {
-        Parallel.forRange(n, grain(op), (s, e) -> {
-            int i = vectorised(op) ? unaryBackwardVector(op, x, y, gy, gx, s, e) : s;
-            for (; i < e; i++) gx[i] += (float) (gy[i] * derivative(op, x[i], y[i]));
+        Parallel.forRange(n, GRAIN, (s, e) -> {
+            int i = unaryBackwardVector(op, x, y, gy, gx, s, e);
+            if (i < e) {
+                float[] xp = padded(x, i, e), yp = padded(y, i, e), gyp = padded(gy, i, e), gxp = padded(gx, i, e);
+                unaryBackwardVector(op, xp, yp, gyp, gxp, 0, L);
+                System.arraycopy(gxp, 0, gx, i, e - i);
+            }
         });
     }
 
-    private static int grain(UnaryOp op) {
-        return vectorised(op) ? GRAIN : GRAIN_SLOW;
-    }
-
-    /** Whether {@code op} runs as a vector loop here (those built on exp need SVML, see VectorMath). */
-    static boolean vectorised(UnaryOp op) {
-        switch (op) {
-            case NEG: case SQRT: case RSQRT: case SQUARE: case RELU: return true;
-            default: return TRANSCENDENTALS;
-        }
+    /** {@code a[i .. e)} copied into a zeroed vector-length array. */
+    private static float[] padded(float[] a, int i, int e) {
+        float[] p = new float[L];
+        System.arraycopy(a, i, p, 0, e - i);
+        return p;
     }
 
     /*
      * The vector loops, one small method per op and direction: C2 compiles a method that holds all
      * of them badly (its inlining budget runs out part-way and the later loops box every vector,
      * 80x slower), while small methods each get compiled whole. Each loop covers whole vectors of
-     * [i, e) and returns where the scalar tail starts.
+     * [i, e) and returns where the padded tail starts.
      */
 
     private static int unaryVector(UnaryOp op, float[] x, float[] y, int s, int e) {
@@ -182,7 +190,7 @@ final class ElementwiseKernels {
 
     // exp: y = e^x, y' = y
     private static int expForward(float[] x, float[] y, int i, int e) {
-        for (; i <= e - L; i += L) v(x, i).lanewise(EXP).intoArray(y, i);
+        for (; i <= e - L; i += L) VectorMath.exp(v(x, i)).intoArray(y, i);
         return i;
     }
 
@@ -193,7 +201,7 @@ final class ElementwiseKernels {
 
     // log: y' = 1/x
     private static int logForward(float[] x, float[] y, int i, int e) {
-        for (; i <= e - L; i += L) v(x, i).lanewise(LOG).intoArray(y, i);
+        for (; i <= e - L; i += L) VectorMath.log(v(x, i)).intoArray(y, i);
         return i;
     }
 
@@ -240,7 +248,7 @@ final class ElementwiseKernels {
 
     // tanh: y' = 1 - y^2
     private static int tanhForward(float[] x, float[] y, int i, int e) {
-        for (; i <= e - L; i += L) v(x, i).lanewise(TANH).intoArray(y, i);
+        for (; i <= e - L; i += L) VectorMath.tanh(v(x, i)).intoArray(y, i);
         return i;
     }
 
@@ -266,11 +274,11 @@ final class ElementwiseKernels {
         return i;
     }
 
-    // softplus: y = log1p(exp(x)), or x above the threshold; y' = sigmoid(x)
+    // softplus: y = log1p(exp(x)) = max(x, 0) + log1p(exp(-|x|)) (no overflow); y' = sigmoid(x)
     private static int softplusForward(float[] x, float[] y, int i, int e) {
         for (; i <= e - L; i += L) {
             FloatVector xv = v(x, i);
-            xv.lanewise(EXP).lanewise(LOG1P).blend(xv, xv.compare(GT, SOFTPLUS_THRESHOLD)).intoArray(y, i);
+            xv.max(0f).add(VectorMath.log1p(VectorMath.exp(xv.abs().neg()))).intoArray(y, i);
         }
         return i;
     }
@@ -295,7 +303,7 @@ final class ElementwiseKernels {
     private static int geluTanhForward(float[] x, float[] y, int i, int e) {
         for (; i <= e - L; i += L) {
             FloatVector xv = v(x, i);
-            FloatVector t = tanhInner(xv).lanewise(TANH);
+            FloatVector t = VectorMath.tanh(tanhInner(xv));
             xv.mul(0.5f).mul(t.add(1f)).intoArray(y, i);
         }
         return i;
@@ -304,7 +312,7 @@ final class ElementwiseKernels {
     private static int geluTanhBackward(float[] x, float[] gy, float[] gx, int i, int e) {
         for (; i <= e - L; i += L) {
             FloatVector xv = v(x, i);
-            FloatVector t = tanhInner(xv).lanewise(TANH);
+            FloatVector t = VectorMath.tanh(tanhInner(xv));
             FloatVector inner = xv.mul(xv).mul((float) (3 * GELU_CUBIC * SQRT_2_OVER_PI)).add((float) SQRT_2_OVER_PI);
             FloatVector d = t.add(1f).add(xv.mul(t.mul(t).neg().add(1f)).mul(inner)).mul(0.5f);
             v(gy, i).fma(d, v(gx, i)).intoArray(gx, i);
@@ -355,7 +363,7 @@ final class ElementwiseKernels {
 
     /** {@code 1 / (1 + exp(-x))}: exp overflow gives 1/inf = 0, no NaN. */
     private static FloatVector sigmoid(FloatVector x) {
-        return one().div(x.neg().lanewise(EXP).add(1f));
+        return one().div(VectorMath.exp(x.neg()).add(1f));
     }
 
     /** GELU-tanh's argument {@code sqrt(2/pi) (x + 0.044715 x^3)}, as {@code x (k + k c x^2)}. */

@@ -3,7 +3,6 @@ package dev.aspo.tensor.cpu;
 import static dev.aspo.tensor.cpu.VectorMath.F;
 import static dev.aspo.tensor.cpu.VectorMath.L;
 import static jdk.incubator.vector.VectorOperators.ABS;
-import static jdk.incubator.vector.VectorOperators.EXP;
 import static jdk.incubator.vector.VectorOperators.LT;
 
 import jdk.incubator.vector.FloatVector;
@@ -88,7 +87,7 @@ final class Gelu {
     /** {@code exp(-x^2/2)}: x*x = hi + lo exactly (fma), exp(-(hi+lo)/2) ~ exp(-hi/2) (1 - lo/2). */
     private static FloatVector gaussian(FloatVector x) {
         FloatVector hi = x.mul(x), lo = x.fma(x, hi.neg());
-        return hi.mul(-0.5f).lanewise(EXP).mul(lo.mul(-0.5f).add(1f));
+        return VectorMath.exp(hi.mul(-0.5f)).mul(lo.mul(-0.5f).add(1f));
     }
 
     /** Phi(x), given {@code g = exp(-xc^2/2)} of the clamped x. */

@@ -2,9 +2,7 @@ package dev.aspo.tensor.cpu;
 
 import static dev.aspo.tensor.cpu.VectorMath.F;
 import static dev.aspo.tensor.cpu.VectorMath.L;
-import static dev.aspo.tensor.cpu.VectorMath.TRANSCENDENTALS;
 import static jdk.incubator.vector.VectorOperators.ADD;
-import static jdk.incubator.vector.VectorOperators.EXP;
 
 import jdk.incubator.vector.FloatVector;
 
@@ -17,6 +15,11 @@ import jdk.incubator.vector.FloatVector;
  *   m = max_c x[c]      s = sum_c exp(x[c] - m)      lse = m + log s
  *   softmax = exp(x - m) / s      log_softmax = (x - m) - log s      CE = lse - x[target]
  * </pre>
+ *
+ * exp is {@link VectorMath#exp(FloatVector)} in the vector loops and its scalar twin in the
+ * tails: the same bits whatever the JIT tier, row length or vector width. The one log per row is
+ * {@code StrictMath.log} in double (fdlibm: the same bits on every platform, unlike Math.log,
+ * which may use a platform intrinsic).
  */
 final class SoftmaxKernels {
     /** Elements per parallel task (a 32000-wide vocabulary row is one task). */
@@ -32,7 +35,7 @@ final class SoftmaxKernels {
                 int off = r * cols;
                 float max = VectorMath.max(x, off, cols);
                 if (log) {
-                    float logSum = (float) Math.log(expSum(x, off, cols, max, null));
+                    float logSum = (float) StrictMath.log(expSum(x, off, cols, max, null));
                     int c = 0;
                     for (; c <= cols - L; c += L) v(x, off + c).sub(max).sub(logSum).intoArray(y, off + c);
                     for (; c < cols; c++) y[off + c] = (x[off + c] - max) - logSum;
@@ -56,12 +59,10 @@ final class SoftmaxKernels {
                 int off = r * cols, c = 0;
                 if (log) {
                     float total = (float) VectorMath.sum(gy, off, cols);
-                    if (TRANSCENDENTALS) {
-                        for (; c <= cols - L; c += L) {
-                            v(y, off + c).lanewise(EXP).mul(-total).add(v(gy, off + c)).add(v(gx, off + c)).intoArray(gx, off + c);
-                        }
+                    for (; c <= cols - L; c += L) {
+                        VectorMath.exp(v(y, off + c)).mul(-total).add(v(gy, off + c)).add(v(gx, off + c)).intoArray(gx, off + c);
                     }
-                    for (; c < cols; c++) gx[off + c] += gy[off + c] - (float) Math.exp(y[off + c]) * total;
+                    for (; c < cols; c++) gx[off + c] = VectorMath.exp(y[off + c]) * -total + gy[off + c] + gx[off + c];
                 } else {
                     float dot = (float) VectorMath.dot(gy, off, y, off, cols);
                     for (; c <= cols - L; c += L) {
@@ -88,7 +89,7 @@ final class SoftmaxKernels {
                     continue;
                 }
                 float max = VectorMath.max(logits, off, cols);
-                double logSum = Math.log(expSum(logits, off, cols, max, null));
+                double logSum = StrictMath.log(expSum(logits, off, cols, max, null));
                 lse[r] = (float) (max + logSum);
                 loss[r] = (float) (((double) max - logits[off + t]) + logSum);
             }
@@ -104,13 +105,11 @@ final class SoftmaxKernels {
                 int t = target[r], off = r * cols, c = 0;
                 if (t < 0) continue;
                 float g = gloss[r], shift = lse[r];
-                if (TRANSCENDENTALS) {
-                    FloatVector gv = FloatVector.broadcast(F, g);
-                    for (; c <= cols - L; c += L) {
-                        v(logits, off + c).sub(shift).lanewise(EXP).fma(gv, v(gx, off + c)).intoArray(gx, off + c);
-                    }
+                FloatVector gv = FloatVector.broadcast(F, g);
+                for (; c <= cols - L; c += L) {
+                    VectorMath.exp(v(logits, off + c).sub(shift)).fma(gv, v(gx, off + c)).intoArray(gx, off + c);
                 }
-                for (; c < cols; c++) gx[off + c] += g * (float) Math.exp(logits[off + c] - shift);
+                for (; c < cols; c++) gx[off + c] = Math.fma(VectorMath.exp(logits[off + c] - shift), g, gx[off + c]);
                 gx[off + t] -= g;
             }
         });
@@ -136,20 +135,18 @@ final class SoftmaxKernels {
     private static double expSum(float[] x, int off, int n, float max, float[] y) {
         double total = 0;
         int c = 0;
-        if (TRANSCENDENTALS) {
-            while (c <= n - L) {
-                int blockEnd = Math.min(n, c + BLOCK);
-                FloatVector acc = FloatVector.zero(F);
-                for (; c <= blockEnd - L; c += L) {
-                    FloatVector ev = v(x, off + c).sub(max).lanewise(EXP);
-                    if (y != null) ev.intoArray(y, off + c);
-                    acc = acc.add(ev);
-                }
-                total += acc.reduceLanes(ADD);
+        while (c <= n - L) {
+            int blockEnd = Math.min(n, c + BLOCK);
+            FloatVector acc = FloatVector.zero(F);
+            for (; c <= blockEnd - L; c += L) {
+                FloatVector ev = VectorMath.exp(v(x, off + c).sub(max));
+                if (y != null) ev.intoArray(y, off + c);
+                acc = acc.add(ev);
             }
+            total += acc.reduceLanes(ADD);
         }
         for (; c < n; c++) {
-            float ev = (float) Math.exp(x[off + c] - max);
+            float ev = VectorMath.exp(x[off + c] - max);
             if (y != null) y[off + c] = ev;
             total += ev;
         }

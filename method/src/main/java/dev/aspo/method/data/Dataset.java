@@ -1,0 +1,150 @@
+package dev.aspo.method.data;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A JSONL dataset in TRL's format, read whole and checked line by line:
+ * <pre>
+ *   preference: {"images": ["img/0.png"], "prompt": "...", "chosen": "...", "rejected": "..."}
+ *   sft:        {"images": ["img/0.png"], "prompt": "...", "response": "..."}
+ *   caption:    {"images": ["img/0.png"], "text": "..."}                 (CLIP; the text is in response())
+ * </pre>
+ * {@code images} is optional (text-only records); paths are relative to the JSONL file's folder.
+ * Blank lines are skipped. A bad record (not a JSON object, a missing or non-string field, an
+ * empty response, an image that does not exist) is a {@link DatasetException} naming file, line
+ * and reason, unless {@code skipBad} is set: then it is left out and counted in {@link #skipped()}.
+ */
+public final class Dataset {
+    /** Which fields a record must have. */
+    public enum Kind {
+        PREFERENCE, SFT,
+        /** An image and its caption {@code text} (CLIP): {@code {"images": ["img/0.png"], "text": "..."}}. */
+        CAPTION;
+
+        public String key() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private final Path file;
+    private final Kind kind;
+    private final List<Record> records;
+    private final int skipped;
+    private final List<String> skipReasons;
+
+    private Dataset(Path file, Kind kind, List<Record> records, int skipped, List<String> skipReasons) {
+        this.file = file;
+        this.kind = kind;
+        this.records = List.copyOf(records);
+        this.skipped = skipped;
+        this.skipReasons = List.copyOf(skipReasons);
+    }
+
+    /** Reads and checks {@code file}; see the class comment for what is an error. */
+    public static Dataset load(Path file, Kind kind, boolean skipBad) throws IOException {
+        if (!Files.isRegularFile(file)) throw new DatasetException(file + ": no such dataset file");
+        Path dir = file.toAbsolutePath().getParent();
+        List<Record> records = new ArrayList<>();
+        List<String> reasons = new ArrayList<>();
+        int skipped = 0;
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String text;
+            int line = 0;
+            while ((text = in.readLine()) != null) {
+                line++;
+                if (text.isBlank()) continue;
+                try {
+                    records.add(parse(file, dir, line, text, kind));
+                } catch (DatasetException e) {
+                    if (!skipBad) throw e;
+                    skipped++;
+                    reasons.add(e.getMessage());
+                }
+            }
+        }
+        if (records.isEmpty()) {
+            throw new DatasetException(file + ": no usable records" + (skipped > 0 ? " (" + skipped + " skipped as bad)" : ""));
+        }
+        return new Dataset(file, kind, records, skipped, reasons);
+    }
+
+    static Record parse(Path file, Path dir, int line, String text, Kind kind) {
+        String where = file + ":" + line + ": ";
+        JsonNode node;
+        try {
+            node = MAPPER.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new DatasetException(where + "not valid JSON: " + e.getOriginalMessage());
+        }
+        if (node == null || !node.isObject()) throw new DatasetException(where + "a record must be a JSON object");
+        List<Path> images = new ArrayList<>();
+        JsonNode imgs = node.get("images");
+        if (imgs != null && !imgs.isNull()) {
+            if (!imgs.isArray()) throw new DatasetException(where + "\"images\" must be an array of paths");
+            for (Iterator<JsonNode> it = imgs.elements(); it.hasNext(); ) {
+                JsonNode p = it.next();
+                if (!p.isTextual() || p.asText().isEmpty()) throw new DatasetException(where + "\"images\" must hold non-empty path strings");
+                Path resolved = dir.resolve(p.asText()).normalize();
+                if (!Files.isRegularFile(resolved)) throw new DatasetException(where + "image " + p.asText() + " not found (" + resolved + ")");
+                images.add(resolved);
+            }
+        }
+        if (kind == Kind.CAPTION) {
+            if (images.isEmpty()) throw new DatasetException(where + "a caption record needs an image");
+            return new Record(file, line, images, "", null, null, text(node, "text", where, false));
+        }
+        String prompt = text(node, "prompt", where, true);
+        if (kind == Kind.PREFERENCE) {
+            String chosen = text(node, "chosen", where, false), rejected = text(node, "rejected", where, false);
+            return new Record(file, line, images, prompt, chosen, rejected, null);
+        }
+        return new Record(file, line, images, prompt, null, null, text(node, "response", where, false));
+    }
+
+    private static String text(JsonNode node, String field, String where, boolean mayBeEmpty) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) throw new DatasetException(where + "missing \"" + field + "\"");
+        if (!v.isTextual()) throw new DatasetException(where + "\"" + field + "\" must be a string");
+        if (!mayBeEmpty && v.asText().isBlank()) throw new DatasetException(where + "empty \"" + field + "\"");
+        return v.asText();
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public List<Record> records() {
+        return records;
+    }
+
+    public int size() {
+        return records.size();
+    }
+
+    /** How many bad records were left out (only with {@code skipBad}). */
+    public int skipped() {
+        return skipped;
+    }
+
+    /** Why each skipped record was left out ({@code file:line: reason}). */
+    public List<String> skipReasons() {
+        return skipReasons;
+    }
+}

@@ -1,0 +1,29 @@
+package dev.aspo.method.data;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * One line of a JSONL dataset in TRL's format. Preference records have {@code chosen} and
+ * {@code rejected}; SFT records have {@code response}; the others are null.
+ *
+ * @param file     the JSONL file it came from
+ * @param line     its 1-based line number there
+ * @param images   image paths, resolved against the file's folder (each checked to exist)
+ * @param prompt   the prompt text (may be empty)
+ * @param chosen   the preferred response, or null
+ * @param rejected the dispreferred response, or null
+ * @param response the SFT target, or null
+ */
+public record Record(Path file, int line, List<Path> images, String prompt, String chosen, String rejected,
+                     String response) {
+
+    public Record {
+        images = List.copyOf(images);
+    }
+
+    /** {@code file:line}, for error messages. */
+    public String where() {
+        return file + ":" + line;
+    }
+}

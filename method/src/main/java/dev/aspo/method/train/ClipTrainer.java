@@ -1,0 +1,238 @@
+package dev.aspo.method.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.aspo.method.data.Dataset;
+import dev.aspo.method.data.DatasetException;
+import dev.aspo.method.data.Record;
+import dev.aspo.models.clip.ClipModel;
+import dev.aspo.models.image.ClipImageProcessor;
+import dev.aspo.models.tokenizer.Tokenizer;
+import dev.aspo.tensor.Autograd;
+import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.ops.Arithmetic;
+import dev.aspo.tensor.optim.AdamW;
+import dev.aspo.tensor.optim.GradClip;
+import dev.aspo.tensor.optim.LrSchedule;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Contrastive training of a CLIP dual encoder (HF {@code CLIPModel}) on image-caption records:
+ * symmetric InfoNCE over the batch with the learned temperature {@code logit_scale}
+ * ({@code (CE(S, diag) + CE(S^T, diag)) / 2}, {@code S = exp(logit_scale) t i^T}), clamped after
+ * each step to {@code ln 100} as in OpenAI's CLIP. Same optimiser, schedule, checkpoints, resume
+ * and metrics as {@link Trainer}. With {@code grad_accum > 1} each micro-batch is its own set of
+ * negatives (a different loss from one large batch, as in any accumulation without feature caching).
+ *
+ * <p>Metrics: {@code loss}, {@code accuracy} (image-to-text top-1 within the batch),
+ * {@code logit_scale} ({@code exp}, the temperature's inverse), {@code grad_norm}, {@code lr},
+ * {@code tokens_per_s} (text tokens).
+ */
+public final class ClipTrainer {
+    private static final float MAX_LOGIT_SCALE = (float) Math.log(100);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final TrainConfig cfg;
+    private final ClipModel model;
+    private final Tokenizer tokenizer;
+    private final ClipImageProcessor processor;
+    private final PrintStream console;
+
+    /** Loads the CLIP directory of the config's {@code model} key (weights, tokenizer.json, preprocessor_config.json). */
+    public ClipTrainer(TrainConfig cfg, PrintStream console) throws IOException {
+        this(cfg, ClipModel.load(cfg.requirePath("model")),
+                Tokenizer.fromFile(cfg.isSet("tokenizer") ? cfg.path("tokenizer") : cfg.requirePath("model").resolve("tokenizer.json")),
+                ClipImageProcessor.load(cfg.requirePath("model")), console);
+    }
+
+    public ClipTrainer(TrainConfig cfg, ClipModel model, Tokenizer tokenizer, ClipImageProcessor processor, PrintStream console) {
+        this.cfg = cfg;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.processor = processor;
+        this.console = console;
+    }
+
+    public record Result(long steps, Path lastCheckpoint) {}
+
+    private static final class Data {
+        final List<Record> records = new ArrayList<>();
+        final List<int[]> ids = new ArrayList<>();
+        final List<float[]> pixels = new ArrayList<>();
+        int[] chw;
+    }
+
+    public Result run(Path resume) throws IOException {
+        Path out = cfg.requirePath("output_dir");
+        Files.createDirectories(out);
+        Data train = prepare(cfg.requirePath("train_file"));
+        Data eval = cfg.isSet("eval_file") ? prepare(cfg.path("eval_file")) : null;
+        int n = train.records.size(), bs = cfg.integer("batch_size"), accum = cfg.integer("grad_accum");
+        if (bs < 2) throw new IllegalArgumentException("batch_size must be at least 2 for contrastive training (in-batch negatives)");
+        long microPerEpoch = (n + bs - 1) / bs;
+        long total = cfg.integer("max_steps") > 0 ? cfg.integer("max_steps") : cfg.integer("epochs") * ((microPerEpoch + accum - 1) / accum);
+        LrSchedule schedule = LrSchedule.cosineWithWarmup(cfg.number("lr"), Math.min(cfg.integer("warmup_steps"), total), total,
+                cfg.number("min_lr_ratio"));
+        AdamW opt = new AdamW(model.namedParameters(), new AdamW.Options(cfg.number("lr"), cfg.number("adam_beta1"),
+                cfg.number("adam_beta2"), cfg.number("adam_eps"), cfg.number("weight_decay")),
+                name -> AdamW.biasesAndNorms().test(name) || name.equals("logit_scale"));
+        Trainer.Cursor cursor = new Trainer.Cursor(n, cfg.integer("seed"));
+        Path metricsFile = out.resolve(Trainer.METRICS), last = null;
+        long step = 0;
+        if (resume != null) {
+            last = Trainer.latestCheckpoint(resume);
+            if (last == null) throw new IllegalArgumentException(resume + ": no complete checkpoint-<step> directory to resume from");
+            JsonNode st = JSON.readTree(last.resolve(Trainer.STATE).toFile());
+            step = st.get("global_step").asLong();
+            cursor.epoch = st.get("epoch").asInt();
+            cursor.position = st.get("position").asInt();
+            ClipModel saved = ClipModel.load(last);
+            saved.namedParameters().forEach(model::copyFrom);
+            Trainer.loadOptimizer(last, opt);
+            Trainer.truncateMetrics(metricsFile, step);
+        } else {
+            Files.deleteIfExists(metricsFile);
+        }
+        cfg.save(out.resolve(Trainer.CONFIG));
+        Progress progress = new Progress(console, Progress.style(cfg.str("progress")), cfg.integer("log_every"), step, total);
+        double maxNorm = cfg.number("max_grad_norm");
+        while (step < total) {
+            long t0 = System.nanoTime();
+            List<int[]> micro = new ArrayList<>();
+            int stepRecords = 0;
+            for (int a = 0; a < accum; a++) {
+                int[] idx = cursor.next(bs);
+                micro.add(idx);
+                stepRecords += idx.length;
+            }
+            opt.zeroGrad();
+            double loss = 0, acc = 0;
+            long tokens = 0;
+            for (int[] idx : micro) {
+                float[] r = forward(train, idx, step + 1, (float) idx.length / stepRecords, true);
+                loss += r[0] * idx.length / stepRecords;
+                acc += r[1] * idx.length / stepRecords;
+                for (int i : idx) tokens += train.ids.get(i).length;
+            }
+            double norm = maxNorm > 0 ? GradClip.clipGlobalNorm(opt.params(), maxNorm) : GradClip.globalNorm(opt.params());
+            if (!Double.isFinite(norm)) {
+                throw new TrainingStopped(step + 1, "step " + (step + 1) + ": the gradient norm is " + norm);
+            }
+            double lr = schedule.lr(step);
+            opt.setLr(lr);
+            opt.step();
+            if (model.logitScale.item() > MAX_LOGIT_SCALE) model.copyFrom("logit_scale", Tensor.full(MAX_LOGIT_SCALE, model.logitScale.shape()));
+            step++;
+            double secs = (System.nanoTime() - t0) / 1e9;
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("step", step);
+            line.put("epoch", cursor.epoch + (double) cursor.position / n);
+            line.put("loss", loss);
+            line.put("accuracy", acc);
+            line.put("logit_scale", Math.exp(model.logitScale.item()));
+            line.put("grad_norm", norm);
+            line.put("lr", lr);
+            line.put("tokens_per_s", tokens / secs);
+            if (step % cfg.integer("log_every") == 0 || step == total) Trainer.appendMetrics(metricsFile, line);
+            progress.step(step, loss, tokens / secs);
+            boolean end = step == total;
+            if (eval != null && ((cfg.integer("eval_every") > 0 && step % cfg.integer("eval_every") == 0) || end)) {
+                Map<String, Object> ev = new LinkedHashMap<>();
+                ev.put("step", step);
+                double el = 0, ea = 0;
+                int en = eval.records.size();
+                try (var g = Autograd.noGrad()) {
+                    for (int from = 0; from < en; from += bs) {
+                        int[] idx = new int[Math.min(bs, en - from)];
+                        for (int j = 0; j < idx.length; j++) idx[j] = from + j;
+                        float[] r = forward(eval, idx, step, 1f, false);
+                        el += r[0] * idx.length / en;
+                        ea += r[1] * idx.length / en;
+                    }
+                }
+                ev.put("eval_loss", el);
+                ev.put("eval_accuracy", ea);
+                Trainer.appendMetrics(metricsFile, ev);
+                progress.message(String.format(Locale.ROOT, "step %d: eval_loss %.4f eval_accuracy %.3f", step, el, ea));
+            }
+            if ((cfg.integer("save_every") > 0 && step % cfg.integer("save_every") == 0) || end) {
+                last = Trainer.writeCheckpoint(out, step, dir -> {
+                    model.save(dir);
+                    processor.save(dir);
+                }, opt, Trainer.state(step, cursor, n, "clip", opt, cfg), tokenizer.toJson());
+            }
+        }
+        return new Result(step, last);
+    }
+
+    private Data prepare(Path file) throws IOException {
+        boolean skip = cfg.bool("skip_bad_records");
+        Dataset ds = Dataset.load(file, Dataset.Kind.CAPTION, skip);
+        Data d = new Data();
+        for (Record r : ds.records()) {
+            int[] hw = new int[2];
+            float[] px;
+            try {
+                px = processor.preprocess(dev.aspo.models.image.RgbImage.read(r.images().get(0)), hw);
+            } catch (IOException | RuntimeException e) {
+                if (!skip) throw new DatasetException(r.where() + ": cannot read image " + r.images().get(0) + ": " + e.getMessage());
+                continue;
+            }
+            int[] chw = {3, hw[0], hw[1]};
+            if (d.chw == null) d.chw = chw;
+            else if (!Arrays.equals(d.chw, chw)) {
+                throw new DatasetException(r.where() + ": image comes out " + hw[0] + "x" + hw[1] + ", others " + d.chw[1] + "x" + d.chw[2]
+                        + " (turn do_center_crop on)");
+            }
+            int[] ids = ClipText.ids(tokenizer, model.config().textConfig(), r.response());
+            d.records.add(r);
+            d.ids.add(ids);
+            d.pixels.add(px);
+        }
+        if (d.records.isEmpty()) throw new DatasetException(file + ": no usable records");
+        return d;
+    }
+
+    /** {loss, accuracy} of records {@code idx}; with {@code backward} the loss times {@code scale} is back-propagated. */
+    private float[] forward(Data d, int[] idx, long step, float scale, boolean backward) {
+        int b = idx.length, t = 0, per = d.pixels.get(0).length;
+        for (int i : idx) t = Math.max(t, d.ids.get(i).length);
+        int eos = model.config().textConfig().eosTokenId();
+        int pad = eos == 2 ? 0 : eos;   // legacy configs pool at argmax(id): pad with a small id there
+        int[] ids = new int[b * t], mask = new int[b * t];
+        Arrays.fill(ids, pad);
+        float[] px = new float[b * per];
+        for (int j = 0; j < b; j++) {
+            int[] s = d.ids.get(idx[j]);
+            System.arraycopy(s, 0, ids, j * t, s.length);
+            Arrays.fill(mask, j * t, j * t + s.length, 1);
+            System.arraycopy(d.pixels.get(idx[j]), 0, px, j * per, per);
+        }
+        Tensor pixels = Tensor.of(px, b, d.chw[0], d.chw[1], d.chw[2]);
+        var output = model.forward(ids, b, t, mask, pixels, true);
+        float loss = output.loss().item();
+        if (!Float.isFinite(loss)) {
+            List<String> w = new ArrayList<>();
+            for (int i : idx) w.add(d.records.get(i).where());
+            throw new TrainingStopped(step, "step " + step + ": the loss is " + loss + " on records " + String.join(", ", w));
+        }
+        float[] s = output.logitsPerImage().toFloatArray();
+        int right = 0;
+        for (int i = 0; i < b; i++) {
+            int best = 0;
+            for (int j = 1; j < b; j++) if (s[i * b + j] > s[i * b + best]) best = j;
+            if (best == i) right++;
+        }
+        if (backward) Arithmetic.scale(output.loss(), scale).backward();
+        return new float[] {loss, (float) right / b};
+    }
+}

@@ -1,0 +1,45 @@
+package dev.aspo.method.train;
+
+import dev.aspo.method.data.Batch;
+import dev.aspo.models.nn.Module;
+import dev.aspo.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * What the trainers need of a causal language model: next-token logits for a padded batch, its
+ * parameters, and HF-layout checkpoints. {@link LlamaPolicy} adapts a text-only Llama; a LLaVA
+ * adapter passes the batch's images as pixel values.
+ */
+public interface PolicyModel {
+    /** Logits {@code [B, T, V]} for the batch (padding masked with {@code batch.attentionMask}). */
+    Tensor logits(Batch batch);
+
+    /** The parameter tree (optimised, saved, copied). */
+    Module module();
+
+    /** Writes the model in HF layout ({@code config.json}, {@code model.safetensors}) into {@code dir}. */
+    void save(Path dir) throws IOException;
+
+    /** A separate model with the same weights (the frozen reference). */
+    PolicyModel copy();
+
+    /** The id that pads a batch (any valid id: padded positions are masked). */
+    int padId();
+
+    /** The end-of-sequence id appended to every response. */
+    int eosId();
+
+    /**
+     * The prompt text to tokenise for a record with {@code images} images: as given for a
+     * text-only model; a vision-language model puts its image tokens in (see {@link LlavaPolicy}).
+     */
+    default String promptText(String prompt, int images) {
+        return prompt;
+    }
+
+    /** Copies every parameter of {@code other} (same architecture) into this model. */
+    default void loadWeightsFrom(Module other) {
+        for (var e : other.namedParameters().entrySet()) module().copyFrom(e.getKey(), e.getValue());
+    }
+}

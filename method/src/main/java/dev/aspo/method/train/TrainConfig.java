@@ -1,0 +1,221 @@
+package dev.aspo.method.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.aspo.method.loss.LossConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A training run's settings: flat {@code key: value} pairs from a YAML or JSON file, each of which a
+ * {@code --key value} flag overrides. Every key and its default is in {@link #DEFAULTS}; an
+ * unknown key, or a value of the wrong type, is an error naming the key.
+ */
+public final class TrainConfig {
+    /** Every key with its default ("" = unset). Keep in step with docs/TRAINING.md. */
+    public static final Map<String, String> DEFAULTS;
+
+    static {
+        Map<String, String> d = new LinkedHashMap<>();
+        // what to train, on what
+        d.put("model", "");                 // HF directory of the initial policy (config.json + model.safetensors)
+        d.put("tokenizer", "");             // tokenizer.json; default: <model>/tokenizer.json
+        d.put("reference", "");             // reference model directory; default: the initial policy
+        d.put("reference_mode", "cached");  // cached (log-probs computed once per dataset) | frozen (a copy run every step)
+        d.put("train_file", "");            // JSONL (TRL format)
+        d.put("eval_file", "");             // JSONL, optional
+        d.put("output_dir", "");            // checkpoints, metrics.jsonl, caches
+        d.put("cache_dir", "");             // default: <output_dir>/cache
+        d.put("skip_bad_records", "false");
+        d.put("max_length", "512");
+        // optimisation
+        d.put("seed", "42");
+        d.put("epochs", "1");
+        d.put("max_steps", "0");            // > 0 overrides epochs
+        d.put("batch_size", "4");           // records per micro-batch (a preference record is two sequences)
+        d.put("grad_accum", "1");           // micro-batches per optimiser step
+        d.put("lr", "5e-6");
+        d.put("warmup_steps", "0");
+        d.put("min_lr_ratio", "0.0");
+        d.put("weight_decay", "0.0");
+        d.put("adam_beta1", "0.9");
+        d.put("adam_beta2", "0.999");
+        d.put("adam_eps", "1e-8");
+        d.put("max_grad_norm", "1.0");      // 0 disables clipping
+        d.put("eval_every", "0");           // steps; 0: only at the end (when eval_file is set)
+        d.put("save_every", "0");           // steps; 0: only at the end
+        d.put("log_every", "1");            // metrics.jsonl lines and plain progress lines
+        d.put("progress", "auto");          // auto (bar on a terminal, lines otherwise) | bar | lines | none
+        // loss (ASPO.md)
+        d.put("beta", "0.1");
+        d.put("label_smoothing", "0.0");
+        d.put("objective", "sigmoid");      // sigmoid | ipo
+        d.put("alpha", "0.5");
+        d.put("normalization", "mean");     // mean | reward-ratio
+        d.put("perplexity_source", "policy");
+        d.put("rejected_weighting", "none");
+        d.put("weights", "adaptive");       // adaptive | oracle (oracle needs per-sentence labels: not read from JSONL yet)
+        d.put("clip_model", "");            // CLIP dual encoder for ASPO similarities (needed when alpha > 0)
+        DEFAULTS = Collections.unmodifiableMap(d);
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    private final Map<String, String> values;
+
+    private TrainConfig(Map<String, String> values) {
+        this.values = values;
+    }
+
+    /** The defaults with {@code overrides} applied. */
+    public static TrainConfig of(Map<String, String> overrides) {
+        Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
+        for (var e : overrides.entrySet()) put(v, e.getKey(), e.getValue(), "flag --" + e.getKey());
+        TrainConfig c = new TrainConfig(v);
+        c.validate();
+        return c;
+    }
+
+    /** {@code file} (YAML for .yaml/.yml, else JSON; null for none), then {@code overrides}. */
+    public static TrainConfig load(Path file, Map<String, String> overrides) throws IOException {
+        Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
+        if (file != null) {
+            String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+            ObjectMapper m = name.endsWith(".yaml") || name.endsWith(".yml") ? YAML : JSON;
+            JsonNode root;
+            try {
+                root = m.readTree(file.toFile());
+            } catch (IOException e) {
+                throw new IllegalArgumentException(file + ": cannot read config: " + e.getMessage().lines().findFirst().orElse(""));
+            }
+            if (root == null || !root.isObject()) throw new IllegalArgumentException(file + ": a config must be a mapping of keys to values");
+            for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+                var e = it.next();
+                JsonNode n = e.getValue();
+                if (n.isContainerNode()) throw new IllegalArgumentException(file + ": key " + e.getKey() + " must have a plain value");
+                put(v, e.getKey(), n.isNull() ? "" : n.asText(), file.toString());
+            }
+        }
+        for (var e : overrides.entrySet()) put(v, e.getKey(), e.getValue(), "flag --" + e.getKey());
+        TrainConfig c = new TrainConfig(v);
+        c.validate();
+        return c;
+    }
+
+    private static void put(Map<String, String> v, String key, String value, String where) {
+        String k = key.replace('-', '_');
+        if (!DEFAULTS.containsKey(k)) throw new IllegalArgumentException(where + ": unknown config key " + key + " (keys: " + String.join(", ", DEFAULTS.keySet()) + ")");
+        v.put(k, value);
+    }
+
+    private void validate() {
+        for (String k : DEFAULTS.keySet()) {
+            String d = DEFAULTS.get(k);
+            if (d.equals("true") || d.equals("false")) bool(k);
+            else if (d.matches("-?\\d+")) integer(k);
+            else if (d.matches("[0-9.e+-]+")) number(k);
+        }
+        for (String k : new String[] {"epochs", "batch_size", "grad_accum", "log_every", "max_length"}) {
+            if (integer(k) < 1) throw new IllegalArgumentException(k + " must be at least 1, got " + integer(k));
+        }
+        for (String k : new String[] {"max_steps", "warmup_steps", "eval_every", "save_every"}) {
+            if (integer(k) < 0) throw new IllegalArgumentException(k + " must be >= 0, got " + integer(k));
+        }
+        if (!str("reference_mode").equals("cached") && !str("reference_mode").equals("frozen")) {
+            throw new IllegalArgumentException("reference_mode: unknown value \"" + str("reference_mode") + "\" (expected cached or frozen)");
+        }
+        if (!java.util.List.of("auto", "bar", "lines", "none").contains(str("progress"))) {
+            throw new IllegalArgumentException("progress: unknown value \"" + str("progress") + "\" (expected auto, bar, lines or none)");
+        }
+        lossConfig(LossConfig.LossType.ASPO);
+    }
+
+    public String str(String key) {
+        String v = values.get(key);
+        if (v == null) throw new IllegalArgumentException("unknown config key " + key);
+        return v;
+    }
+
+    public boolean isSet(String key) {
+        return !str(key).isEmpty();
+    }
+
+    public int integer(String key) {
+        try {
+            return Integer.parseInt(str(key).trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + ": expected a whole number, got \"" + str(key) + "\"");
+        }
+    }
+
+    public double number(String key) {
+        try {
+            return Double.parseDouble(str(key).trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + ": expected a number, got \"" + str(key) + "\"");
+        }
+    }
+
+    public boolean bool(String key) {
+        String v = str(key).trim().toLowerCase(Locale.ROOT);
+        if (v.equals("true")) return true;
+        if (v.equals("false")) return false;
+        throw new IllegalArgumentException(key + ": expected true or false, got \"" + str(key) + "\"");
+    }
+
+    /** A path-valued key, or null when unset. */
+    public Path path(String key) {
+        return isSet(key) ? Path.of(str(key)) : null;
+    }
+
+    /** A path-valued key that must be set. */
+    public Path requirePath(String key) {
+        if (!isSet(key)) throw new IllegalArgumentException("config key " + key + " is required (in the config file or as --" + key + ")");
+        return Path.of(str(key));
+    }
+
+    /** The loss options for {@code type}. */
+    public LossConfig lossConfig(LossConfig.LossType type) {
+        return new LossConfig(type,
+                LossConfig.parse(LossConfig.Objective.class, str("objective"), "objective"),
+                number("beta"), number("label_smoothing"), number("alpha"),
+                LossConfig.parse(LossConfig.Normalization.class, str("normalization"), "normalization"),
+                LossConfig.parse(LossConfig.PerplexitySource.class, str("perplexity_source"), "perplexity_source"),
+                LossConfig.parse(LossConfig.RejectedWeighting.class, str("rejected_weighting"), "rejected_weighting"),
+                LossConfig.parse(LossConfig.WeightSource.class, str("weights"), "weights"));
+    }
+
+    /** A copy with {@code key} set (as a flag would). */
+    public TrainConfig with(String key, String value) {
+        Map<String, String> v = new LinkedHashMap<>(values);
+        put(v, key, value, "with");
+        TrainConfig c = new TrainConfig(v);
+        c.validate();
+        return c;
+    }
+
+    /** Every key and value (strings), in {@link #DEFAULTS} order. */
+    public Map<String, String> values() {
+        return Collections.unmodifiableMap(values);
+    }
+
+    public ObjectNode toJson() {
+        ObjectNode o = JSON.createObjectNode();
+        values.forEach(o::put);
+        return o;
+    }
+
+    /** Writes the settings as JSON (readable by {@link #load}). */
+    public void save(Path file) throws IOException {
+        Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson()));
+    }
+}

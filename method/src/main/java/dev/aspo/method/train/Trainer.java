@@ -1,0 +1,589 @@
+package dev.aspo.method.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.aspo.method.data.Batch;
+import dev.aspo.method.data.Dataset;
+import dev.aspo.method.data.DatasetException;
+import dev.aspo.method.data.Record;
+import dev.aspo.method.data.Sequence;
+import dev.aspo.method.data.SequenceEncoder;
+import dev.aspo.method.loss.LossConfig;
+import dev.aspo.method.loss.LossMetrics;
+import dev.aspo.method.loss.LossResult;
+import dev.aspo.method.loss.SftLoss;
+import dev.aspo.method.loss.TokenLogProbs;
+import dev.aspo.models.tokenizer.Tokenizer;
+import dev.aspo.tensor.Autograd;
+import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.io.SafeTensors;
+import dev.aspo.tensor.ops.Arithmetic;
+import dev.aspo.tensor.optim.AdamW;
+import dev.aspo.tensor.optim.GradClip;
+import dev.aspo.tensor.optim.LrSchedule;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * One SFT, DPO or ASPO run: AdamW, linear warm-up + cosine, global-norm clipping, gradient
+ * accumulation, evaluation every N steps, atomic checkpoints, exact resume and
+ * {@code metrics.jsonl}.
+ *
+ * <pre>
+ *   step s:  grad_accum micro-batches of batch_size records, taken in order from the epoch's
+ *            permutation (seeded shuffle: new Random(seed, epoch)) --&gt; [chosen rows | rejected rows]
+ *            --policy--&gt; logits --TokenLogProbs--&gt; per-token log-probs [2B, T]
+ *            reference log-probs (frozen copy, or the per-token cache) --&gt; PreferenceLoss
+ *            loss * (records in micro-batch / records in step) --backward--&gt; grads accumulate
+ *            clip --&gt; lr = schedule(s) --&gt; AdamW --&gt; metrics line, eval, checkpoint
+ * </pre>
+ *
+ * <p>Exact resume: the data order is a function of (seed, epoch, position), the schedule of the
+ * step, the weights and AdamW moments are saved as F32, and the CPU kernels are deterministic for
+ * a fixed thread count ({@code -Daspo.threads}); a run stopped after a checkpoint and resumed
+ * gives the same losses, bit for bit, as one that was not stopped (same thread count).
+ */
+public final class Trainer {
+    /** What is trained. */
+    public enum Mode {
+        SFT, DPO, ASPO;
+
+        public String key() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    public static final String METRICS = "metrics.jsonl", STATE = "trainer_state.json", OPTIMIZER = "optimizer.safetensors",
+            CONFIG = "train_config.json";
+    private static final Pattern CHECKPOINT = Pattern.compile("checkpoint-(\\d+)");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Mode mode;
+    private final TrainConfig cfg;
+    private final PolicyModel policy;
+    private final PolicyModel referenceModel;
+    private final Tokenizer tokenizer;
+    private final SimilaritySource similarity;
+    private final PrintStream console;
+    private final LossConfig lossConfig;
+
+    /**
+     * @param referenceModel the reference (null: a copy of {@code policy} as it is now, which is right for a new
+     *                       run; a resumed run must pass the run's initial model, as the CLI does by loading the
+     *                       {@code reference}/{@code model} directory)
+     * @param similarity     the S_i source for ASPO with adaptive weights and alpha &gt; 0, else may be null
+     */
+    public Trainer(Mode mode, TrainConfig cfg, PolicyModel policy, PolicyModel referenceModel, Tokenizer tokenizer,
+                   SimilaritySource similarity, PrintStream console) {
+        this.mode = mode;
+        this.cfg = cfg;
+        this.policy = policy;
+        this.tokenizer = tokenizer;
+        this.similarity = similarity;
+        this.console = console;
+        this.lossConfig = mode == Mode.SFT ? null : cfg.lossConfig(mode == Mode.ASPO ? LossConfig.LossType.ASPO : LossConfig.LossType.DPO);
+        this.referenceModel = mode == Mode.SFT ? null : referenceModel != null ? referenceModel : policy.copy();
+        if (mode == Mode.ASPO && lossConfig.weightSource() == LossConfig.WeightSource.ORACLE) {
+            throw new IllegalArgumentException("weights: oracle needs per-sentence ground truth, which the JSONL reader does not take yet");
+        }
+        if (mode == Mode.ASPO && lossConfig.alpha() > 0 && similarity == null) {
+            throw new IllegalArgumentException("aspo with alpha > 0 needs image-text similarities: set clip_model (or alpha 0)");
+        }
+    }
+
+    /** The prepared data of one file: records, their sequences (2 per record), similarities. */
+    private static final class Data {
+        final List<Record> records = new ArrayList<>();
+        final List<Sequence> sequences = new ArrayList<>();   // 2 * record + side; side 1 null for SFT
+        final List<double[]> simChosen = new ArrayList<>(), simRejected = new ArrayList<>();
+        int skipped;
+        Reference reference;
+    }
+
+    /** Tests: stop right after this step (its metrics and any checkpoint written), as a kill would. */
+    long stopAfterStep = -1;
+
+    /** Thrown at {@link #stopAfterStep}. */
+    static final class Killed extends RuntimeException {
+        Killed(long step) {
+            super("stopped after step " + step);
+        }
+    }
+
+    /** The outcome of {@link #run}. */
+    public record Result(long steps, Path lastCheckpoint, int skippedRecords) {}
+
+    /** Trains from scratch ({@code resume} null) or from the latest checkpoint under {@code resume}. */
+    public Result run(Path resume) throws IOException {
+        Path out = cfg.requirePath("output_dir");
+        Files.createDirectories(out);
+        Path cacheDir = cfg.isSet("cache_dir") ? cfg.path("cache_dir") : out.resolve("cache");
+        Progress.Style style = Progress.style(cfg.str("progress"));
+
+        Data train = prepare(cfg.requirePath("train_file"), cacheDir);
+        Data eval = cfg.isSet("eval_file") ? prepare(cfg.path("eval_file"), cacheDir) : null;
+        if (train.skipped > 0) console.println("skipped " + train.skipped + " bad records of " + cfg.str("train_file"));
+
+        int n = train.records.size(), bs = cfg.integer("batch_size"), accum = cfg.integer("grad_accum");
+        long microPerEpoch = (n + bs - 1) / bs;
+        long total = cfg.integer("max_steps") > 0 ? cfg.integer("max_steps")
+                : cfg.integer("epochs") * ((microPerEpoch + accum - 1) / accum);
+        LrSchedule schedule = LrSchedule.cosineWithWarmup(cfg.number("lr"), Math.min(cfg.integer("warmup_steps"), total), total,
+                cfg.number("min_lr_ratio"));
+        AdamW opt = new AdamW(policy.module().namedParameters(),
+                new AdamW.Options(cfg.number("lr"), cfg.number("adam_beta1"), cfg.number("adam_beta2"), cfg.number("adam_eps"),
+                        cfg.number("weight_decay")), AdamW.biasesAndNorms());
+
+        long step = 0;
+        Cursor cursor = new Cursor(n, cfg.integer("seed"));
+        Path metricsFile = out.resolve(METRICS);
+        Path last = null;
+        if (resume != null) {
+            last = latestCheckpoint(resume);
+            if (last == null) throw new IllegalArgumentException(resume + ": no complete checkpoint-<step> directory to resume from");
+            JsonNode st = JSON.readTree(last.resolve(STATE).toFile());
+            step = st.get("global_step").asLong();
+            cursor.epoch = st.get("epoch").asInt();
+            cursor.position = st.get("position").asInt();
+            if (st.get("records").asInt() != n) {
+                throw new IllegalArgumentException(last + ": the checkpoint was made on " + st.get("records").asInt()
+                        + " records, the training file has " + n);
+            }
+            policy.loadWeightsFrom(PolicyModels.load(last).module());
+            loadOptimizer(last, opt);
+            truncateMetrics(metricsFile, step);
+            console.println("resumed from " + last + " at step " + step);
+        } else {
+            Files.deleteIfExists(metricsFile);
+        }
+        cfg.save(out.resolve(CONFIG));
+
+        Progress progress = new Progress(console, style, cfg.integer("log_every"), step, total);
+        double maxNorm = cfg.number("max_grad_norm");
+        while (step < total) {
+            long t0 = System.nanoTime();
+            List<int[]> micro = new ArrayList<>();
+            int stepRecords = 0;
+            for (int a = 0; a < accum; a++) {
+                int[] idx = cursor.next(bs);
+                micro.add(idx);
+                stepRecords += idx.length;
+            }
+            opt.zeroGrad();
+            Metrics m = new Metrics();
+            long tokens = 0;
+            for (int[] idx : micro) {
+                Batch b = batch(train, idx);
+                tokens += b.tokens;
+                Map<String, Double> mm = forward(train, idx, b, step + 1, (float) idx.length / stepRecords, true);
+                m.add(mm, idx.length);
+            }
+            List<Tensor> params = opt.params();
+            double norm = maxNorm > 0 ? GradClip.clipGlobalNorm(params, maxNorm) : GradClip.globalNorm(params);
+            if (!Double.isFinite(norm)) {
+                List<String> where = new ArrayList<>();
+                for (int[] idx : micro) for (int i : idx) where.add(train.records.get(i).where());
+                throw new TrainingStopped(step + 1, "step " + (step + 1) + ": the gradient norm is " + norm
+                        + "; records of this step: " + String.join(", ", where));
+            }
+            double lr = schedule.lr(step);
+            opt.setLr(lr);
+            opt.step();
+            step++;
+            double secs = (System.nanoTime() - t0) / 1e9;
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("step", step);
+            line.put("epoch", cursor.epoch + (double) cursor.position / n);
+            line.putAll(m.result());
+            line.put("grad_norm", norm);
+            line.put("lr", lr);
+            line.put("tokens_per_s", tokens / secs);
+            if (step % cfg.integer("log_every") == 0 || step == total) appendMetrics(metricsFile, line);
+            progress.step(step, (Double) line.get("loss"), tokens / secs);
+
+            boolean end = step == total;
+            if (eval != null && ((cfg.integer("eval_every") > 0 && step % cfg.integer("eval_every") == 0) || end)) {
+                Map<String, Object> ev = new LinkedHashMap<>();
+                ev.put("step", step);
+                evaluate(eval, step).forEach((k, v) -> ev.put("eval_" + k, v));
+                appendMetrics(metricsFile, ev);
+                progress.message(String.format(Locale.ROOT, "step %d: eval_loss %.4f", step, (Double) ev.get("eval_loss")));
+            }
+            if ((cfg.integer("save_every") > 0 && step % cfg.integer("save_every") == 0) || end) {
+                last = saveCheckpoint(out, step, cursor, n, opt);
+            }
+            if (step == stopAfterStep) throw new Killed(step);
+        }
+        return new Result(step, last, train.skipped);
+    }
+
+    // ---- data ---------------------------------------------------------------------------------
+
+    private Data prepare(Path file, Path cacheDir) throws IOException {
+        boolean skip = cfg.bool("skip_bad_records");
+        Dataset ds = Dataset.load(file, mode == Mode.SFT ? Dataset.Kind.SFT : Dataset.Kind.PREFERENCE, skip);
+        Data d = new Data();
+        d.skipped = ds.skipped();
+        SequenceEncoder enc = new SequenceEncoder(tokenizer, policy.eosId(), cfg.integer("max_length"));
+        for (Record r : ds.records()) {
+            Sequence a, b = null;
+            try {
+                String prompt;
+                try {
+                    prompt = policy.promptText(r.prompt(), r.images().size());
+                } catch (IllegalArgumentException e) {
+                    throw new DatasetException(r.where() + ": " + e.getMessage());
+                }
+                if (mode == Mode.SFT) {
+                    a = enc.encode(prompt, r.response(), r.where() + " (response)");
+                } else {
+                    a = enc.encode(prompt, r.chosen(), r.where() + " (chosen)");
+                    b = enc.encode(prompt, r.rejected(), r.where() + " (rejected)");
+                }
+            } catch (DatasetException e) {
+                if (!skip) throw e;
+                d.skipped++;
+                continue;
+            }
+            d.records.add(r);
+            d.sequences.add(a);
+            d.sequences.add(b);
+        }
+        if (d.records.isEmpty()) throw new DatasetException(file + ": no usable records");
+        if (mode == Mode.ASPO && similarity != null) {
+            for (int i = 0; i < d.records.size(); i++) {
+                Record r = d.records.get(i);
+                d.simChosen.add(checked(similarity.similarities(r, d.sequences.get(2 * i).sentences()), r, "chosen"));
+                d.simRejected.add(lossConfig.weightsRejected()
+                        ? checked(similarity.similarities(r, d.sequences.get(2 * i + 1).sentences()), r, "rejected") : null);
+            }
+        }
+        if (mode != Mode.SFT) {
+            if (cfg.str("reference_mode").equals("frozen")) {
+                d.reference = new FrozenReference(referenceModel);
+            } else {
+                List<List<Path>> images = new ArrayList<>();
+                for (Record r : d.records) {
+                    images.add(r.images());
+                    images.add(r.images());
+                }
+                String key = cacheKey(referenceModel, d.sequences, images);
+                d.reference = CachedReference.loadOrCompute(cacheDir, key, referenceModel, d.sequences, images,
+                        2 * cfg.integer("batch_size"));
+            }
+        }
+        return d;
+    }
+
+    private static double[] checked(double[] s, Record r, String side) {
+        for (double v : s) {
+            if (!Double.isFinite(v)) throw new DatasetException(r.where() + ": non-finite image-text similarity for the " + side + " response");
+        }
+        return s;
+    }
+
+    /** SHA-256 (first 16 hex digits) of the reference weights, the tokenised sequences and their images' bytes. */
+    static String cacheKey(PolicyModel ref, List<Sequence> sequences, List<List<Path>> images) throws IOException {
+        MessageDigest md = Hashes.sha256();
+        Hashes.update(md, ref.module());
+        ByteBuffer ib = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        Map<Path, byte[]> imageHashes = new java.util.HashMap<>();
+        for (int k = 0; k < sequences.size(); k++) {
+            Sequence s = sequences.get(k);
+            for (Path p : images.get(k)) {
+                byte[] h = imageHashes.get(p);
+                if (h == null) {
+                    h = Hashes.sha256().digest(Files.readAllBytes(p));
+                    imageHashes.put(p, h);
+                }
+                md.update(h);
+            }
+            if (s == null) {
+                md.update((byte) 0);
+                continue;
+            }
+            md.update(ib.clear().putInt(s.ids().length).putInt(s.promptLength()).array());
+            ByteBuffer bb = ByteBuffer.allocate(s.ids().length * 4).order(ByteOrder.LITTLE_ENDIAN);
+            bb.asIntBuffer().put(s.ids());
+            md.update(bb.array());
+        }
+        return Hashes.hex(md);
+    }
+
+    /** The rows of records {@code idx}: all chosen (or SFT responses) first, then all rejected. */
+    private Batch batch(Data d, int[] idx) {
+        List<Sequence> rows = new ArrayList<>();
+        List<List<Path>> images = new ArrayList<>();
+        for (int i : idx) {
+            rows.add(d.sequences.get(2 * i));
+            images.add(d.records.get(i).images());
+        }
+        if (mode != Mode.SFT) {
+            for (int i : idx) {
+                rows.add(d.sequences.get(2 * i + 1));
+                images.add(d.records.get(i).images());
+            }
+        }
+        return new Batch(rows, policy.padId(), images);
+    }
+
+    private int[] keys(int[] idx) {
+        int b = idx.length;
+        int[] keys = new int[mode == Mode.SFT ? b : 2 * b];
+        for (int j = 0; j < b; j++) {
+            keys[j] = 2 * idx[j];
+            if (mode != Mode.SFT) keys[b + j] = 2 * idx[j] + 1;
+        }
+        return keys;
+    }
+
+    // ---- one micro-batch ----------------------------------------------------------------------
+
+    /**
+     * Loss and metrics of records {@code idx}; with {@code backward}, the loss times {@code scale}
+     * is back-propagated (gradients accumulate).
+     */
+    private Map<String, Double> forward(Data d, int[] idx, Batch b, long step, float scale, boolean backward) {
+        Tensor logits = policy.logits(b);
+        Tensor lp = TokenLogProbs.of(logits, b.targets);   // [R, T], 0 where no target
+        float[] values = lp.toFloatArray();
+        for (int p = 0; p < values.length; p++) {
+            if (b.targets[p] >= 0 && !Float.isFinite(values[p])) {
+                int row = p / b.seq;
+                Record r = d.records.get(idx[row % idx.length]);
+                String side = mode == Mode.SFT ? "response" : row < idx.length ? "chosen" : "rejected";
+                throw new TrainingStopped(step, "step " + step + ": non-finite log-prob (" + values[p] + ") in record "
+                        + r.where() + " (" + side + "), position " + (p % b.seq));
+            }
+        }
+        Tensor loss;
+        Map<String, Double> metrics;
+        if (mode == Mode.SFT) {
+            loss = SftLoss.loss(logits, b.targets);
+            metrics = new LinkedHashMap<>();
+            metrics.put("loss", (double) loss.item());
+        } else {
+            float[] ref = d.reference.logps(b, keys(idx));
+            int n = idx.length;
+            List<double[]> simC = null, simR = null;
+            if (!d.simChosen.isEmpty()) {
+                simC = new ArrayList<>(n);
+                simR = new ArrayList<>(n);
+                for (int i : idx) {
+                    simC.add(d.simChosen.get(i));
+                    simR.add(d.simRejected.get(i));
+                }
+            }
+            LossResult res = PreferenceStep.loss(lossConfig, lp, ref, b, simC, lossConfig.weightsRejected() ? simR : null);
+            for (int j = 0; j < n; j++) {
+                if (!Float.isFinite(res.pairs().get(j).loss())) {
+                    throw new TrainingStopped(step, "step " + step + ": the loss is " + res.pairs().get(j).loss() + " at record "
+                            + d.records.get(idx[j]).where());
+                }
+            }
+            loss = res.loss();
+            metrics = LossMetrics.of(res);
+        }
+        if (!Float.isFinite(loss.item())) {
+            throw new TrainingStopped(step, "step " + step + ": the loss is " + loss.item() + " on records " + whereOf(d, idx));
+        }
+        if (backward) Arithmetic.scale(loss, scale).backward();
+        return metrics;
+    }
+
+    private static String whereOf(Data d, int[] idx) {
+        List<String> w = new ArrayList<>();
+        for (int i : idx) w.add(d.records.get(i).where());
+        return String.join(", ", w);
+    }
+
+    private Map<String, Object> evaluate(Data eval, long step) {
+        Metrics m = new Metrics();
+        int bs = cfg.integer("batch_size"), n = eval.records.size();
+        try (var g = Autograd.noGrad()) {
+            for (int from = 0; from < n; from += bs) {
+                int[] idx = new int[Math.min(bs, n - from)];
+                for (int j = 0; j < idx.length; j++) idx[j] = from + j;
+                m.add(forward(eval, idx, batch(eval, idx), step, 1f, false), idx.length);
+            }
+        }
+        return m.result();
+    }
+
+    /** Record-weighted means of micro-batch metrics; counts are summed, maxima kept. */
+    private static final class Metrics {
+        private final Map<String, Double> sums = new LinkedHashMap<>();
+        private double weight;
+
+        void add(Map<String, Double> m, int records) {
+            weight += records;
+            m.forEach((k, v) -> sums.merge(k, k.equals("aspo/ratio_fallbacks") ? v : k.equals("aspo/omega_max") ? v : v * records,
+                    k.equals("aspo/omega_max") ? Math::max : Double::sum));
+        }
+
+        Map<String, Object> result() {
+            Map<String, Object> out = new LinkedHashMap<>();
+            sums.forEach((k, v) -> out.put(k, k.equals("aspo/ratio_fallbacks") || k.equals("aspo/omega_max") ? v : v / weight));
+            return out;
+        }
+    }
+
+    // ---- data order ---------------------------------------------------------------------------
+
+    /** Position in the endless sequence of epochs, each a seeded permutation of the records. */
+    static final class Cursor {
+        final int n;
+        final long seed;
+        int epoch, position;
+        private int[] order;
+        private int orderEpoch = -1;
+
+        Cursor(int n, long seed) {
+            this.n = n;
+            this.seed = seed;
+        }
+
+        /** The permutation of epoch {@code e}: Fisher-Yates with {@code Random(seed * 1000003 + e)}. */
+        static int[] permutation(int n, long seed, int e) {
+            int[] p = new int[n];
+            for (int i = 0; i < n; i++) p[i] = i;
+            Random rng = new Random(seed * 1_000_003L + e);
+            for (int i = n - 1; i > 0; i--) {
+                int j = rng.nextInt(i + 1), tmp = p[i];
+                p[i] = p[j];
+                p[j] = tmp;
+            }
+            return p;
+        }
+
+        /** The next up to {@code bs} records (a micro-batch ends at the end of an epoch). */
+        int[] next(int bs) {
+            if (position >= n) {
+                epoch++;
+                position = 0;
+            }
+            if (orderEpoch != epoch) {
+                order = permutation(n, seed, epoch);
+                orderEpoch = epoch;
+            }
+            int k = Math.min(bs, n - position);
+            int[] out = Arrays.copyOfRange(order, position, position + k);
+            position += k;
+            return out;
+        }
+    }
+
+    // ---- checkpoints and metrics --------------------------------------------------------------
+
+    private Path saveCheckpoint(Path out, long step, Cursor cursor, int records, AdamW opt) throws IOException {
+        return writeCheckpoint(out, step, policy::save, opt, state(step, cursor, records, mode.key(), opt, cfg),
+                tokenizer == null ? null : tokenizer.toJson());
+    }
+
+    /** What {@code trainer_state.json} holds: enough, with the config, to continue exactly. */
+    static ObjectNode state(long step, Cursor cursor, int records, String mode, AdamW opt, TrainConfig cfg) {
+        ObjectNode s = JSON.createObjectNode();
+        s.put("global_step", step);
+        s.put("epoch", cursor.epoch);
+        s.put("position", cursor.position);
+        s.put("records", records);
+        s.put("seed", cursor.seed);
+        s.put("shuffle", "Fisher-Yates with java.util.Random(seed * 1000003 + epoch)");
+        s.put("mode", mode);
+        s.put("lr_next", opt.lr());
+        s.set("config", cfg.toJson());
+        return s;
+    }
+
+    /** Something that writes a model into a directory. */
+    interface ModelWriter {
+        void save(Path dir) throws IOException;
+    }
+
+    /**
+     * {@code out/checkpoint-<step>/}: the model (HF layout), {@code optimizer.safetensors}
+     * ({@link AdamW#state()}), {@code trainer_state.json} and the tokenizer, written under a
+     * temporary name and renamed, so a checkpoint directory is complete or absent.
+     */
+    static Path writeCheckpoint(Path out, long step, ModelWriter model, AdamW opt, ObjectNode state, String tokenizerJson)
+            throws IOException {
+        Path dir = out.resolve("checkpoint-" + step);
+        Path tmp = out.resolve(".checkpoint-" + step + ".tmp");
+        deleteTree(tmp);
+        Files.createDirectories(tmp);
+        model.save(tmp);
+        Map<String, Tensor> st = new LinkedHashMap<>();
+        opt.state().forEach((k, v) -> st.put(k, Tensor.of(v, v.length)));
+        SafeTensors.write(tmp.resolve(OPTIMIZER), st, Map.of(), Map.of("format", "aspo-adamw"));
+        Files.writeString(tmp.resolve(STATE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state));
+        if (tokenizerJson != null) Files.writeString(tmp.resolve("tokenizer.json"), tokenizerJson);
+        deleteTree(dir);
+        Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+        return dir;
+    }
+
+    /** Loads {@code optimizer.safetensors} of checkpoint {@code dir} into {@code opt}. */
+    static void loadOptimizer(Path dir, AdamW opt) throws IOException {
+        Map<String, float[]> state = new LinkedHashMap<>();
+        for (var e : SafeTensors.readFloats(dir.resolve(OPTIMIZER)).entrySet()) state.put(e.getKey(), e.getValue().toFloatArray());
+        opt.loadState(state);
+    }
+
+    /** The checkpoint with the highest step under {@code dir} (complete ones only: they appear by rename), or null. */
+    public static Path latestCheckpoint(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return null;
+        Path best = null;
+        long bestStep = -1;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Matcher m = CHECKPOINT.matcher(p.getFileName().toString());
+                if (m.matches() && Files.isRegularFile(p.resolve(STATE)) && Long.parseLong(m.group(1)) > bestStep) {
+                    bestStep = Long.parseLong(m.group(1));
+                    best = p;
+                }
+            }
+        }
+        return best;
+    }
+
+    static void appendMetrics(Path file, Map<String, Object> line) throws IOException {
+        Files.writeString(file, JSON.writeValueAsString(line) + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    /** Keeps the lines of steps up to {@code step} (a resumed run rewrites what came after its checkpoint). */
+    static void truncateMetrics(Path file, long step) throws IOException {
+        if (!Files.exists(file)) return;
+        List<String> keep = new ArrayList<>();
+        for (String l : Files.readAllLines(file)) {
+            if (l.isBlank()) continue;
+            if (JSON.readTree(l).path("step").asLong(Long.MAX_VALUE) <= step) keep.add(l);
+        }
+        Files.write(file, keep);
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+package dev.aspo.method.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.aspo.method.data.Record;
+import dev.aspo.models.llama.LlamaForCausalLM;
+import dev.aspo.models.tokenizer.Tokenizer;
+import dev.aspo.tensor.Tensor;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainerTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Tokenizer TOK = Tiny.tokenizer();
+
+    /** A similarity that depends only on the sentence text (stands in for CLIP in these tests). */
+    static final SimilaritySource TEXT_SIMILARITY = (Record r, List<String> sentences) -> {
+        double[] s = new double[sentences.size()];
+        for (int i = 0; i < s.length; i++) s[i] = (sentences.get(i).hashCode() % 1000) / 1000.0;
+        return s;
+    };
+
+    private static TrainConfig config(Path dir, Path train, String... kv) {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("train_file", train.toString());
+        o.put("output_dir", dir.resolve("run").toString());
+        o.put("batch_size", "2");
+        o.put("lr", "1e-2");
+        o.put("progress", "none");
+        for (int i = 0; i < kv.length; i += 2) o.put(kv[i], kv[i + 1]);
+        return TrainConfig.of(o);
+    }
+
+    private static Trainer trainer(Trainer.Mode mode, TrainConfig cfg, LlamaForCausalLM model) {
+        return trainer(mode, cfg, model, null);
+    }
+
+    private static Trainer trainer(Trainer.Mode mode, TrainConfig cfg, LlamaForCausalLM model, LlamaForCausalLM reference) {
+        return new Trainer(mode, cfg, new LlamaPolicy(model), reference == null ? null : new LlamaPolicy(reference), TOK,
+                mode == Trainer.Mode.ASPO ? TEXT_SIMILARITY : null, new PrintStream(new ByteArrayOutputStream()));
+    }
+
+    static List<ObjectNode> metrics(Path out) throws IOException {
+        List<ObjectNode> lines = new ArrayList<>();
+        for (String l : Files.readAllLines(out.resolve(Trainer.METRICS))) {
+            ObjectNode n = (ObjectNode) JSON.readTree(l);
+            n.remove("tokens_per_s");   // wall-clock: the one field that may differ
+            lines.add(n);
+        }
+        return lines;
+    }
+
+    @Test
+    void dpoAndAspoTrainWithoutNanAndTheMarginGrows(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 16, 1);
+        for (Trainer.Mode mode : new Trainer.Mode[] {Trainer.Mode.DPO, Trainer.Mode.ASPO}) {
+            Path out = dir.resolve(mode.key());
+            TrainConfig cfg = config(dir, train, "max_steps", "200", "output_dir", out.toString(), "warmup_steps", "10",
+                    "lr", "3e-3", "beta", "0.5");
+            Trainer.Result r = trainer(mode, cfg, Tiny.model(TOK, 7)).run(null);
+            assertEquals(200, r.steps());
+            List<ObjectNode> m = metrics(out);
+            assertEquals(200, m.size());
+            double first = 0, last = 0;
+            for (int i = 0; i < 20; i++) first += m.get(i).get("rewards/margins").asDouble() / 20;
+            for (int i = 180; i < 200; i++) last += m.get(i).get("rewards/margins").asDouble() / 20;
+            for (ObjectNode n : m) assertTrue(Double.isFinite(n.get("loss").asDouble()), n.toString());
+            assertTrue(last > first + 1.0, mode + ": margin " + first + " -> " + last);
+            assertTrue(m.get(199).get("rewards/accuracies").asDouble() >= 0.5, m.get(199).toString());
+            if (mode == Trainer.Mode.ASPO) {
+                for (String k : new String[] {"aspo/sentences", "aspo/weight_mean", "aspo/weight_std", "aspo/omega_max",
+                        "aspo/ratio_fallbacks"}) {
+                    assertTrue(m.get(0).has(k), k);
+                }
+            }
+            for (String k : new String[] {"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies",
+                    "logps/chosen", "logps/rejected", "grad_norm", "lr", "step", "epoch"}) {
+                assertTrue(m.get(0).has(k), k);
+            }
+            assertTrue(Files.isRegularFile(out.resolve("checkpoint-200/model.safetensors")));
+        }
+    }
+
+    @Test
+    void aKilledAndResumedRunMatchesAnUninterruptedOneBitForBit(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 7, 2);   // 7 records, batch 2: epochs end mid-step
+        for (Trainer.Mode mode : new Trainer.Mode[] {Trainer.Mode.ASPO, Trainer.Mode.DPO}) {
+            Path a = dir.resolve(mode.key() + "-a"), b = dir.resolve(mode.key() + "-b");
+            String[] common = {"max_steps", "9", "save_every", "4", "grad_accum", "2", "warmup_steps", "2",
+                    "reference_mode", mode == Trainer.Mode.DPO ? "frozen" : "cached"};
+            LlamaForCausalLM ma = Tiny.model(TOK, 3);
+            trainer(mode, config(dir, train, concat(common, "output_dir", a.toString())), ma).run(null);
+
+            Trainer killed = trainer(mode, config(dir, train, concat(common, "output_dir", b.toString())), Tiny.model(TOK, 3));
+            killed.stopAfterStep = 6;   // as if killed during step 7: the last checkpoint is checkpoint-4
+            assertThrows(Trainer.Killed.class, () -> killed.run(null));
+            assertTrue(Files.isDirectory(b.resolve("checkpoint-4")));
+            assertEquals(6, metrics(b).size());
+            // a different starting policy: its weights must come from the checkpoint (the reference is the run's initial model,
+            // as the CLI loads it from the config's reference/model directory)
+            LlamaForCausalLM mb = Tiny.model(TOK, 99);
+            Trainer.Result r = trainer(mode, config(dir, train, concat(common, "output_dir", b.toString())), mb, Tiny.model(TOK, 3))
+                    .run(b);
+            assertEquals(9, r.steps());
+
+            assertEquals(metrics(a), metrics(b));
+            for (var e : ma.namedParameters().entrySet()) {
+                assertArrayEquals(e.getValue().toFloatArray(), mb.namedParameters().get(e.getKey()).toFloatArray(), e.getKey());
+            }
+        }
+    }
+
+    @Test
+    void sftLowersTheResponseLoss(@TempDir Path dir) throws IOException {
+        Path train = dir.resolve("sft.jsonl");
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            lines.add("{\"prompt\": \"Describe the " + Tiny.SHAPES[i % 4] + ".\", \"response\": \"A " + Tiny.COLOURS[i % 4] + " "
+                    + Tiny.SHAPES[i % 4] + ". It is small.\"}");
+        }
+        Files.write(train, lines);
+        Path out = dir.resolve("sft");
+        trainer(Trainer.Mode.SFT, config(dir, train, "max_steps", "30", "output_dir", out.toString()), Tiny.model(TOK, 1)).run(null);
+        List<ObjectNode> m = metrics(out);
+        assertEquals(30, m.size());
+        assertTrue(m.get(29).get("loss").asDouble() < 0.5 * m.get(0).get("loss").asDouble(), m.get(0) + " / " + m.get(29));
+    }
+
+    @Test
+    void aNonFiniteValueStopsNamingTheStepAndRecord(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 4, 5);
+        LlamaForCausalLM model = Tiny.model(TOK, 1);
+        Tensor w = model.namedParameters().get("model.norm.weight");
+        float[] v = w.toFloatArray();
+        v[0] = Float.NaN;
+        model.copyFrom("model.norm.weight", Tensor.of(v, w.shape()));
+        Trainer t = new Trainer(Trainer.Mode.DPO, config(dir, train, "max_steps", "3", "batch_size", "1"), new LlamaPolicy(model),
+                new LlamaPolicy(Tiny.model(TOK, 1)), TOK, null, new PrintStream(new ByteArrayOutputStream()));
+        TrainingStopped e = assertThrows(TrainingStopped.class, () -> t.run(null));
+        assertEquals(1, e.step);
+        assertTrue(e.getMessage().startsWith("step 1: non-finite log-prob"), e.getMessage());
+        assertTrue(e.getMessage().matches(".*in record .*train\\.jsonl:\\d \\(chosen\\).*"), e.getMessage());
+    }
+
+    @Test
+    void badRecordsStopTheRunUnlessSkipped(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 4, 5);
+        List<String> lines = new ArrayList<>(Files.readAllLines(train));
+        lines.add(1, "{\"prompt\": \"p\", \"chosen\": \"\", \"rejected\": \"b\"}");
+        lines.add("{\"prompt\": \"p\", \"chosen\": \"" + "A red cube. ".repeat(80) + "\", \"rejected\": \"b\"}");
+        Files.write(train, lines);
+        var e = assertThrows(dev.aspo.method.data.DatasetException.class,
+                () -> trainer(Trainer.Mode.DPO, config(dir, train, "max_steps", "1"), Tiny.model(TOK, 1)).run(null));
+        assertTrue(e.getMessage().startsWith(train + ":2: empty \"chosen\""), e.getMessage());
+        Trainer.Result r = trainer(Trainer.Mode.DPO, config(dir, train, "max_steps", "1", "skip_bad_records", "true",
+                "max_length", "64"), Tiny.model(TOK, 1)).run(null);
+        assertEquals(2, r.skippedRecords());   // the empty response and the one over max_length
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
