@@ -3,6 +3,7 @@ package dev.aspo.tensor;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +16,12 @@ import java.util.Map;
  */
 public final class Autograd {
     private static final ThreadLocal<int[]> DISABLED = ThreadLocal.withInitial(() -> new int[1]);
+    /**
+     * Gradient buffers of the running backward pass (this thread) that are done with, by length.
+     * Reusing one (after zeroing it, while it is still in cache) is cheaper than a fresh zeroed
+     * array from the heap, and the pass holds fewer buffers at once.
+     */
+    private static final ThreadLocal<Map<Integer, ArrayDeque<Storage>>> FREE_GRADS = new ThreadLocal<>();
 
     private Autograd() {}
 
@@ -60,14 +67,38 @@ public final class Autograd {
         else root.backend().axpy(1f, seed.storage(), root.gradBuffer(), root.numel());
 
         List<Tensor> order = topologicalOrder(root);
-        for (int i = order.size() - 1; i >= 0; i--) {
-            Tensor t = order.get(i);
-            if (t.hasGrad()) t.node.backward.run();
+        Map<Integer, ArrayDeque<Storage>> free = new HashMap<>();
+        FREE_GRADS.set(free);
+        try {
+            // Reverse topological order: every consumer of t (views of t included) has run before t,
+            // so once t's backward has run nothing reads or writes t's gradient again. A non-leaf's
+            // own gradient buffer can then serve a later tensor of the same size.
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Tensor t = order.get(i);
+                if (t.hasGrad()) t.node.backward.run();
+                Storage g = t.takeOwnGrad();
+                if (g != null) free.computeIfAbsent(t.numel(), n -> new ArrayDeque<>()).push(g);
+            }
+        } finally {
+            FREE_GRADS.remove();
         }
         for (Tensor t : order) {          // free the graph: intermediate gradients and saved buffers
             t.node = null;
             t.releaseGrad();
         }
+    }
+
+    /**
+     * A zeroed buffer of {@code n} floats for a gradient: one freed earlier in the running backward
+     * pass when there is one of that length on {@code backend}, else a new one.
+     */
+    static Storage allocateGrad(Backend backend, int n) {
+        Map<Integer, ArrayDeque<Storage>> free = FREE_GRADS.get();
+        ArrayDeque<Storage> q = free == null ? null : free.get(n);
+        Storage s = q == null ? null : q.poll();
+        if (s == null || s.backend() != backend) return backend.allocate(n);
+        backend.fill(s, 0, n, 0f);
+        return s;
     }
 
     /** Tensors with a node, each after all of its inputs (iterative DFS: graphs can be deep). */

@@ -213,7 +213,7 @@ public final class Tensor {
     /** The gradient buffer, allocated (zeroed) on first use. For op implementations. */
     public Storage gradBuffer() {
         if (viewOf != null) return viewOf.gradBuffer();
-        if (grad == null) grad = backend().allocate(numel());
+        if (grad == null) grad = Autograd.allocateGrad(backend(), numel());
         return grad;
     }
 
@@ -225,6 +225,17 @@ public final class Tensor {
     public void zeroGrad() {
         if (viewOf != null) viewOf.zeroGrad();
         else grad = null;
+    }
+
+    /**
+     * Detaches and returns this tensor's own gradient buffer (null for a view, whose buffer is its
+     * source's, or when there is none). For the backward pass, to reuse the buffer.
+     */
+    Storage takeOwnGrad() {
+        if (viewOf != null) return null;
+        Storage g = grad;
+        grad = null;
+        return g;
     }
 
     void releaseGrad() {

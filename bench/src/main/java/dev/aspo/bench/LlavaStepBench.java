@@ -1,0 +1,110 @@
+package dev.aspo.bench;
+
+import dev.aspo.models.llava.LlavaForConditionalGeneration;
+import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.io.SafeTensorsFile;
+import dev.aspo.tensor.optim.AdamW;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The training step of {@code aspo bench step} and its parts, on the yardstick LLaVA of
+ * docs/PERFORMANCE.md (made by {@code bench/pytorch/make_step_model.py DIR}; the weights are not
+ * in the repository):
+ *
+ * <pre>
+ *   forward           forward + mean cross-entropy, graph recorded (as in a training step)
+ *   forwardBackward   zeroGrad, forward + loss, backward
+ *   optimizer         one AdamW update (lr 1e-4, torch's defaults) of every parameter
+ *   step              all of it: what aspo bench step and bench/pytorch/step_bench.py time
+ * </pre>
+ *
+ * <p>Run: {@code java -jar bench/target/benchmarks.jar LlavaStepBench -p model=DIR}
+ * (threads: {@code -jvmArgsAppend -Daspo.threads=2}, the PyTorch figure's setting). The fork runs with the
+ * launcher's collector settings (G1, 1 MB regions: see ./aspo).
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@State(Scope.Benchmark)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgs = {"--add-modules", "jdk.incubator.vector", "-XX:+UseG1GC", "-XX:G1HeapRegionSize=1m", "-Xmx8g"})
+public class LlavaStepBench {
+    /** A folder written by bench/pytorch/make_step_model.py (config.json, model.safetensors, input.safetensors). */
+    @Param("/tmp/aspo-step-model")
+    public String model;
+
+    private LlavaForConditionalGeneration llava;
+    private AdamW opt;
+    private int[] ids, labels;
+    private float[] mask;
+    private int batch, seq;
+    private Tensor pixels;
+
+    @Setup
+    public void setup() throws IOException {
+        Path dir = Path.of(model);
+        llava = LlavaForConditionalGeneration.load(dir);
+        opt = new AdamW(llava.namedParameters(), AdamW.Options.of(1e-4), name -> false);
+        try (SafeTensorsFile f = SafeTensorsFile.open(dir.resolve("input.safetensors"))) {
+            int[] shape = f.info("input_ids").shape();
+            batch = shape[0];
+            seq = shape[1];
+            ids = ints(f.readLong("input_ids").data());
+            labels = ints(f.readLong("labels").data());
+            int[] m = ints(f.readLong("attention_mask").data());
+            mask = new float[m.length];
+            for (int i = 0; i < m.length; i++) mask[i] = m[i];
+            pixels = f.readFloat("pixel_values");
+        }
+        forwardBackward();      // gradients for the optimizer-only benchmark
+    }
+
+    private static int[] ints(long[] v) {
+        int[] out = new int[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = Math.toIntExact(v[i]);
+        return out;
+    }
+
+    private Tensor loss() {
+        return llava.loss(ids, batch, seq, mask, pixels, labels);
+    }
+
+    @Benchmark
+    public float forward() {
+        return loss().item();
+    }
+
+    @Benchmark
+    public float forwardBackward() {
+        opt.zeroGrad();
+        Tensor loss = loss();
+        loss.backward();
+        return loss.item();
+    }
+
+    @Benchmark
+    public AdamW optimizer() {
+        opt.step();
+        return opt;
+    }
+
+    @Benchmark
+    public float step() {
+        float l = forwardBackward();
+        opt.step();
+        return l;
+    }
+}
