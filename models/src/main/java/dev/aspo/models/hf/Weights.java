@@ -5,16 +5,21 @@ import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.io.SafeTensorsFile;
 import dev.aspo.tensor.io.SafeTensorsWriter;
 import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * Moves a {@link Module}'s parameters to and from Hugging Face safetensors checkpoints.
@@ -30,6 +35,9 @@ public final class Weights {
 
     /** The file name {@code save_pretrained} uses for a single-file checkpoint. */
     public static final String FILE = "model.safetensors";
+
+    /** The model configuration file of a checkpoint directory. */
+    public static final String CONFIG = "config.json";
 
     /**
      * Loads {@code file}, or a directory's {@code model.safetensors} (or its shards listed in
@@ -83,6 +91,48 @@ public final class Weights {
         for (var e : module.namedParameters().entrySet()) w.put(moduleToFile.apply(e.getKey()), e.getValue());
         w.metadata("format", "pt");
         w.write(file);
+    }
+
+    /** Writes a model's {@code config.json} into a folder. */
+    @FunctionalInterface
+    public interface ConfigWriter {
+        void writeInto(Path dir) throws IOException;
+    }
+
+    /**
+     * Writes {@code config.json} (through {@code config}) and {@code model.safetensors} (every
+     * parameter, F32, under its own name) into {@code dir}. A new directory appears complete or not
+     * at all (written under a temporary name, then renamed); into an existing one, each file is
+     * replaced atomically, weights first.
+     */
+    public static void saveDirectory(Module module, Path dir, ConfigWriter config) throws IOException {
+        Path target = dir.toAbsolutePath();
+        Files.createDirectories(target.getParent());
+        Path tmp = Files.createDirectory(HfJson.sibling(target, ".tmp"));
+        try {
+            save(module, tmp.resolve(FILE), n -> n);
+            config.writeInto(tmp);
+            if (!Files.exists(target)) {
+                try {
+                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+                    return;
+                } catch (AtomicMoveNotSupportedException | FileAlreadyExistsException e) {
+                    Files.createDirectories(target);     // fall through to per-file replacement
+                }
+            }
+            for (String f : new String[] {FILE, CONFIG}) {
+                Files.move(tmp.resolve(f), target.resolve(f), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            deleteTree(tmp);
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
+        }
     }
 
     private static List<Path> checkpointFiles(Path path) throws IOException {

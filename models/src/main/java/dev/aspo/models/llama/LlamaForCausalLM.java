@@ -2,7 +2,6 @@ package dev.aspo.models.llama;
 
 import dev.aspo.models.generate.CausalLm;
 import dev.aspo.models.generate.KvCache;
-import dev.aspo.models.hf.HfJson;
 import dev.aspo.models.hf.Weights;
 import dev.aspo.models.nn.Linear;
 import dev.aspo.models.nn.Module;
@@ -10,14 +9,9 @@ import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.ops.CrossEntropy;
 import dev.aspo.tensor.ops.MatMul;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.Random;
-import java.util.stream.Stream;
 
 /**
  * A Llama decoder with its language-model head (HF {@code LlamaForCausalLM}), parameters under
@@ -217,34 +211,6 @@ public final class LlamaForCausalLM extends Module implements CausalLm {
      * replaced atomically, weights first.
      */
     public void save(Path dir) throws IOException {
-        Path target = dir.toAbsolutePath();
-        Path parent = target.getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createDirectory(HfJson.sibling(target, ".tmp"));
-        try {
-            Weights.save(this, tmp.resolve(Weights.FILE), n -> n);
-            config.save(tmp);
-            if (!Files.exists(target)) {
-                try {
-                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-                    return;
-                } catch (AtomicMoveNotSupportedException | java.nio.file.FileAlreadyExistsException e) {
-                    Files.createDirectories(target);     // fall through to per-file replacement
-                }
-            }
-            Files.move(tmp.resolve(Weights.FILE), target.resolve(Weights.FILE), StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp.resolve(LlamaConfig.FILE), target.resolve(LlamaConfig.FILE), StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            deleteTree(tmp);
-        }
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
-        }
+        Weights.saveDirectory(this, dir, config::save);
     }
 }

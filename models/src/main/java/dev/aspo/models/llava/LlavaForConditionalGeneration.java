@@ -5,7 +5,6 @@ import dev.aspo.models.clip.ClipVisionModel;
 import dev.aspo.models.clip.ClipVisionTransformer;
 import dev.aspo.models.generate.Generator;
 import dev.aspo.models.generate.Sampler;
-import dev.aspo.models.hf.HfJson;
 import dev.aspo.models.hf.Weights;
 import dev.aspo.models.llama.LlamaForCausalLM;
 import dev.aspo.models.nn.Module;
@@ -14,17 +13,11 @@ import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.ops.Index;
 import dev.aspo.tensor.ops.Shapes;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
-import java.util.stream.Stream;
 
 /**
  * LLaVA as transformers 5.17's {@code LlavaForConditionalGeneration}: a CLIP vision tower, a
@@ -229,33 +222,6 @@ public final class LlavaForConditionalGeneration extends Module {
      * into an existing one, each file is replaced atomically, weights first.
      */
     public void save(Path dir) throws IOException {
-        Path target = dir.toAbsolutePath();
-        Files.createDirectories(target.getParent());
-        Path tmp = Files.createDirectory(HfJson.sibling(target, ".tmp"));
-        try {
-            Weights.save(this, tmp.resolve(Weights.FILE), n -> n);
-            config.save(tmp);
-            if (!Files.exists(target)) {
-                try {
-                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-                    return;
-                } catch (AtomicMoveNotSupportedException | FileAlreadyExistsException e) {
-                    Files.createDirectories(target);     // fall through to per-file replacement
-                }
-            }
-            Files.move(tmp.resolve(Weights.FILE), target.resolve(Weights.FILE), StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp.resolve(LlavaConfig.FILE), target.resolve(LlavaConfig.FILE), StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            deleteTree(tmp);
-        }
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
-        }
+        Weights.saveDirectory(this, dir, config::save);
     }
 }
