@@ -152,7 +152,7 @@ final class AttentionKernel {
             e.intoArray(row, s);
             sum = sum.add(e);
         }
-        FloatVector inv = FloatVector.broadcast(F, 1f / sum.reduceLanes(VectorOperators.ADD));
+        FloatVector inv = FloatVector.broadcast(F, 1f / VectorMath.sumLanes(sum));
         for (int s = 0; s < end; s += L) FloatVector.fromArray(F, row, s).mul(inv).intoArray(row, s);
     }
 
@@ -253,7 +253,7 @@ final class AttentionKernel {
         int end = roundUp(lim);
         FloatVector dot = FloatVector.zero(F);
         for (int s = 0; s < end; s += L) dot = FloatVector.fromArray(F, dp, ro + s).fma(FloatVector.fromArray(F, p, s), dot);
-        FloatVector vdot = FloatVector.broadcast(F, dot.reduceLanes(VectorOperators.ADD));
+        FloatVector vdot = FloatVector.broadcast(F, VectorMath.sumLanes(dot));
         for (int s = 0; s < end; s += L) {
             FloatVector ps = FloatVector.fromArray(F, p, s);
             FloatVector.fromArray(F, dp, ro + s).sub(vdot).mul(ps).mul(scale).intoArray(dp, ro + s);

@@ -420,7 +420,7 @@ final class Gemm {
 
     /** The lanes of {@code v} summed, plus {@code c[i]} when adding. */
     private static float sum(FloatVector v, float[] c, int i, boolean add) {
-        float s = v.reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sumLanes(v);
         return add ? c[i] + s : s;
     }
 
@@ -436,8 +436,8 @@ final class Gemm {
             s2 = v.fma(FloatVector.fromArray(S, y, yi + 2 * ldy + p), s2);
             s3 = v.fma(FloatVector.fromArray(S, y, yi + 3 * ldy + p), s3);
         }
-        float d0 = s0.reduceLanes(VectorOperators.ADD), d1 = s1.reduceLanes(VectorOperators.ADD);
-        float d2 = s2.reduceLanes(VectorOperators.ADD), d3 = s3.reduceLanes(VectorOperators.ADD);
+        float d0 = VectorMath.sumLanes(s0), d1 = VectorMath.sumLanes(s1);
+        float d2 = VectorMath.sumLanes(s2), d3 = VectorMath.sumLanes(s3);
         for (; p < k; p++) {
             float v = x[xi + p];
             d0 += v * y[yi + p]; d1 += v * y[yi + ldy + p]; d2 += v * y[yi + 2 * ldy + p]; d3 += v * y[yi + 3 * ldy + p];
@@ -454,7 +454,7 @@ final class Gemm {
         for (int end = S.loopBound(k); p < end; p += L) {
             s = FloatVector.fromArray(S, x, xi + p).fma(FloatVector.fromArray(S, y, yi + p), s);
         }
-        float d = s.reduceLanes(VectorOperators.ADD);
+        float d = VectorMath.sumLanes(s);
         for (; p < k; p++) d += x[xi + p] * y[yi + p];
         return d;
     }

@@ -69,7 +69,7 @@ final class NormKernels {
                         sg = sg.add(g);
                         sgx = g.fma(xh, sgx);
                     }
-                    float sumG = sg.reduceLanes(VectorOperators.ADD), sumGx = sgx.reduceLanes(VectorOperators.ADD);
+                    float sumG = VectorMath.sumLanes(sg), sumGx = VectorMath.sumLanes(sgx);
                     for (; c < cols; c++) {
                         float g = gy[o + c] * w[c];
                         sumG += g;
@@ -151,7 +151,7 @@ final class NormKernels {
                         FloatVector g = FloatVector.fromArray(F, gy, o + c).mul(FloatVector.fromArray(F, w, c));
                         acc = g.fma(FloatVector.fromArray(F, x, o + c), acc);
                     }
-                    float sgx = acc.reduceLanes(VectorOperators.ADD);
+                    float sgx = VectorMath.sumLanes(acc);
                     for (; c < cols; c++) sgx += gy[o + c] * w[c] * x[o + c];
                     float k = rs * rs * rs * sgx / cols;
                     FloatVector vrs = FloatVector.broadcast(F, rs), vk = FloatVector.broadcast(F, k);
@@ -199,7 +199,7 @@ final class NormKernels {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (; i < F.loopBound(n); i += L) acc = acc.add(FloatVector.fromArray(F, x, o + i));
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sumLanes(acc);
         for (; i < n; i++) s += x[o + i];
         return s;
     }
@@ -212,7 +212,7 @@ final class NormKernels {
             FloatVector d = FloatVector.fromArray(F, x, o + i).sub(vm);
             acc = d.fma(d, acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sumLanes(acc);
         for (; i < n; i++) {
             float d = x[o + i] - m;
             s += d * d;

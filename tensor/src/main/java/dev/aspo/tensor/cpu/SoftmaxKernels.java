@@ -2,7 +2,6 @@ package dev.aspo.tensor.cpu;
 
 import static dev.aspo.tensor.cpu.VectorMath.F;
 import static dev.aspo.tensor.cpu.VectorMath.L;
-import static jdk.incubator.vector.VectorOperators.ADD;
 
 import jdk.incubator.vector.FloatVector;
 
@@ -143,7 +142,7 @@ final class SoftmaxKernels {
                 if (y != null) ev.intoArray(y, off + c);
                 acc = acc.add(ev);
             }
-            total += acc.reduceLanes(ADD);
+            total += VectorMath.sumLanes(acc);
         }
         for (; c < n; c++) {
             float ev = VectorMath.exp(x[off + c] - max);

@@ -10,6 +10,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -36,6 +37,34 @@ final class VectorMath {
     /** Floats summed in float lanes before the lanes are added into a double (bounds rounding error). */
     private static final int BLOCK = 64 * 16;
 
+    /**
+     * Lane swaps for {@link #sumLanes}: step {@code j} pairs lane {@code i} with lane
+     * {@code i ^ (L >> (j + 1))}.
+     */
+    private static final VectorShuffle<Float>[] HALVES = halves();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] halves() {
+        int steps = Integer.numberOfTrailingZeros(L);
+        VectorShuffle<Float>[] h = new VectorShuffle[steps];
+        for (int j = 0; j < steps; j++) {
+            int half = L >> (j + 1);
+            h[j] = VectorShuffle.fromOp(F, i -> i ^ half);
+        }
+        return h;
+    }
+
+    /**
+     * The sum of a vector's lanes, always in the same pairwise order. {@code reduceLanes(ADD)}
+     * leaves the order open, and HotSpot uses different orders in compiled and interpreted code
+     * (JDK 25's C2 reorders it), so a result would depend on how warm the JIT is; explicit lane
+     * swaps are the same float operations in every tier.
+     */
+    static float sumLanes(FloatVector v) {
+        for (VectorShuffle<Float> h : HALVES) v = v.add(v.rearrange(h));
+        return v.lane(0);
+    }
+
     private VectorMath() {}
 
     /** {@code sum x[off .. off+n)}: float lanes within blocks of 1024, doubles across blocks. */
@@ -46,7 +75,7 @@ final class VectorMath {
             int blockEnd = Math.min(end, i + BLOCK);
             FloatVector acc = FloatVector.zero(F);
             for (; i <= blockEnd - L; i += L) acc = acc.add(FloatVector.fromArray(F, x, i));
-            total += acc.reduceLanes(VectorOperators.ADD);
+            total += sumLanes(acc);
         }
         for (; i < end; i++) total += x[i];
         return total;
@@ -62,7 +91,7 @@ final class VectorMath {
             for (; j <= blockEnd - L; j += L) {
                 acc = FloatVector.fromArray(F, a, ao + j).fma(FloatVector.fromArray(F, b, bo + j), acc);
             }
-            total += acc.reduceLanes(VectorOperators.ADD);
+            total += sumLanes(acc);
         }
         for (; j < n; j++) total += (double) a[ao + j] * b[bo + j];
         return total;
