@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -67,8 +68,8 @@ final class BenchStepCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "2", paramLabel = "W", description = "warm-up steps, not timed (default: ${DEFAULT-VALUE})")
     int warmup;
 
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "D", description = "compute device: cpu (default), opencl or opencl:P:D (measured so far: cpu only)")
-    String device;
+    @Mixin
+    Devices device;
 
     /** The bench group: {@code aspo bench step ...}. */
     @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchStepCommand.class},
@@ -87,7 +88,7 @@ final class BenchStepCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
         if (warmup < 0) throw new IllegalArgumentException("--warmup must be at least 0, got " + warmup);
-        Devices.select(device);
+        device.select();
         ModelInputs in = ModelInputs.read(input);
         Module m = AutoModel.load(model);
         AdamW opt = new AdamW(m.namedParameters(), AdamW.Options.of(1e-4), name -> false);

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -41,12 +42,12 @@ final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "OUT", description = "the safetensors file to write")
     Path out;
 
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "D", description = "compute device (default: ${DEFAULT-VALUE}; this build has: cpu)")
-    String device;
+    @Mixin
+    Devices device;
 
     @Override
     public Integer call() throws IOException {
-        Devices.select(device);
+        device.select();
         ModelInputs in = ModelInputs.read(input);
         Module m = AutoModel.load(model);
         SafeTensorsWriter w = new SafeTensorsWriter();

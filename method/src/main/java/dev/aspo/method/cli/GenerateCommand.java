@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -63,12 +64,12 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", description = "random seed of the sampler (sampling only; default 0)")
     Long seed;
 
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "D", description = "compute device (default: ${DEFAULT-VALUE}; this build has: cpu)")
-    String device;
+    @Mixin
+    Devices device;
 
     @Override
     public Integer call() throws IOException {
-        Devices.select(device);
+        device.select();
         if (maxNewTokens < 1) throw new IllegalArgumentException("--max-new-tokens must be at least 1, got " + maxNewTokens);
         Sampler sampler = sampler();
         String type = AutoModel.modelType(model);

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -39,12 +40,12 @@ final class GradCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "OUT", description = "the safetensors file to write: loss and one gradient per parameter")
     Path out;
 
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "D", description = "compute device (default: ${DEFAULT-VALUE}; this build has: cpu)")
-    String device;
+    @Mixin
+    Devices device;
 
     @Override
     public Integer call() throws IOException {
-        Devices.select(device);
+        device.select();
         ModelInputs in = ModelInputs.read(input);
         Module m = AutoModel.load(model);
         Tensor loss = loss(m, in);
