@@ -50,22 +50,9 @@ public final class Generator {
     /** New tokens for each prompt (token ids; prompts may differ in length, none may be empty). */
     public List<int[]> generate(List<int[]> prompts) {
         if (prompts.isEmpty()) return List.of();
-        int batch = prompts.size(), len = 0;
-        for (int r = 0; r < batch; r++) {
-            if (prompts.get(r).length == 0) throw new IllegalArgumentException("generate: prompt " + r + " is empty");
-            len = Math.max(len, prompts.get(r).length);
-        }
-        int[] ids = new int[batch * len];
-        float[] mask = new float[batch * len];
-        Arrays.fill(ids, padTokenId);
-        for (int r = 0; r < batch; r++) {
-            int[] p = prompts.get(r);
-            int pad = len - p.length;
-            System.arraycopy(p, 0, ids, r * len + pad, p.length);
-            Arrays.fill(mask, r * len + pad, (r + 1) * len, 1f);
-        }
+        LeftPadded p = LeftPadded.of(prompts, padTokenId);
         try (var g = Autograd.noGrad()) {
-            return generateFromEmbeds(model.embed(ids, batch, len), mask);
+            return generateFromEmbeds(model.embed(p.ids(), p.batch(), p.length()), p.mask());
         }
     }
 

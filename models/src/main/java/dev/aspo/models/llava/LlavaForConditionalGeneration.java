@@ -4,6 +4,7 @@ import dev.aspo.models.clip.ClipEncoderLayer;
 import dev.aspo.models.clip.ClipVisionModel;
 import dev.aspo.models.clip.ClipVisionTransformer;
 import dev.aspo.models.generate.Generator;
+import dev.aspo.models.generate.LeftPadded;
 import dev.aspo.models.generate.Sampler;
 import dev.aspo.models.hf.Weights;
 import dev.aspo.models.llama.LlamaForCausalLM;
@@ -181,23 +182,10 @@ public final class LlavaForConditionalGeneration extends Module {
     public List<int[]> generate(List<int[]> prompts, Tensor pixelValues, Sampler sampler, int maxNewTokens,
                                 int[] eosTokenIds, int padTokenId) {
         if (prompts.isEmpty()) throw new IllegalArgumentException("generate: no prompts");
-        int batch = prompts.size(), len = 0;
-        for (int r = 0; r < batch; r++) {
-            if (prompts.get(r).length == 0) throw new IllegalArgumentException("generate: prompt " + r + " is empty");
-            len = Math.max(len, prompts.get(r).length);
-        }
-        int[] ids = new int[batch * len];
-        float[] mask = new float[batch * len];
-        Arrays.fill(ids, padTokenId);
-        for (int r = 0; r < batch; r++) {
-            int[] p = prompts.get(r);
-            int pad = len - p.length;
-            System.arraycopy(p, 0, ids, r * len + pad, p.length);
-            Arrays.fill(mask, r * len + pad, (r + 1) * len, 1f);
-        }
+        LeftPadded p = LeftPadded.of(prompts, padTokenId);
         Generator generator = new Generator(languageModel, sampler, maxNewTokens, eosTokenIds, padTokenId);
         try (var g = Autograd.noGrad()) {
-            return generator.generateFromEmbeds(inputsEmbeds(ids, batch, len, pixelValues), mask);
+            return generator.generateFromEmbeds(inputsEmbeds(p.ids(), p.batch(), p.length(), pixelValues), p.mask());
         }
     }
 
