@@ -21,6 +21,9 @@ import java.util.Locale;
  *   caption:    {"images": ["img/0.png"], "text": "..."}                 (CLIP; the text is in response())
  * </pre>
  * {@code images} is optional (text-only records); paths are relative to the JSONL file's folder.
+ * A preference record may carry {@code "chosen_sentence_labels": [1, 0, 1]} (and
+ * {@code "rejected_sentence_labels"}): per sentence of the response its ground truth, 1 correct
+ * and 0 wrong, which ASPO's {@code weights: oracle} uses. Other fields are ignored.
  * Blank lines are skipped. A bad record (not a JSON object, a missing or non-string field, an
  * empty response, an image that does not exist) is a {@link DatasetException} naming file, line
  * and reason, unless {@code skipBad} is set: then it is left out and counted in {@link #skipped()}.
@@ -109,9 +112,26 @@ public final class Dataset {
         String prompt = text(node, "prompt", where, true);
         if (kind == Kind.PREFERENCE) {
             String chosen = text(node, "chosen", where, false), rejected = text(node, "rejected", where, false);
-            return new Record(file, line, images, prompt, chosen, rejected, null);
+            return new Record(file, line, images, prompt, chosen, rejected, null,
+                    labels(node, "chosen_sentence_labels", where), labels(node, "rejected_sentence_labels", where));
         }
         return new Record(file, line, images, prompt, null, null, text(node, "response", where, false));
+    }
+
+    /** An optional array of per-sentence ground-truth labels in [0, 1], or null when absent. */
+    private static double[] labels(JsonNode node, String field, String where) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) return null;
+        if (!v.isArray()) throw new DatasetException(where + "\"" + field + "\" must be an array of numbers in [0, 1]");
+        double[] out = new double[v.size()];
+        for (int i = 0; i < out.length; i++) {
+            JsonNode x = v.get(i);
+            if (!x.isNumber() || !(x.asDouble() >= 0 && x.asDouble() <= 1)) {
+                throw new DatasetException(where + "\"" + field + "\"[" + i + "] must be a number in [0, 1], got " + x);
+            }
+            out[i] = x.asDouble();
+        }
+        return out;
     }
 
     private static String text(JsonNode node, String field, String where, boolean mayBeEmpty) {

@@ -14,12 +14,20 @@ import java.util.List;
  * @param chosen   the preferred response, or null
  * @param rejected the dispreferred response, or null
  * @param response the SFT target, or null
+ * @param chosenLabels   per sentence of the chosen response its ground truth (1 correct, 0 wrong), from the
+ *                       optional field {@code chosen_sentence_labels}, for {@code weights: oracle}; else null
+ * @param rejectedLabels the same for the rejected response ({@code rejected_sentence_labels}), or null
  */
 public record Record(Path file, int line, List<Path> images, String prompt, String chosen, String rejected,
-                     String response) {
+                     String response, double[] chosenLabels, double[] rejectedLabels) {
 
     public Record {
         images = List.copyOf(images);
+    }
+
+    /** A record without sentence labels. */
+    public Record(Path file, int line, List<Path> images, String prompt, String chosen, String rejected, String response) {
+        this(file, line, images, prompt, chosen, rejected, response, null, null);
     }
 
     /** {@code file:line}, for error messages. */

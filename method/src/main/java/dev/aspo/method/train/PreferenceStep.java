@@ -28,7 +28,8 @@ public final class PreferenceStep {
     /**
      * @param lp         policy log-probs {@code [2n, T]} (with the graph)
      * @param ref        reference log-probs {@code [2n * T]}
-     * @param simChosen  per pair the chosen sentences' similarities (ASPO with alpha &gt; 0), else null
+     * @param simChosen  per pair the chosen sentences' similarities (ASPO with alpha &gt; 0), or with
+     *                   {@code weights: oracle} their ground-truth labels; else null
      * @param simRejected per pair the rejected sentences' (rejected weighting {@code inverse}), else null
      */
     public static LossResult loss(LossConfig config, Tensor lp, float[] ref, Batch b, List<double[]> simChosen,
@@ -51,6 +52,9 @@ public final class PreferenceStep {
         Tensor policyRow = Shapes.slice(lp, 0, row, row + 1).reshape(t);
         Tensor refRow = Tensor.of(Arrays.copyOfRange(ref, row * t, (row + 1) * t), t);
         if (!weighted) return new ResponseLogps(policyRow, refRow, b.rowResponseMask(row), null, null);
+        if (config.weightSource() == LossConfig.WeightSource.ORACLE) {
+            return new ResponseLogps(policyRow, refRow, b.rowSentenceIds(row), null, sim);
+        }
         return new ResponseLogps(policyRow, refRow, b.rowSentenceIds(row), sim, null);
     }
 }

@@ -63,7 +63,7 @@ public final class TrainConfig {
         d.put("normalization", "mean");     // mean | reward-ratio
         d.put("perplexity_source", "policy");
         d.put("rejected_weighting", "none");
-        d.put("weights", "adaptive");       // adaptive | oracle (oracle needs per-sentence labels: not read from JSONL yet)
+        d.put("weights", "adaptive");       // adaptive | oracle (labels from the records' chosen_sentence_labels)
         d.put("clip_model", "");            // CLIP dual encoder for ASPO similarities (needed when alpha > 0)
         DEFAULTS = Collections.unmodifiableMap(d);
     }

@@ -102,12 +102,13 @@ public final class Trainer {
         this.console = console;
         this.lossConfig = mode == Mode.SFT ? null : cfg.lossConfig(mode == Mode.ASPO ? LossConfig.LossType.ASPO : LossConfig.LossType.DPO);
         this.referenceModel = mode == Mode.SFT ? null : referenceModel != null ? referenceModel : policy.copy();
-        if (mode == Mode.ASPO && lossConfig.weightSource() == LossConfig.WeightSource.ORACLE) {
-            throw new IllegalArgumentException("weights: oracle needs per-sentence ground truth, which the JSONL reader does not take yet");
-        }
-        if (mode == Mode.ASPO && lossConfig.alpha() > 0 && similarity == null) {
+        if (mode == Mode.ASPO && !oracle() && lossConfig.alpha() > 0 && similarity == null) {
             throw new IllegalArgumentException("aspo with alpha > 0 needs image-text similarities: set clip_model (or alpha 0)");
         }
+    }
+
+    private boolean oracle() {
+        return lossConfig != null && lossConfig.weightSource() == LossConfig.WeightSource.ORACLE;
     }
 
     /** The prepared data of one file: records, their sequences (2 per record), similarities. */
@@ -269,7 +270,13 @@ public final class Trainer {
             d.sequences.add(b);
         }
         if (d.records.isEmpty()) throw new DatasetException(file + ": no usable records");
-        if (mode == Mode.ASPO && similarity != null) {
+        if (mode == Mode.ASPO && oracle()) {
+            for (int i = 0; i < d.records.size(); i++) {
+                Record r = d.records.get(i);
+                checkLabels(r, r.chosenLabels(), d.sequences.get(2 * i), "chosen");
+                if (lossConfig.weightsRejected()) checkLabels(r, r.rejectedLabels(), d.sequences.get(2 * i + 1), "rejected");
+            }
+        } else if (mode == Mode.ASPO && similarity != null) {
             for (int i = 0; i < d.records.size(); i++) {
                 Record r = d.records.get(i);
                 d.simChosen.add(checked(similarity.similarities(r, d.sequences.get(2 * i).sentences()), r, "chosen"));
@@ -292,6 +299,17 @@ public final class Trainer {
             }
         }
         return d;
+    }
+
+    /** weights: oracle needs one label per sentence, as the splitter cuts the response. */
+    private static void checkLabels(Record r, double[] labels, Sequence s, String side) {
+        if (labels == null) {
+            throw new DatasetException(r.where() + ": weights: oracle needs \"" + side + "_sentence_labels\" (one label per sentence)");
+        }
+        if (labels.length != s.sentences().size()) {
+            throw new DatasetException(r.where() + ": \"" + side + "_sentence_labels\" has " + labels.length + " labels for "
+                    + s.sentences().size() + " sentences " + s.sentences());
+        }
     }
 
     private static double[] checked(double[] s, Record r, String side) {
@@ -385,7 +403,14 @@ public final class Trainer {
             float[] ref = d.reference.logps(b, keys(idx));
             int n = idx.length;
             List<double[]> simC = null, simR = null;
-            if (!d.simChosen.isEmpty()) {
+            if (oracle()) {
+                simC = new ArrayList<>(n);
+                simR = new ArrayList<>(n);
+                for (int i : idx) {
+                    simC.add(d.records.get(i).chosenLabels());
+                    simR.add(d.records.get(i).rejectedLabels());
+                }
+            } else if (!d.simChosen.isEmpty()) {
                 simC = new ArrayList<>(n);
                 simR = new ArrayList<>(n);
                 for (int i : idx) {
@@ -393,6 +418,7 @@ public final class Trainer {
                     simR.add(d.simRejected.get(i));
                 }
             }
+            // with weights: oracle the per-sentence arrays are the labels, else the similarities
             LossResult res = PreferenceStep.loss(lossConfig, lp, ref, b, simC, lossConfig.weightsRejected() ? simR : null);
             for (int j = 0; j < n; j++) {
                 if (!Float.isFinite(res.pairs().get(j).loss())) {

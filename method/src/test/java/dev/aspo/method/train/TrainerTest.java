@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.aspo.method.data.DatasetException;
 import dev.aspo.method.data.Record;
 import dev.aspo.models.llama.LlamaForCausalLM;
 import dev.aspo.models.tokenizer.Tokenizer;
@@ -94,6 +95,53 @@ class TrainerTest {
             }
             assertTrue(Files.isRegularFile(out.resolve("checkpoint-200/model.safetensors")));
         }
+    }
+
+    /** Adds chosen_sentence_labels to every record of {@code train}: {@code label.apply(line)} per sentence (2 sentences each). */
+    private static Path withLabels(Path dir, Path train, String name, java.util.function.IntFunction<String> labels) throws IOException {
+        List<String> out = new ArrayList<>();
+        List<String> lines = Files.readAllLines(train);
+        for (int i = 0; i < lines.size(); i++) {
+            String l = lines.get(i);
+            out.add(l.substring(0, l.length() - 1) + ", \"chosen_sentence_labels\": " + labels.apply(i) + "}");
+        }
+        Path f = dir.resolve(name);
+        Files.write(f, out);
+        return f;
+    }
+
+    @Test
+    void oracleWeightsComeFromTheRecordsLabels(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 6, 4);
+        Path equal = withLabels(dir, train, "equal.jsonl", i -> "[1, 1]");
+        Path mixed = withLabels(dir, train, "mixed.jsonl", i -> "[1, 0]");
+        String[] common = {"max_steps", "3", "reference_mode", "frozen"};
+        trainer(Trainer.Mode.DPO, config(dir, train, concat(common, "output_dir", dir.resolve("dpo").toString())), Tiny.model(TOK, 3)).run(null);
+        trainer(Trainer.Mode.ASPO, config(dir, equal, concat(common, "output_dir", dir.resolve("eq").toString(), "weights", "oracle")),
+                Tiny.model(TOK, 3)).run(null);
+        trainer(Trainer.Mode.ASPO, config(dir, mixed, concat(common, "output_dir", dir.resolve("mx").toString(), "weights", "oracle")),
+                Tiny.model(TOK, 3)).run(null);
+        List<ObjectNode> dpo = metrics(dir.resolve("dpo")), eq = metrics(dir.resolve("eq")), mx = metrics(dir.resolve("mx"));
+        for (int s = 0; s < 3; s++) {
+            // equal weights under mean normalisation are DPO exactly (ASPO.md's invariant)
+            assertEquals(dpo.get(s).get("loss").asDouble(), eq.get(s).get("loss").asDouble(), 1e-6);
+            assertEquals(1.0, mx.get(s).get("aspo/weight_mean").asDouble() * 2, 1e-9);   // weights 1 and 0
+        }
+        assertTrue(Math.abs(dpo.get(2).get("loss").asDouble() - mx.get(2).get("loss").asDouble()) > 1e-6);
+
+        Path none = dir.resolve("none-out");
+        DatasetException missing = assertThrows(DatasetException.class, () -> trainer(Trainer.Mode.ASPO,
+                config(dir, train, concat(common, "output_dir", none.toString(), "weights", "oracle")), Tiny.model(TOK, 3)).run(null));
+        assertTrue(missing.getMessage().contains("train.jsonl:1") && missing.getMessage().contains("chosen_sentence_labels"),
+                missing.getMessage());
+        Path three = withLabels(dir, train, "three.jsonl", i -> i == 2 ? "[1, 0, 1]" : "[1, 1]");
+        DatasetException count = assertThrows(DatasetException.class, () -> trainer(Trainer.Mode.ASPO,
+                config(dir, three, concat(common, "output_dir", none.toString(), "weights", "oracle")), Tiny.model(TOK, 3)).run(null));
+        assertTrue(count.getMessage().contains("three.jsonl:3") && count.getMessage().contains("3 labels for 2 sentences"), count.getMessage());
+        Path bad = withLabels(dir, train, "bad.jsonl", i -> "[1, 2]");
+        DatasetException range = assertThrows(DatasetException.class, () -> trainer(Trainer.Mode.ASPO,
+                config(dir, bad, concat(common, "output_dir", none.toString(), "weights", "oracle")), Tiny.model(TOK, 3)).run(null));
+        assertTrue(range.getMessage().contains("bad.jsonl:1") && range.getMessage().contains("[1]"), range.getMessage());
     }
 
     @Test
