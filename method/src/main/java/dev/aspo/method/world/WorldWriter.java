@@ -1,0 +1,133 @@
+package dev.aspo.method.world;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import javax.imageio.ImageIO;
+
+/**
+ * Writes a shapes-world dataset; the same (n, seed, px) gives byte-identical files.
+ *
+ * <pre>
+ *   DIR/images/000000.png ...   the rendered scenes (px x px RGB)
+ *   DIR/scenes.jsonl    {"id":0,"image":"images/000000.png","scene":{"objects":[...]}}
+ *   DIR/sft.jsonl       {"images":["images/000000.png"],"prompt":...,"response":...,"scene_id":0}
+ *                       per scene 4 records: a description, one attribute question, one yes- and
+ *                       one no-probe (random split) answered "Yes." / "No."
+ *   DIR/captions.jsonl  per scene one record whose response is the whole description (CLIP training)
+ *   DIR/pope.jsonl      {"images":[...],"prompt":question,"answer":"yes"|"no","split":"random"|...,"scene_id":0}
+ *                       every scene's probes in all three splits; POPULAR uses the object
+ *                       frequencies of these scenes
+ * </pre>
+ *
+ * Every file is written under a temporary name and then renamed, so a reader never sees half a file.
+ */
+public final class WorldWriter {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private WorldWriter() {
+    }
+
+    /** Writes {@code n} scenes from {@code seed} as {@code px}-pixel images into {@code dir} (created if missing). */
+    public static void write(Path dir, int n, long seed, int px) throws IOException {
+        if (n < 1) throw new IllegalArgumentException("the number of scenes must be at least 1, got " + n);
+        if (px < SceneRenderer.MIN_PX) throw new IllegalArgumentException("the image size must be at least " + SceneRenderer.MIN_PX + " px, got " + px);
+        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new IllegalArgumentException("output " + dir + " exists and is not a directory");
+        Path images = Files.createDirectories(dir.resolve("images"));
+
+        SceneGenerator gen = new SceneGenerator(seed);
+        List<Scene> scenes = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) scenes.add(gen.next());
+        Map<String, Integer> freq = ProbeSampler.frequencies(scenes);
+        ProbeSampler sampler = new ProbeSampler(freq);
+        Random rng = new Random(seed * 0x9E3779B97F4A7C15L + 1);   // text choices: a stream apart from the generator's
+        Describer describer = new Describer(rng);
+
+        StringBuilder scenesOut = new StringBuilder(), sft = new StringBuilder(), captions = new StringBuilder(), pope = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            Scene s = scenes.get(i);
+            String image = String.format("images/%06d.png", i);
+            writeAtomically(images.resolve(String.format("%06d.png", i)), out -> ImageIO.write(SceneRenderer.render(s, px), "png", out));
+
+            ObjectNode sceneRec = JSON.createObjectNode();
+            sceneRec.put("id", i);
+            sceneRec.put("image", image);
+            sceneRec.set("scene", s.toJson());
+            line(scenesOut, sceneRec);
+
+            String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(rng.nextInt(Describer.DESCRIBE_INSTRUCTIONS.size()));
+            String description = describer.describe(s);
+            line(sft, record(image, instruction, "response", description, i));
+            line(captions, record(image, instruction, "response", description, i));
+            String question = describer.questions(s, rng).get(0);
+            line(sft, record(image, question, "response", describer.answer(s, question), i));
+            List<Probe> probes = sampler.probes(s, PopeSplit.RANDOM, rng);
+            for (boolean yes : new boolean[] {true, false}) {
+                Probe p = probes.stream().filter(q -> q.answer() == yes).findFirst().orElseThrow();
+                line(sft, record(image, p.question(), "response", ProbeSampler.answerText(yes), i));
+            }
+            for (PopeSplit split : PopeSplit.values()) {
+                for (Probe p : sampler.probes(s, split, rng)) {
+                    ObjectNode r = record(image, p.question(), "answer", p.answer() ? "yes" : "no", i);
+                    r.remove("scene_id");   // keep scene_id last, after split
+                    r.put("split", split.key());
+                    r.put("scene_id", i);
+                    line(pope, r);
+                }
+            }
+        }
+        writeText(dir.resolve("scenes.jsonl"), scenesOut);
+        writeText(dir.resolve("sft.jsonl"), sft);
+        writeText(dir.resolve("captions.jsonl"), captions);
+        writeText(dir.resolve("pope.jsonl"), pope);
+    }
+
+    private static ObjectNode record(String image, String prompt, String key, String value, int sceneId) {
+        ObjectNode r = JSON.createObjectNode();
+        r.putArray("images").add(image);
+        r.put("prompt", prompt);
+        r.put(key, value);
+        r.put("scene_id", sceneId);
+        return r;
+    }
+
+    private static void line(StringBuilder sb, ObjectNode node) throws JsonProcessingException {
+        sb.append(JSON.writeValueAsString(node)).append('\n');
+    }
+
+    private static void writeText(Path file, CharSequence text) throws IOException {
+        writeAtomically(file, out -> {
+            Writer w = new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8);
+            w.append(text);
+            w.flush();
+            return true;
+        });
+    }
+
+    private interface Body {
+        boolean write(OutputStream out) throws IOException;
+    }
+
+    private static void writeAtomically(Path file, Body body) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (OutputStream out = Files.newOutputStream(tmp)) {
+            if (!body.write(out)) throw new IOException("no writer for " + file);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}
