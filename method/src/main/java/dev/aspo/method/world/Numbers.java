@@ -2,7 +2,7 @@ package dev.aspo.method.world;
 
 import java.util.List;
 
-/** Small counts as words and digits: "one".."nine", "1".."9". */
+/** Counts as words ("zero".."nine", "single") and digits ("0", "12", ...). */
 final class Numbers {
     static final List<String> WORDS = List.of("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine");
 
@@ -13,7 +13,9 @@ final class Numbers {
     static int read(String word) {
         int i = WORDS.indexOf(word);
         if (i >= 0) return i;
-        if (word.length() == 1 && Character.isDigit(word.charAt(0))) return word.charAt(0) - '0';
-        return -1;
+        if (word.equals("single")) return 1;
+        if (word.isEmpty() || word.length() > 9) return -1;
+        for (int k = 0; k < word.length(); k++) if (word.charAt(k) < '0' || word.charAt(k) > '9') return -1;
+        return Integer.parseInt(word);
     }
 }

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
+import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -69,19 +69,21 @@ public final class WorldWriter {
 
             String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(rng.nextInt(Describer.DESCRIBE_INSTRUCTIONS.size()));
             String description = describer.describe(s);
-            line(sft, record(image, instruction, "response", description, i));
-            line(captions, record(image, instruction, "response", description, i));
+            line(sft, record(image, instruction, description, i));
+            line(captions, record(image, instruction, description, i));
             String question = describer.questions(s, rng).get(0);
-            line(sft, record(image, question, "response", describer.answer(s, question), i));
+            line(sft, record(image, question, describer.answer(s, question), i));
             List<Probe> probes = sampler.probes(s, PopeSplit.RANDOM, rng);
             for (boolean yes : new boolean[] {true, false}) {
                 Probe p = probes.stream().filter(q -> q.answer() == yes).findFirst().orElseThrow();
-                line(sft, record(image, p.question(), "response", ProbeSampler.answerText(yes), i));
+                line(sft, record(image, p.question(), ProbeSampler.answerText(yes), i));
             }
             for (PopeSplit split : PopeSplit.values()) {
                 for (Probe p : sampler.probes(s, split, rng)) {
-                    ObjectNode r = record(image, p.question(), "answer", p.answer() ? "yes" : "no", i);
-                    r.remove("scene_id");   // keep scene_id last, after split
+                    ObjectNode r = JSON.createObjectNode();
+                    r.putArray("images").add(image);
+                    r.put("prompt", p.question());
+                    r.put("answer", p.answer() ? "yes" : "no");
                     r.put("split", split.key());
                     r.put("scene_id", i);
                     line(pope, r);
@@ -94,11 +96,12 @@ public final class WorldWriter {
         writeText(dir.resolve("pope.jsonl"), pope);
     }
 
-    private static ObjectNode record(String image, String prompt, String key, String value, int sceneId) {
+    /** A TRL SFT record: {"images":[image],"prompt":...,"response":...,"scene_id":...}. */
+    private static ObjectNode record(String image, String prompt, String response, int sceneId) {
         ObjectNode r = JSON.createObjectNode();
         r.putArray("images").add(image);
         r.put("prompt", prompt);
-        r.put(key, value);
+        r.put(response);
         r.put("scene_id", sceneId);
         return r;
     }
@@ -109,7 +112,7 @@ public final class WorldWriter {
 
     private static void writeText(Path file, CharSequence text) throws IOException {
         writeAtomically(file, out -> {
-            Writer w = new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8);
+            Writer w = new OutputStreamWriter(out, StandardCharsets.UTF_8);
             w.append(text);
             w.flush();
             return true;
