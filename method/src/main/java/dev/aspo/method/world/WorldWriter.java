@@ -101,7 +101,7 @@ public final class WorldWriter {
         ObjectNode r = JSON.createObjectNode();
         r.putArray("images").add(image);
         r.put("prompt", prompt);
-        r.put(response);
+        r.put("response", response);
         r.put("scene_id", sceneId);
         return r;
     }

@@ -292,11 +292,11 @@ class JudgeTest {
     /** A sentence with its object and position words blanked: the template it came from. */
     private static String template(String sentence) {
         String t = sentence.toLowerCase(Locale.ROOT);
-        for (int cell = 0; cell < 9; cell++) {
-            List<String> ps = new ArrayList<>(Positions.phrases(cell));
-            ps.sort((a, b) -> b.length() - a.length());
-            for (String p : ps) t = t.replace(p, "POS");
-        }
-        return t.replaceAll("\\b(an?) (small|little|large|big) \\w+ \\w+", "THING").replaceAll("the \\w+ \\w+", "THE").strip();
+        List<String> phrases = new ArrayList<>();
+        for (int cell = 0; cell < 9; cell++) phrases.addAll(Positions.phrases(cell));
+        phrases.sort((a, b) -> b.length() - a.length());   // "in the middle right" before "in the middle"
+        for (String p : phrases) t = t.replace(p, "POS");
+        return t.replaceAll("\\b(small|little|large|big)\\b", "SIZE").replaceAll("\\ban? SIZE \\w+ \\w+", "THING")
+                .replaceAll("the \\w+ \\w+", "THE").strip();
     }
 }
