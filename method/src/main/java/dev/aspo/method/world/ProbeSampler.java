@@ -71,7 +71,13 @@ public final class ProbeSampler {
     }
 
     private static Probe probe(Colour c, Shape sh, boolean yes, PopeSplit split) {
-        return new Probe("Is there a " + SceneObject.name(c, sh) + " in the image?", yes, c, sh, split);
+        return new Probe(question(c, sh), yes, c, sh, split);
+    }
+
+    /** "Is there a red circle in the image?" ("an orange ..."). */
+    public static String question(Colour c, Shape sh) {
+        String article = c == Colour.ORANGE ? "an " : "a ";
+        return "Is there " + article + SceneObject.name(c, sh) + " in the image?";
     }
 
     /** "Yes." or "No.". */

@@ -242,6 +242,7 @@ class JudgeTest {
         Describer d = new Describer(new Random(0));
         assertEquals("Yes.", d.answer(SCENE, "Is there a red circle in the image?"));
         assertEquals("No.", d.answer(SCENE, "Is there a red square in the image?"));
+        assertEquals("No.", d.answer(SCENE, "Is there an orange star in the image?"));
         assertEquals("There are two objects.", d.answer(SCENE, "How many objects are there?"));
         assertEquals("The blue square is large.", d.answer(SCENE, "How big is the blue square?"));
         assertEquals("The circle is red.", d.answer(SCENE, "What colour is the circle?"));

@@ -30,7 +30,9 @@ class ProbeSamplerTest {
                 for (Probe p : probes) {
                     assertEquals(split, p.split());
                     assertEquals(s.has(p.colour(), p.shape()), p.answer(), p.toString());
-                    assertEquals("Is there a " + SceneObject.name(p.colour(), p.shape()) + " in the image?", p.question());
+                    String article = p.colour() == Colour.ORANGE ? "an " : "a ";
+                    assertEquals("Is there " + article + SceneObject.name(p.colour(), p.shape()) + " in the image?", p.question());
+                    assertEquals(ProbeSampler.answerText(p.answer()), new Describer(rng).answer(s, p.question()));
                     assertTrue((p.answer() ? yes : no).add(SceneObject.name(p.colour(), p.shape())), "asked twice: " + p);
                     if (!p.answer() && split == PopeSplit.RANDOM) randomNoCounts.merge(SceneObject.name(p.colour(), p.shape()), 1, Integer::sum);
                 }
