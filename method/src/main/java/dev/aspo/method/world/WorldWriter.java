@@ -1,11 +1,9 @@
 package dev.aspo.method.world;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import javax.imageio.ImageIO;
@@ -32,7 +31,9 @@ import javax.imageio.ImageIO;
  *                       frequencies of these scenes
  * </pre>
  *
- * Every file is written under a temporary name and then renamed, so a reader never sees half a file.
+ * Every file is written under a temporary name and then renamed, so a reader never sees half a file;
+ * files of these names already in DIR are replaced, other files are left alone. The JSONL files are
+ * streamed, so memory does not grow with N beyond the scenes themselves.
  */
 public final class WorldWriter {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -55,45 +56,49 @@ public final class WorldWriter {
         Random rng = new Random(seed * 0x9E3779B97F4A7C15L + 1);   // text choices: a stream apart from the generator's
         Describer describer = new Describer(rng);
 
-        StringBuilder scenesOut = new StringBuilder(), sft = new StringBuilder(), captions = new StringBuilder(), pope = new StringBuilder();
-        for (int i = 0; i < n; i++) {
-            Scene s = scenes.get(i);
-            String image = String.format("images/%06d.png", i);
-            writeAtomically(images.resolve(String.format("%06d.png", i)), out -> ImageIO.write(SceneRenderer.render(s, px), "png", out));
-
-            ObjectNode sceneRec = JSON.createObjectNode();
-            sceneRec.put("id", i);
-            sceneRec.put("image", image);
-            sceneRec.set("scene", s.toJson());
-            line(scenesOut, sceneRec);
-
-            String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(rng.nextInt(Describer.DESCRIBE_INSTRUCTIONS.size()));
-            String description = describer.describe(s);
-            line(sft, record(image, instruction, description, i));
-            line(captions, record(image, instruction, description, i));
-            String question = describer.questions(s, rng).get(0);
-            line(sft, record(image, question, describer.answer(s, question), i));
-            List<Probe> probes = sampler.probes(s, PopeSplit.RANDOM, rng);
-            for (boolean yes : new boolean[] {true, false}) {
-                Probe p = probes.stream().filter(q -> q.answer() == yes).findFirst().orElseThrow();
-                line(sft, record(image, p.question(), ProbeSampler.answerText(yes), i));
+        try (Jsonl scenesOut = new Jsonl(dir.resolve("scenes.jsonl")); Jsonl sft = new Jsonl(dir.resolve("sft.jsonl"));
+                Jsonl captions = new Jsonl(dir.resolve("captions.jsonl")); Jsonl pope = new Jsonl(dir.resolve("pope.jsonl"))) {
+            for (int i = 0; i < n; i++) {
+                writeScene(i, scenes.get(i), px, images, sampler, describer, rng, scenesOut, sft, captions, pope);
             }
-            for (PopeSplit split : PopeSplit.values()) {
-                for (Probe p : sampler.probes(s, split, rng)) {
-                    ObjectNode r = JSON.createObjectNode();
-                    r.putArray("images").add(image);
-                    r.put("prompt", p.question());
-                    r.put("answer", p.answer() ? "yes" : "no");
-                    r.put("split", split.key());
-                    r.put("scene_id", i);
-                    line(pope, r);
-                }
+            for (Jsonl f : List.of(scenesOut, sft, captions, pope)) f.commit();
+        }
+    }
+
+    /** One scene: its image and its lines in the four JSONL files. */
+    private static void writeScene(int i, Scene s, int px, Path images, ProbeSampler sampler, Describer describer, Random rng,
+            Jsonl scenesOut, Jsonl sft, Jsonl captions, Jsonl pope) throws IOException {
+        String image = String.format(Locale.ROOT, "images/%06d.png", i);
+        writeAtomically(images.resolve(String.format(Locale.ROOT, "%06d.png", i)), out -> ImageIO.write(SceneRenderer.render(s, px), "png", out));
+
+        ObjectNode sceneRec = JSON.createObjectNode();
+        sceneRec.put("id", i);
+        sceneRec.put("image", image);
+        sceneRec.set("scene", s.toJson());
+        scenesOut.add(sceneRec);
+
+        String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(rng.nextInt(Describer.DESCRIBE_INSTRUCTIONS.size()));
+        String description = describer.describe(s);
+        sft.add(record(image, instruction, description, i));
+        captions.add(record(image, instruction, description, i));
+        String question = describer.questions(s, rng).get(0);
+        sft.add(record(image, question, describer.answer(s, question), i));
+        List<Probe> probes = sampler.probes(s, PopeSplit.RANDOM, rng);
+        for (boolean yes : new boolean[] {true, false}) {
+            Probe p = probes.stream().filter(q -> q.answer() == yes).findFirst().orElseThrow();
+            sft.add(record(image, p.question(), ProbeSampler.answerText(yes), i));
+        }
+        for (PopeSplit split : PopeSplit.values()) {
+            for (Probe p : sampler.probes(s, split, rng)) {
+                ObjectNode r = JSON.createObjectNode();
+                r.putArray("images").add(image);
+                r.put("prompt", p.question());
+                r.put("answer", p.answer() ? "yes" : "no");
+                r.put("split", split.key());
+                r.put("scene_id", i);
+                pope.add(r);
             }
         }
-        writeText(dir.resolve("scenes.jsonl"), scenesOut);
-        writeText(dir.resolve("sft.jsonl"), sft);
-        writeText(dir.resolve("captions.jsonl"), captions);
-        writeText(dir.resolve("pope.jsonl"), pope);
     }
 
     /** A TRL SFT record: {"images":[image],"prompt":...,"response":...,"scene_id":...}. */
@@ -106,17 +111,35 @@ public final class WorldWriter {
         return r;
     }
 
-    private static void line(StringBuilder sb, ObjectNode node) throws JsonProcessingException {
-        sb.append(JSON.writeValueAsString(node)).append('\n');
-    }
+    /** A JSONL file written under a temporary name; {@link #commit()} renames it into place, close alone discards it. */
+    private static final class Jsonl implements AutoCloseable {
+        private final Path file, tmp;
+        private final Writer out;
+        private boolean committed;
 
-    private static void writeText(Path file, CharSequence text) throws IOException {
-        writeAtomically(file, out -> {
-            Writer w = new OutputStreamWriter(out, StandardCharsets.UTF_8);
-            w.append(text);
-            w.flush();
-            return true;
-        });
+        Jsonl(Path file) throws IOException {
+            this.file = file;
+            this.tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            this.out = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8);
+        }
+
+        void add(ObjectNode record) throws IOException {
+            out.write(JSON.writeValueAsString(record));
+            out.write('\n');
+        }
+
+        void commit() throws IOException {
+            out.close();
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            committed = true;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (committed) return;
+            out.close();
+            Files.deleteIfExists(tmp);
+        }
     }
 
     private interface Body {
