@@ -1,0 +1,159 @@
+package dev.aspo.method.world;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import javax.imageio.ImageIO;
+
+/**
+ * Writes a shapes-world dataset; the same (n, seed, px) gives byte-identical files.
+ *
+ * <pre>
+ *   DIR/images/000000.png ...   the rendered scenes (px x px RGB)
+ *   DIR/scenes.jsonl    {"id":0,"image":"images/000000.png","scene":{"objects":[...]}}
+ *   DIR/sft.jsonl       {"images":["images/000000.png"],"prompt":...,"response":...,"scene_id":0}
+ *                       per scene 4 records: a description, one attribute question, one yes- and
+ *                       one no-probe (random split) answered "Yes." / "No."
+ *   DIR/captions.jsonl  per scene one record whose response is the whole description (CLIP training)
+ *   DIR/pope.jsonl      {"images":[...],"prompt":question,"answer":"yes"|"no","split":"random"|...,"scene_id":0}
+ *                       every scene's probes in all three splits; POPULAR uses the object
+ *                       frequencies of these scenes
+ * </pre>
+ *
+ * Every file is written under a temporary name and then renamed, so a reader never sees half a file;
+ * files of these names already in DIR are replaced, other files are left alone. The JSONL files are
+ * streamed, so memory does not grow with N beyond the scenes themselves.
+ */
+public final class WorldWriter {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private WorldWriter() {
+    }
+
+    /** Writes {@code n} scenes from {@code seed} as {@code px}-pixel images into {@code dir} (created if missing). */
+    public static void write(Path dir, int n, long seed, int px) throws IOException {
+        if (n < 1) throw new IllegalArgumentException("the number of scenes must be at least 1, got " + n);
+        if (px < SceneRenderer.MIN_PX) throw new IllegalArgumentException("the image size must be at least " + SceneRenderer.MIN_PX + " px, got " + px);
+        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new IllegalArgumentException("output " + dir + " exists and is not a directory");
+        Path images = Files.createDirectories(dir.resolve("images"));
+
+        SceneGenerator gen = new SceneGenerator(seed);
+        List<Scene> scenes = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) scenes.add(gen.next());
+        Map<String, Integer> freq = ProbeSampler.frequencies(scenes);
+        ProbeSampler sampler = new ProbeSampler(freq);
+        Random rng = new Random(seed * 0x9E3779B97F4A7C15L + 1);   // text choices: a stream apart from the generator's
+        Describer describer = new Describer(rng);
+
+        try (Jsonl scenesOut = new Jsonl(dir.resolve("scenes.jsonl")); Jsonl sft = new Jsonl(dir.resolve("sft.jsonl"));
+                Jsonl captions = new Jsonl(dir.resolve("captions.jsonl")); Jsonl pope = new Jsonl(dir.resolve("pope.jsonl"))) {
+            for (int i = 0; i < n; i++) {
+                writeScene(i, scenes.get(i), px, images, sampler, describer, rng, scenesOut, sft, captions, pope);
+            }
+            for (Jsonl f : List.of(scenesOut, sft, captions, pope)) f.commit();
+        }
+    }
+
+    /** One scene: its image and its lines in the four JSONL files. */
+    private static void writeScene(int i, Scene s, int px, Path images, ProbeSampler sampler, Describer describer, Random rng,
+            Jsonl scenesOut, Jsonl sft, Jsonl captions, Jsonl pope) throws IOException {
+        String image = String.format(Locale.ROOT, "images/%06d.png", i);
+        writeAtomically(images.resolve(String.format(Locale.ROOT, "%06d.png", i)), out -> ImageIO.write(SceneRenderer.render(s, px), "png", out));
+
+        ObjectNode sceneRec = JSON.createObjectNode();
+        sceneRec.put("id", i);
+        sceneRec.put("image", image);
+        sceneRec.set("scene", s.toJson());
+        scenesOut.add(sceneRec);
+
+        String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(rng.nextInt(Describer.DESCRIBE_INSTRUCTIONS.size()));
+        String description = describer.describe(s);
+        sft.add(record(image, instruction, description, i));
+        captions.add(record(image, instruction, description, i));
+        String question = describer.questions(s, rng).get(0);
+        sft.add(record(image, question, describer.answer(s, question), i));
+        List<Probe> probes = sampler.probes(s, PopeSplit.RANDOM, rng);
+        for (boolean yes : new boolean[] {true, false}) {
+            Probe p = probes.stream().filter(q -> q.answer() == yes).findFirst().orElseThrow();
+            sft.add(record(image, p.question(), ProbeSampler.answerText(yes), i));
+        }
+        for (PopeSplit split : PopeSplit.values()) {
+            for (Probe p : sampler.probes(s, split, rng)) {
+                ObjectNode r = JSON.createObjectNode();
+                r.putArray("images").add(image);
+                r.put("prompt", p.question());
+                r.put("answer", p.answer() ? "yes" : "no");
+                r.put("split", split.key());
+                r.put("scene_id", i);
+                pope.add(r);
+            }
+        }
+    }
+
+    /** A TRL SFT record: {"images":[image],"prompt":...,"response":...,"scene_id":...}. */
+    private static ObjectNode record(String image, String prompt, String response, int sceneId) {
+        ObjectNode r = JSON.createObjectNode();
+        r.putArray("images").add(image);
+        r.put("prompt", prompt);
+        r.put("response", response);
+        r.put("scene_id", sceneId);
+        return r;
+    }
+
+    /** A JSONL file written under a temporary name; {@link #commit()} renames it into place, close alone discards it. */
+    private static final class Jsonl implements AutoCloseable {
+        private final Path file, tmp;
+        private final Writer out;
+        private boolean committed;
+
+        Jsonl(Path file) throws IOException {
+            this.file = file;
+            this.tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            this.out = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8);
+        }
+
+        void add(ObjectNode record) throws IOException {
+            out.write(JSON.writeValueAsString(record));
+            out.write('\n');
+        }
+
+        void commit() throws IOException {
+            out.close();
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            committed = true;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (committed) return;
+            out.close();
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private interface Body {
+        boolean write(OutputStream out) throws IOException;
+    }
+
+    private static void writeAtomically(Path file, Body body) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (OutputStream out = Files.newOutputStream(tmp)) {
+            if (!body.write(out)) throw new IOException("no writer for " + file);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}

@@ -1,0 +1,151 @@
+package dev.aspo.method.world;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.aspo.method.cli.Main;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class WorldWriterTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final List<String> FILES = List.of("scenes.jsonl", "sft.jsonl", "captions.jsonl", "pope.jsonl");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void sameSeedGivesIdenticalFiles() throws IOException {
+        WorldWriter.write(tmp.resolve("a"), 12, 77, 48);
+        WorldWriter.write(tmp.resolve("b"), 12, 77, 48);
+        WorldWriter.write(tmp.resolve("c"), 12, 78, 48);
+        List<Path> files = listed(tmp.resolve("a"));
+        assertEquals(12 + FILES.size(), files.size(), "no temporary files left: " + files);
+        for (Path rel : files) {
+            assertArrayEquals(Files.readAllBytes(tmp.resolve("a").resolve(rel)), Files.readAllBytes(tmp.resolve("b").resolve(rel)), rel.toString());
+        }
+        assertFalse(Files.readString(tmp.resolve("a/scenes.jsonl")).equals(Files.readString(tmp.resolve("c/scenes.jsonl"))));
+    }
+
+    @Test
+    void filesHaveTheDocumentedFormat() throws IOException {
+        Path dir = tmp.resolve("world");
+        WorldWriter.write(dir, 20, 5, 48);
+        List<JsonNode> scenes = lines(dir.resolve("scenes.jsonl"));
+        assertEquals(20, scenes.size());
+        Map<Integer, Scene> byId = new HashMap<>();
+        for (int i = 0; i < 20; i++) {
+            JsonNode r = scenes.get(i);
+            assertEquals(i, r.get("id").asInt());
+            assertEquals(String.format("images/%06d.png", i), r.get("image").asText());
+            Scene s = Scene.fromJson(r.get("scene"));
+            byId.put(i, s);
+            BufferedImage img = ImageIO.read(dir.resolve(r.get("image").asText()).toFile());
+            assertEquals(48, img.getWidth());
+            for (SceneObject o : s.objects()) {
+                assertEquals(o.colour().rgb().getRGB(), img.getRGB(SceneRenderer.centreX(o.cell(), 48), SceneRenderer.centreY(o.cell(), 48)) | 0xFF000000);
+            }
+        }
+        // sft: per scene a description, an attribute answer, a yes and a no; every response true of its scene
+        List<JsonNode> sft = lines(dir.resolve("sft.jsonl"));
+        assertEquals(4 * 20, sft.size());
+        int yes = 0, no = 0, described = 0;
+        for (JsonNode r : sft) {
+            assertEquals(List.of("images", "prompt", "response", "scene_id"), fields(r));
+            Scene s = byId.get(r.get("scene_id").asInt());
+            assertEquals(String.format("images/%06d.png", r.get("scene_id").asInt()), r.get("images").get(0).asText());
+            String prompt = r.get("prompt").asText(), response = r.get("response").asText();
+            if (Describer.DESCRIBE_INSTRUCTIONS.contains(prompt)) described++;
+            Boolean yn = Judge.yesNo(response);
+            if (yn != null) {
+                assertEquals(yn, new Describer(new java.util.Random(0)).answer(s, prompt).equals("Yes."), prompt);
+                if (yn) yes++; else no++;
+            } else {
+                for (SentenceJudgement j : Judge.judge(s, response).sentences()) assertEquals(Verdict.CORRECT, j.verdict(), j.sentence());
+            }
+        }
+        assertEquals(20, described);
+        assertEquals(20, yes);
+        assertEquals(20, no);
+        // captions: one whole description per scene
+        List<JsonNode> captions = lines(dir.resolve("captions.jsonl"));
+        assertEquals(20, captions.size());
+        for (int i = 0; i < 20; i++) {
+            assertEquals(i, captions.get(i).get("scene_id").asInt());
+            ResponseJudgement j = Judge.judge(byId.get(i), captions.get(i).get("response").asText());
+            assertEquals(byId.get(i).objects().size(), j.mentionedPresentObjects().size());
+        }
+        // pope: every scene in every split, answers true of the scene
+        List<JsonNode> pope = lines(dir.resolve("pope.jsonl"));
+        Map<String, Integer> perSplit = new HashMap<>();
+        int objects = byId.values().stream().mapToInt(s -> s.objects().size()).sum();
+        for (JsonNode r : pope) {
+            assertEquals(List.of("images", "prompt", "answer", "split", "scene_id"), fields(r));
+            Scene s = byId.get(r.get("scene_id").asInt());
+            String expected = new Describer(new java.util.Random(0)).answer(s, r.get("prompt").asText());
+            assertEquals(expected.equals("Yes.") ? "yes" : "no", r.get("answer").asText());
+            perSplit.merge(r.get("split").asText(), 1, Integer::sum);
+        }
+        assertEquals(Map.of("random", 2 * objects, "popular", 2 * objects, "adversarial", 2 * objects), perSplit);
+    }
+
+    @Test
+    void badInputIsRefused() throws IOException {
+        Path file = Files.writeString(tmp.resolve("file.txt"), "x");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> WorldWriter.write(tmp.resolve("x"), 0, 1, 48)).getMessage().contains("0"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> WorldWriter.write(tmp.resolve("x"), 3, 1, 16)).getMessage().contains("16"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> WorldWriter.write(file, 3, 1, 48)).getMessage().contains("file.txt"));
+        assertFalse(Files.exists(tmp.resolve("x")));
+    }
+
+    @Test
+    void commandLineWritesTheSameFiles() throws IOException {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int rc = Main.run(new String[] {"world", "generate", "--n", "3", "--seed", "9", "--out", tmp.resolve("cli").toString(), "--size", "32"},
+                new PrintWriter(out, true), new PrintWriter(err, true));
+        assertEquals(0, rc, err.toString());
+        WorldWriter.write(tmp.resolve("api"), 3, 9, 32);
+        for (Path rel : listed(tmp.resolve("api"))) {
+            assertArrayEquals(Files.readAllBytes(tmp.resolve("api").resolve(rel)), Files.readAllBytes(tmp.resolve("cli").resolve(rel)), rel.toString());
+        }
+        rc = Main.run(new String[] {"world", "generate", "--n", "0", "--seed", "9", "--out", tmp.resolve("bad").toString()},
+                new PrintWriter(out, true), new PrintWriter(err, true));
+        assertEquals(1, rc);
+        assertTrue(err.toString().contains("at least 1"), err.toString());
+    }
+
+    private static List<Path> listed(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).map(dir::relativize).sorted().toList();
+        }
+    }
+
+    private static List<JsonNode> lines(Path file) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : Files.readAllLines(file)) out.add(JSON.readTree(line));
+        return out;
+    }
+
+    private static List<String> fields(JsonNode r) {
+        List<String> names = new ArrayList<>();
+        r.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+}
