@@ -1,0 +1,45 @@
+package dev.aspo.method.cli;
+
+import dev.aspo.method.study.Reproduction;
+import dev.aspo.method.study.StudyScale;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code aspo reproduce}: the shapes-world study, DPO against ASPO and its ablations ({@link Reproduction}). */
+@Command(name = "reproduce", mixinStandardHelpOptions = true,
+        description = "Run the shapes-world study end to end (world, CLIP, SFT, SeVa pairs, dpo/aspo/aspo_s/aspo_p/"
+                + "aspo_oracle/aspo_inverse, evaluation) and write results.json, results.md and plots/ in --out. "
+                + "Finished stages are kept: running it again continues an interrupted study.")
+final class ReproduceCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--scale", defaultValue = "small", paramLabel = "S",
+            description = "smoke (about 2 min), small (about 15 min) or full (about 40 min a seed) on 2 cores (default: ${DEFAULT-VALUE})")
+    String scale;
+
+    @Option(names = "--seeds", defaultValue = "1", paramLabel = "N", description = "seeds 1..N, each a whole study (default: ${DEFAULT-VALUE})")
+    int seeds;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "the study's folder (created; finished stages in it are reused)")
+    Path out;
+
+    @Mixin
+    Devices device;
+
+    @Override
+    public Integer call() throws IOException {
+        StudyScale s = StudyScale.of(scale);
+        device.select();
+        Path results = new Reproduction(s, seeds, out, System.out).run();
+        spec.commandLine().getOut().println("wrote " + results + ", " + out.resolve("results.md") + " and " + out.resolve("plots"));
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+}

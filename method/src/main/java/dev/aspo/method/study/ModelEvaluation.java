@@ -1,0 +1,101 @@
+package dev.aspo.method.study;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.aspo.method.train.LlavaPolicy;
+import dev.aspo.method.world.Describer;
+import dev.aspo.method.world.Judge;
+import dev.aspo.method.world.PopeSplit;
+import dev.aspo.method.world.Scene;
+import dev.aspo.models.image.ClipImageProcessor;
+import dev.aspo.models.image.RgbImage;
+import dev.aspo.models.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One model on the held-out world ({@code world-eval}): a description of every scene (the first
+ * describe instruction, greedy), judged by {@link Evaluation#descriptions}, and the POPE probes of
+ * the first {@code popeScenes} scenes, per split. The answers are kept in {@code eval/} beside the
+ * numbers, so a reader can check what the judge judged.
+ */
+final class ModelEvaluation {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private ModelEvaluation() {}
+
+    static ObjectNode run(LlavaPolicy policy, Tokenizer tok, Path seedDir, StudyScale scale, Path answersFile) throws IOException {
+        Path world = seedDir.resolve("world-eval");
+        Map<Integer, Scene> scenes = Reproduction.scenes(world);
+        ClipImageProcessor proc = ClipImageProcessor.clip(StudyModels.IMAGE_SIZE);
+        Answerer describe = new Answerer(policy, tok, proc, 64), yesNo = new Answerer(policy, tok, proc, 4);
+
+        String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(0);
+        List<Scene> sceneList = new ArrayList<>();
+        List<Answerer.Question> qs = new ArrayList<>();
+        List<Integer> ids = new ArrayList<>();
+        for (var e : scenes.entrySet()) {
+            sceneList.add(e.getValue());
+            ids.add(e.getKey());
+            qs.add(new Answerer.Question(RgbImage.read(Reproduction.image(world, e.getKey())), instruction));
+        }
+        List<String> answers = describe.answer(qs);
+        ObjectNode result = JSON.createObjectNode();
+        Evaluation.descriptions(sceneList, answers).forEach(result::put);
+
+        List<String> kept = new ArrayList<>();
+        for (int i = 0; i < answers.size(); i++) {
+            ObjectNode a = JSON.createObjectNode();
+            a.put("scene_id", ids.get(i));
+            a.put("prompt", instruction);
+            a.put("answer", answers.get(i));
+            a.set("judgement", JSON.valueToTree(Judge.judge(sceneList.get(i), answers.get(i))));
+            kept.add(a.toString());
+        }
+
+        // POPE: the probes WorldWriter wrote for the first popeScenes scenes
+        List<Answerer.Question> probes = new ArrayList<>();
+        List<Boolean> truth = new ArrayList<>();
+        List<String> splits = new ArrayList<>();
+        for (String line : Files.readAllLines(world.resolve("pope.jsonl"))) {
+            if (line.isBlank()) continue;
+            JsonNode n = JSON.readTree(line);
+            if (n.get("scene_id").asInt() >= scale.popeScenes()) continue;
+            probes.add(new Answerer.Question(RgbImage.read(world.resolve(n.get("images").get(0).asText())), n.get("prompt").asText()));
+            truth.add(n.get("answer").asText().equals("yes"));
+            splits.add(n.get("split").asText());
+        }
+        List<String> said = yesNo.answer(probes);
+        long yes = 0;
+        for (int i = 0; i < said.size(); i++) {
+            if (Boolean.TRUE.equals(Judge.yesNo(said.get(i)))) yes++;
+            ObjectNode a = JSON.createObjectNode();
+            a.put("split", splits.get(i));
+            a.put("prompt", probes.get(i).prompt());
+            a.put("truth", truth.get(i) ? "yes" : "no");
+            a.put("answer", said.get(i));
+            kept.add(a.toString());
+        }
+        for (PopeSplit split : PopeSplit.values()) {
+            List<Integer> idx = new ArrayList<>();
+            for (int i = 0; i < splits.size(); i++) if (splits.get(i).equals(split.key())) idx.add(i);
+            boolean[] t = new boolean[idx.size()];
+            Boolean[] s = new Boolean[idx.size()];
+            for (int k = 0; k < t.length; k++) {
+                t[k] = truth.get(idx.get(k));
+                s[k] = Judge.yesNo(said.get(idx.get(k)));
+            }
+            result.put("pope_" + split.key() + "_f1", t.length == 0 ? 0 : Evaluation.f1(t, s));
+        }
+        result.put("pope_yes_ratio", said.isEmpty() ? 0 : (double) yes / said.size());
+        result.put("descriptions", answers.size());
+        result.put("probes", said.size());
+        Reproduction.writeAtomically(answersFile, String.join("\n", kept) + "\n");
+        return result;
+    }
+}

@@ -1,0 +1,422 @@
+package dev.aspo.method.study;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.aspo.method.data.Dataset;
+import dev.aspo.method.data.Record;
+import dev.aspo.method.data.Sequence;
+import dev.aspo.method.data.SequenceEncoder;
+import dev.aspo.method.train.ClipSimilarity;
+import dev.aspo.method.train.ClipTrainer;
+import dev.aspo.method.train.LlavaPolicy;
+import dev.aspo.method.train.PolicyModel;
+import dev.aspo.method.train.PolicyModels;
+import dev.aspo.method.train.SimilaritySource;
+import dev.aspo.method.train.TrainConfig;
+import dev.aspo.method.train.Trainer;
+import dev.aspo.method.world.Describer;
+import dev.aspo.method.world.Judge;
+import dev.aspo.method.world.Scene;
+import dev.aspo.method.world.SentenceJudgement;
+import dev.aspo.method.world.Verdict;
+import dev.aspo.method.world.WorldWriter;
+import dev.aspo.models.clip.ClipModel;
+import dev.aspo.models.image.ClipImageProcessor;
+import dev.aspo.models.image.RgbImage;
+import dev.aspo.models.tokenizer.Tokenizer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The reproduction study, {@code aspo reproduce}: per seed,
+ * <pre>
+ *   world (train + held-out scenes) -&gt; tokenizer -&gt; CLIP (contrastive) -&gt; LLaVA SFT (vision tower = CLIP's)
+ *     -&gt; SeVa pairs: SFT answer on the clean image (chosen) vs on a DDPM-noised copy, t = 500 (rejected),
+ *        identical pairs dropped, chosen sentences labelled by the judge
+ *     -&gt; from the SFT checkpoint and the same pairs: dpo, aspo (alpha 0.5), aspo_s (1), aspo_p (0),
+ *        aspo_oracle (judge's labels), aspo_inverse (rejected weighting inverse)
+ *     -&gt; evaluation of every model and the SFT model on held-out scenes
+ * </pre>
+ * then {@link StudyReport} writes {@code results.json}, {@code results.md} and the plots. Each stage
+ * leaves a marker {@code seed-S/.stages/NAME.json} (with its wall time) when it is complete, so a
+ * second run skips finished stages; the trainers resume from their last checkpoint.
+ */
+public final class Reproduction {
+    public static final List<String> METHODS = List.of("sft", "dpo", "aspo", "aspo_s", "aspo_p", "aspo_oracle", "aspo_inverse");
+    static final int MAX_LENGTH = 160, DIFFUSION_STEP = 500;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final StudyScale scale;
+    private final int seeds;
+    private final Path out;
+    private final PrintStream log;
+    private final PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+
+    public Reproduction(StudyScale scale, int seeds, Path out, PrintStream log) {
+        if (seeds < 1) throw new IllegalArgumentException("--seeds must be at least 1, got " + seeds);
+        if (Files.exists(out) && !Files.isDirectory(out)) throw new IllegalArgumentException(out + " exists and is not a directory");
+        this.scale = scale;
+        this.seeds = seeds;
+        this.out = out;
+        this.log = log;
+    }
+
+    /** Runs (or continues) the study and writes the report; returns results.json. */
+    public Path run() throws IOException {
+        Files.createDirectories(out);
+        checkScale();
+        for (int s = 1; s <= seeds; s++) runSeed(s);
+        return StudyReport.write(out, scale, seeds, log);
+    }
+
+    /** A study directory belongs to one scale: mixing scales would average unlike runs. */
+    private void checkScale() throws IOException {
+        Path f = out.resolve("study.json");
+        if (Files.isRegularFile(f)) {
+            String was = JSON.readTree(f.toFile()).path("scale").asText();
+            if (!was.equals(scale.name())) {
+                throw new IllegalArgumentException(out + " holds a " + was + " study; use another --out for scale " + scale.name());
+            }
+        } else {
+            ObjectNode n = JSON.createObjectNode();
+            n.put("scale", scale.name());
+            writeAtomically(f, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n));
+        }
+    }
+
+    static Path seedDir(Path out, int seed) {
+        return out.resolve("seed-" + seed);
+    }
+
+    private void runSeed(int seed) throws IOException {
+        Path d = seedDir(out, seed);
+        Files.createDirectories(d.resolve(".stages"));
+        stage(d, seed, "world", () -> {
+            WorldWriter.write(d.resolve("world"), scale.trainScenes(), seed, StudyModels.IMAGE_SIZE);
+            WorldWriter.write(d.resolve("world-eval"), scale.evalScenes(), 1_000_000L + seed, StudyModels.IMAGE_SIZE);
+        });
+        stage(d, seed, "tokenizer", () -> writeAtomically(d.resolve("tokenizer.json"), StudyModels.tokenizer(corpus(d)).toJson()));
+        Tokenizer tok = Tokenizer.fromFile(d.resolve("tokenizer.json"));
+        stage(d, seed, "clip", () -> trainClip(d, seed, tok));
+        stage(d, seed, "sft", () -> trainSft(d, seed, tok));
+        stage(d, seed, "pairs", () -> makePairs(d, seed, tok));
+        for (String m : METHODS) {
+            if (!m.equals("sft")) stage(d, seed, "train-" + m, () -> trainPreference(d, seed, tok, m));
+        }
+        for (String m : METHODS) stage(d, seed, "eval-" + m, () -> evaluate(d, tok, m));
+    }
+
+    interface Body {
+        void run() throws IOException;
+    }
+
+    private void stage(Path d, int seed, String name, Body body) throws IOException {
+        Path marker = d.resolve(".stages").resolve(name + ".json");
+        if (Files.isRegularFile(marker)) return;
+        log.printf(Locale.ROOT, "[%s seed %d] %s ...%n", scale.name(), seed, name);
+        long t0 = System.nanoTime();
+        body.run();
+        double secs = (System.nanoTime() - t0) / 1e9;
+        ObjectNode n = JSON.createObjectNode();
+        n.put("seconds", secs);
+        writeAtomically(marker, JSON.writeValueAsString(n));
+        log.printf(Locale.ROOT, "[%s seed %d] %s done in %.1f s%n", scale.name(), seed, name, secs);
+    }
+
+    // ---- world and tokenizer ------------------------------------------------------------------
+
+    /** Every text of the training world: SFT prompts and answers (which include the descriptions). */
+    private static List<String> corpus(Path d) throws IOException {
+        List<String> texts = new ArrayList<>();
+        for (Record r : Dataset.load(d.resolve("world/sft.jsonl"), Dataset.Kind.SFT, false).records()) {
+            texts.add(r.prompt());
+            texts.add(r.response());
+        }
+        return texts;
+    }
+
+    /** The scenes of {@code world/scenes.jsonl}, by id. */
+    static Map<Integer, Scene> scenes(Path world) throws IOException {
+        Map<Integer, Scene> m = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(world.resolve("scenes.jsonl"))) {
+            if (line.isBlank()) continue;
+            JsonNode n = JSON.readTree(line);
+            m.put(n.get("id").asInt(), Scene.fromJson(n.get("scene")));
+        }
+        return m;
+    }
+
+    static Path image(Path world, int id) {
+        return world.resolve(String.format(Locale.ROOT, "images/%06d.png", id));
+    }
+
+    // ---- CLIP and SFT -------------------------------------------------------------------------
+
+    private void trainClip(Path d, int seed, Tokenizer tok) throws IOException {
+        // captions: each scene's whole description and one of its sentences (ASPO scores single sentences)
+        Map<Integer, Scene> scenes = scenes(d.resolve("world"));
+        Describer describer = new Describer(new Random(seed * 31L + 7));
+        Random pick = new Random(seed);
+        List<String> lines = new ArrayList<>();
+        for (var e : scenes.entrySet()) {
+            String description = describer.describe(e.getValue());
+            String img = "world/images/" + String.format(Locale.ROOT, "%06d.png", e.getKey());
+            lines.add(captionLine(img, description));
+            List<String> sentences = new ArrayList<>();
+            for (var span : dev.aspo.method.sentences.SentenceSplitter.split(description)) {
+                String t = span.text(description).strip();
+                if (!t.isEmpty()) sentences.add(t);
+            }
+            lines.add(captionLine(img, sentences.get(pick.nextInt(sentences.size()))));
+        }
+        writeAtomically(d.resolve("clip-captions.jsonl"), String.join("\n", lines) + "\n");
+        Path init = d.resolve("clip-init");
+        if (!Files.isRegularFile(init.resolve("model.safetensors"))) {
+            Path tmp = d.resolve(".clip-init.tmp");
+            Files.createDirectories(tmp);
+            StudyModels.clip(tok, seed).save(tmp);
+            ClipImageProcessor.clip(StudyModels.IMAGE_SIZE).save(tmp);
+            Files.writeString(tmp.resolve("tokenizer.json"), tok.toJson());
+            Files.move(tmp, init, StandardCopyOption.ATOMIC_MOVE);
+        }
+        Map<String, String> o = common(d, seed, "clip", init, scale.clipSteps(), scale.clipBatch(), 1e-3);
+        o.put("train_file", d.resolve("clip-captions.jsonl").toString());
+        o.put("weight_decay", "0.1");
+        new ClipTrainer(TrainConfig.of(o), quiet).run(resumeFrom(d.resolve("clip")));
+    }
+
+    private static String captionLine(String image, String text) {
+        ObjectNode n = JSON.createObjectNode();
+        n.putArray("images").add(image);
+        n.put("text", text);
+        return n.toString();
+    }
+
+    private void trainSft(Path d, int seed, Tokenizer tok) throws IOException {
+        Path init = d.resolve("sft-init");
+        if (!Files.isRegularFile(init.resolve("model.safetensors"))) {
+            ClipModel clip = ClipModel.load(Trainer.latestCheckpoint(d.resolve("clip")));
+            Path tmp = d.resolve(".sft-init.tmp");
+            Files.createDirectories(tmp);
+            new LlavaPolicy(StudyModels.llava(tok, clip, seed), ClipImageProcessor.clip(StudyModels.IMAGE_SIZE)).save(tmp);
+            Files.writeString(tmp.resolve("tokenizer.json"), tok.toJson());
+            Files.move(tmp, init, StandardCopyOption.ATOMIC_MOVE);
+        }
+        Map<String, String> o = common(d, seed, "sft", init, scale.sftSteps(), scale.sftBatch(), scale.sftLr());
+        o.put("train_file", d.resolve("world/sft.jsonl").toString());
+        o.put("warmup_steps", String.valueOf(scale.sftSteps() / 20));
+        o.put("min_lr_ratio", "0.1");
+        new Trainer(Trainer.Mode.SFT, TrainConfig.of(o), PolicyModels.load(init), null, tok, null, quiet)
+                .run(resumeFrom(d.resolve("sft")));
+    }
+
+    /** Settings every run shares. */
+    private Map<String, String> common(Path d, int seed, String run, Path model, int steps, int batch, double lr) {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("model", model.toString());
+        o.put("tokenizer", d.resolve("tokenizer.json").toString());
+        o.put("output_dir", d.resolve(run).toString());
+        o.put("cache_dir", d.resolve("cache").toString());
+        o.put("max_steps", String.valueOf(steps));
+        o.put("batch_size", String.valueOf(batch));
+        o.put("lr", String.valueOf(lr));
+        o.put("seed", String.valueOf(seed));
+        o.put("max_length", String.valueOf(MAX_LENGTH));
+        o.put("save_every", String.valueOf(Math.max(1, steps / 2)));
+        o.put("log_every", "1");
+        o.put("progress", "none");
+        return o;
+    }
+
+    private static Path resumeFrom(Path runDir) throws IOException {
+        return Files.isDirectory(runDir) && Trainer.latestCheckpoint(runDir) != null ? runDir : null;
+    }
+
+    // ---- SeVa pairs ---------------------------------------------------------------------------
+
+    private void makePairs(Path d, int seed, Tokenizer tok) throws IOException {
+        LlavaPolicy sft = LlavaPolicy.load(Trainer.latestCheckpoint(d.resolve("sft")));
+        Answerer answerer = new Answerer(sft, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), 64);
+        SequenceEncoder enc = new SequenceEncoder(tok, sft.eosId(), MAX_LENGTH);
+        Files.createDirectories(d.resolve("pairs"));
+        PairStats train = pairs(d, "world", scale.pairScenes(), seed, answerer, enc, sft, d.resolve("pairs/train.jsonl"));
+        PairStats eval = pairs(d, "world-eval", scale.evalScenes(), seed + 17, answerer, enc, sft, d.resolve("pairs/eval.jsonl"));
+        ObjectNode n = JSON.createObjectNode();
+        n.put("count", train.count);
+        n.put("scenes", train.scenes);
+        n.put("chosen_sentences", train.sentences);
+        n.put("chosen_sentence_error_rate", train.errorRate());
+        n.put("rejected_sentence_error_rate", train.rejectedErrorRate());
+        n.put("eval_count", eval.count);
+        n.put("eval_chosen_sentence_error_rate", eval.errorRate());
+        writeAtomically(d.resolve("pairs/stats.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n));
+        log.printf(Locale.ROOT, "[%s seed %d] %d pairs from %d scenes; chosen sentence error rate %.3f (rejected %.3f)%n",
+                scale.name(), seed, train.count, train.scenes, train.errorRate(), train.rejectedErrorRate());
+        if (train.count == 0) throw new IllegalStateException(d + ": every SeVa pair was identical; no preference data");
+    }
+
+    private static final class PairStats {
+        int count, scenes;
+        long sentences, wrong, rejectedSentences, rejectedWrong;
+
+        double errorRate() {
+            return sentences == 0 ? 0 : (double) wrong / sentences;
+        }
+
+        double rejectedErrorRate() {
+            return rejectedSentences == 0 ? 0 : (double) rejectedWrong / rejectedSentences;
+        }
+    }
+
+    private PairStats pairs(Path d, String world, int n, long seed, Answerer answerer, SequenceEncoder enc, PolicyModel policy,
+                            Path file) throws IOException {
+        Map<Integer, Scene> scenes = scenes(d.resolve(world));
+        Random rng = new Random(seed * 1_000_003L + 11);
+        List<Integer> ids = new ArrayList<>(scenes.keySet()).subList(0, Math.min(n, scenes.size()));
+        List<String> prompts = new ArrayList<>();
+        List<Answerer.Question> clean = new ArrayList<>(), noised = new ArrayList<>();
+        for (int id : ids) {
+            String prompt = Describer.DESCRIBE_INSTRUCTIONS.get(rng.nextInt(Describer.DESCRIBE_INSTRUCTIONS.size()));
+            RgbImage img = RgbImage.read(image(d.resolve(world), id));
+            prompts.add(prompt);
+            clean.add(new Answerer.Question(img, prompt));
+            noised.add(new Answerer.Question(DdpmNoise.noise(img, DIFFUSION_STEP, rng), prompt));
+        }
+        List<String> chosen = answerer.answer(clean), rejected = answerer.answer(noised);
+        if (!ids.isEmpty()) {
+            log.printf(Locale.ROOT, "  example (%s scene %d): %s%n    chosen:   %s%n    rejected: %s%n", world, ids.get(0),
+                    prompts.get(0), chosen.get(0), rejected.get(0));
+        }
+        PairStats st = new PairStats();
+        st.scenes = ids.size();
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < ids.size(); i++) {
+            String c = chosen.get(i), r = rejected.get(i);
+            if (c.isBlank() || r.isBlank() || c.equals(r)) continue;
+            Scene scene = scenes.get(ids.get(i));
+            String where = file + " scene " + ids.get(i);
+            double[] lc = labels(scene, enc.encode(policy.promptText(prompts.get(i), 1), c, where));
+            double[] lr = labels(scene, enc.encode(policy.promptText(prompts.get(i), 1), r, where));
+            for (double v : lc) {
+                st.sentences++;
+                if (v < 0.5) st.wrong++;
+            }
+            for (double v : lr) {
+                st.rejectedSentences++;
+                if (v < 0.5) st.rejectedWrong++;
+            }
+            ObjectNode o = JSON.createObjectNode();
+            o.putArray("images").add(d.relativize(image(d.resolve(world), ids.get(i))).toString().replace('\\', '/')
+                    .replaceFirst("^", "../"));
+            o.put("prompt", prompts.get(i));
+            o.put("chosen", c);
+            o.put("rejected", r);
+            var a = o.putArray("chosen_sentence_labels");
+            for (double v : lc) a.add((int) v);
+            var b = o.putArray("rejected_sentence_labels");
+            for (double v : lr) b.add((int) v);
+            o.put("scene_id", ids.get(i));
+            lines.add(o.toString());
+            st.count++;
+        }
+        writeAtomically(file, lines.isEmpty() ? "" : String.join("\n", lines) + "\n");
+        return st;
+    }
+
+    /** 1 for each sentence (as the trainer's splitter and aligner cut it) the judge finds correct, else 0. */
+    static double[] labels(Scene scene, Sequence s) {
+        double[] l = new double[s.sentences().size()];
+        for (int i = 0; i < l.length; i++) {
+            SentenceJudgement j = Judge.judgeSentence(scene, s.sentences().get(i));
+            l[i] = j.verdict() == Verdict.CORRECT ? 1 : 0;
+        }
+        return l;
+    }
+
+    // ---- preference runs ----------------------------------------------------------------------
+
+    /** The settings that make method {@code m} (ASPO.md: alpha 0.5 full, 1 similarity only, 0 perplexity only). */
+    static Map<String, String> methodSettings(String m) {
+        Map<String, String> o = new LinkedHashMap<>();
+        switch (m) {
+            case "dpo" -> {}
+            case "aspo" -> o.put("alpha", "0.5");
+            case "aspo_s" -> o.put("alpha", "1");
+            case "aspo_p" -> o.put("alpha", "0");
+            case "aspo_oracle" -> o.put("weights", "oracle");
+            case "aspo_inverse" -> {
+                o.put("alpha", "0.5");
+                o.put("rejected_weighting", "inverse");
+            }
+            default -> throw new IllegalArgumentException("unknown method " + m);
+        }
+        return o;
+    }
+
+    private void trainPreference(Path d, int seed, Tokenizer tok, String m) throws IOException {
+        Path sft = Trainer.latestCheckpoint(d.resolve("sft"));
+        Map<String, String> o = common(d, seed, "runs/" + m, sft, scale.prefSteps(), scale.prefBatch(), scale.prefLr());
+        o.put("train_file", d.resolve("pairs/train.jsonl").toString());
+        o.put("eval_file", d.resolve("pairs/eval.jsonl").toString());
+        o.put("warmup_steps", String.valueOf(scale.prefSteps() / 10));
+        o.put("beta", "0.1");
+        o.putAll(methodSettings(m));
+        TrainConfig cfg = TrainConfig.of(o);
+        SimilaritySource sim = null;
+        if (!m.equals("dpo") && !m.equals("aspo_oracle") && cfg.number("alpha") > 0) {
+            sim = ClipSimilarity.load(Trainer.latestCheckpoint(d.resolve("clip")), d.resolve("cache"));
+        }
+        Trainer.Mode mode = m.equals("dpo") ? Trainer.Mode.DPO : Trainer.Mode.ASPO;
+        new Trainer(mode, cfg, PolicyModels.load(sft), PolicyModels.load(sft), tok, sim, quiet).run(resumeFrom(d.resolve("runs/" + m)));
+    }
+
+    // ---- evaluation ---------------------------------------------------------------------------
+
+    private void evaluate(Path d, Tokenizer tok, String m) throws IOException {
+        Path ckpt = Trainer.latestCheckpoint(m.equals("sft") ? d.resolve("sft") : d.resolve("runs/" + m));
+        LlavaPolicy policy = LlavaPolicy.load(ckpt);
+        Files.createDirectories(d.resolve("eval"));
+        ObjectNode result = ModelEvaluation.run(policy, tok, d, scale, d.resolve("eval/" + m + "-answers.jsonl"));
+        result.put("reward_accuracy", m.equals("sft") ? 0.0 : lastEval(d.resolve("runs/" + m), "eval_rewards/accuracies"));
+        double alpha = switch (m) {
+            case "aspo" -> 0.5;
+            case "aspo_s" -> 1;
+            case "aspo_p" -> 0;
+            default -> Double.NaN;
+        };
+        if (!Double.isNaN(alpha)) {
+            SimilaritySource sim = alpha > 0 ? ClipSimilarity.load(Trainer.latestCheckpoint(d.resolve("clip")), d.resolve("cache")) : null;
+            List<Record> pairs = Dataset.load(d.resolve("pairs/eval.jsonl"), Dataset.Kind.PREFERENCE, false).records();
+            result.put("weight_auroc", WeightQuality.auroc(policy, tok, sim, alpha, pairs, MAX_LENGTH));
+        }
+        writeAtomically(d.resolve("eval/" + m + ".json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result));
+    }
+
+    /** The value of {@code key} on the last line of a run's metrics.jsonl that has it. */
+    static double lastEval(Path run, String key) throws IOException {
+        double v = Double.NaN;
+        for (String line : Files.readAllLines(run.resolve(Trainer.METRICS))) {
+            JsonNode n = JSON.readTree(line);
+            if (n.has(key)) v = n.get(key).asDouble();
+        }
+        if (Double.isNaN(v)) throw new IllegalStateException(run.resolve(Trainer.METRICS) + ": no " + key);
+        return v;
+    }
+
+    static void writeAtomically(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.writeString(tmp, text);
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+}

@@ -1,0 +1,196 @@
+package dev.aspo.method.study;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The study's outputs, from what the seeds left on disk: {@code results.json} (every metric as
+ * mean and standard deviation over seeds), {@code results.md} (the table the paper would print)
+ * and PNG plots ({@code plots/loss.png}, {@code plots/margins.png}: training curves averaged over
+ * seeds; {@code plots/hallucination.png}, {@code plots/pope.png}: metric bars with +-1 std).
+ */
+public final class StudyReport {
+    /** The per-method metrics of results.json, in table order. */
+    public static final List<String> METRICS = List.of("chair_i", "chair_s", "recall", "attribute_error", "pope_random_f1",
+            "pope_popular_f1", "pope_adversarial_f1", "pope_yes_ratio", "reward_accuracy");
+    static final List<String> WEIGHTED = List.of("aspo", "aspo_s", "aspo_p");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private StudyReport() {}
+
+    static Path write(Path out, StudyScale scale, int seeds, PrintStream log) throws IOException {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("scale", scale.name());
+        root.put("seeds", seeds);
+        double wall = 0;
+        List<Double> pairCount = new ArrayList<>(), errorRate = new ArrayList<>();
+        Map<String, Map<String, List<Double>>> values = new LinkedHashMap<>();
+        Map<String, List<Double>> auroc = new LinkedHashMap<>();
+        for (int s = 1; s <= seeds; s++) {
+            Path d = Reproduction.seedDir(out, s);
+            try (DirectoryStream<Path> st = Files.newDirectoryStream(d.resolve(".stages"), "*.json")) {
+                for (Path p : st) wall += JSON.readTree(p.toFile()).get("seconds").asDouble();
+            }
+            JsonNode pairs = JSON.readTree(d.resolve("pairs/stats.json").toFile());
+            pairCount.add(pairs.get("count").asDouble());
+            errorRate.add(pairs.get("chosen_sentence_error_rate").asDouble());
+            for (String m : Reproduction.METHODS) {
+                JsonNode e = JSON.readTree(d.resolve("eval/" + m + ".json").toFile());
+                for (String k : METRICS) values.computeIfAbsent(m, x -> new LinkedHashMap<>()).computeIfAbsent(k, x -> new ArrayList<>())
+                        .add(e.get(k).asDouble());
+                if (e.has("weight_auroc")) auroc.computeIfAbsent(m, x -> new ArrayList<>()).add(e.get("weight_auroc").asDouble());
+            }
+        }
+        root.put("wall_seconds", wall);
+        ObjectNode pairs = root.putObject("pairs");
+        pairs.put("count", mean(pairCount));
+        pairs.put("chosen_sentence_error_rate", mean(errorRate));
+        pairs.set("per_seed_count", JSON.valueToTree(pairCount));
+        pairs.set("per_seed_chosen_sentence_error_rate", JSON.valueToTree(errorRate));
+        ObjectNode methods = root.putObject("methods");
+        values.forEach((m, ks) -> {
+            ObjectNode mo = methods.putObject(m);
+            ks.forEach((k, v) -> stat(mo.putObject(k), v));
+        });
+        ObjectNode wa = root.putObject("weight_auroc");
+        auroc.forEach((m, v) -> stat(wa.putObject(m), v));
+
+        Path json = out.resolve("results.json");
+        Reproduction.writeAtomically(json, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n");
+        Reproduction.writeAtomically(out.resolve("results.md"), markdown(root));
+        plots(out, seeds, root);
+        log.println(markdown(root));
+        return json;
+    }
+
+    private static void stat(ObjectNode o, List<Double> v) {
+        o.put("mean", mean(v));
+        o.put("std", std(v));
+    }
+
+    static double mean(List<Double> v) {
+        double s = 0;
+        for (double x : v) s += x;
+        return v.isEmpty() ? Double.NaN : s / v.size();
+    }
+
+    /** The sample standard deviation (n - 1); 0 for one seed. */
+    static double std(List<Double> v) {
+        if (v.size() < 2) return 0;
+        double m = mean(v), s = 0;
+        for (double x : v) s += (x - m) * (x - m);
+        return Math.sqrt(s / (v.size() - 1));
+    }
+
+    static String markdown(JsonNode root) {
+        StringBuilder b = new StringBuilder();
+        int seeds = root.get("seeds").asInt();
+        b.append(String.format(Locale.ROOT, "# Shapes-world study: scale %s, %d seed%s%n%n", root.get("scale").asText(), seeds,
+                seeds == 1 ? "" : "s"));
+        b.append(String.format(Locale.ROOT, "%.0f SeVa pairs per seed; %.1f%% of the chosen answers' sentences are wrong"
+                        + " (judge); compute %.1f min in all.%n%n", root.get("pairs").get("count").asDouble(),
+                100 * root.get("pairs").get("chosen_sentence_error_rate").asDouble(), root.get("wall_seconds").asDouble() / 60));
+        b.append("Mean").append(seeds > 1 ? " ± std over seeds" : "").append(", in %. Lower is better for CHAIR and attribute"
+                + " errors, higher for recall, POPE F1 and reward accuracy; a POPE yes-ratio near 50% is unbiased.\n\n");
+        b.append("| method | CHAIR_i ↓ | CHAIR_s ↓ | recall ↑ | attr. err ↓ | POPE rand F1 ↑ | POPE pop F1 ↑ | POPE adv F1 ↑ |"
+                + " yes-ratio | reward acc ↑ |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|\n");
+        JsonNode methods = root.get("methods");
+        for (var it = methods.fieldNames(); it.hasNext(); ) {
+            String m = it.next();
+            b.append("| ").append(m);
+            for (String k : METRICS) {
+                JsonNode v = methods.get(m).get(k);
+                b.append(" | ").append(cell(v, seeds));
+            }
+            b.append(" |\n");
+        }
+        JsonNode wa = root.get("weight_auroc");
+        if (wa.size() > 0) {
+            b.append("\nAUROC of the sentence weights of held-out chosen answers for telling correct sentences from wrong ones"
+                    + " (0.5 = chance):\n\n| weights | AUROC |\n|---|---|\n");
+            for (var it = wa.fieldNames(); it.hasNext(); ) {
+                String m = it.next();
+                b.append("| ").append(m).append(" | ").append(String.format(Locale.ROOT, "%.3f", wa.get(m).get("mean").asDouble()));
+                if (seeds > 1) b.append(String.format(Locale.ROOT, " ± %.3f", wa.get(m).get("std").asDouble()));
+                b.append(" |\n");
+            }
+        }
+        return b.toString();
+    }
+
+    private static String cell(JsonNode v, int seeds) {
+        String s = String.format(Locale.ROOT, "%.1f", 100 * v.get("mean").asDouble());
+        return seeds > 1 ? s + String.format(Locale.ROOT, " ± %.1f", 100 * v.get("std").asDouble()) : s;
+    }
+
+    private static void plots(Path out, int seeds, JsonNode root) throws IOException {
+        Path dir = out.resolve("plots");
+        Files.createDirectories(dir);
+        for (String[] curve : new String[][] {{"loss", "loss.png", "training loss"}, {"rewards/margins", "margins.png", "reward margin"}}) {
+            LinkedHashMap<String, double[][]> series = new LinkedHashMap<>();
+            for (String m : Reproduction.METHODS) {
+                if (m.equals("sft")) continue;
+                double[][] c = meanCurve(out, seeds, m, curve[0]);
+                if (c != null) series.put(m, c);
+            }
+            if (!series.isEmpty()) {
+                Charts.lines(dir.resolve(curve[1]), curve[2] + " (mean over " + seeds + " seed" + (seeds == 1 ? "" : "s") + ")",
+                        "step", curve[0], series);
+            }
+        }
+        List<String> methods = new ArrayList<>();
+        root.get("methods").fieldNames().forEachRemaining(methods::add);
+        bars(dir.resolve("hallucination.png"), "hallucination on held-out scenes", root, methods,
+                List.of("chair_i", "chair_s", "recall", "attribute_error"));
+        bars(dir.resolve("pope.png"), "POPE and reward accuracy", root, methods,
+                List.of("pope_random_f1", "pope_popular_f1", "pope_adversarial_f1", "pope_yes_ratio", "reward_accuracy"));
+    }
+
+    private static void bars(Path png, String title, JsonNode root, List<String> methods, List<String> metrics) {
+        double[][] mean = new double[metrics.size()][methods.size()], std = new double[metrics.size()][methods.size()];
+        for (int i = 0; i < metrics.size(); i++) {
+            for (int j = 0; j < methods.size(); j++) {
+                JsonNode v = root.get("methods").get(methods.get(j)).get(metrics.get(i));
+                mean[i][j] = v.get("mean").asDouble();
+                std[i][j] = v.get("std").asDouble();
+            }
+        }
+        Charts.bars(png, title, metrics, methods, mean, std);
+    }
+
+    /** {xs, ys}: the training metric {@code key} per step, averaged over the seeds that logged it. */
+    private static double[][] meanCurve(Path out, int seeds, String method, String key) throws IOException {
+        Map<Long, double[]> acc = new java.util.TreeMap<>();
+        for (int s = 1; s <= seeds; s++) {
+            Path f = Reproduction.seedDir(out, s).resolve("runs/" + method + "/metrics.jsonl");
+            if (!Files.isRegularFile(f)) continue;
+            for (String line : Files.readAllLines(f)) {
+                JsonNode n = JSON.readTree(line);
+                if (!n.has(key) || !n.has("step")) continue;
+                double[] a = acc.computeIfAbsent(n.get("step").asLong(), k -> new double[2]);
+                a[0] += n.get(key).asDouble();
+                a[1]++;
+            }
+        }
+        if (acc.isEmpty()) return null;
+        double[][] c = new double[2][acc.size()];
+        int i = 0;
+        for (var e : acc.entrySet()) {
+            c[0][i] = e.getKey();
+            c[1][i++] = e.getValue()[0] / e.getValue()[1];
+        }
+        return c;
+    }
+}

@@ -1,0 +1,36 @@
+package dev.aspo.method.study;
+
+import java.util.Locale;
+
+/**
+ * The sizes of one reproduction study. Every scale trains the same compact models; they differ in
+ * how many scenes, steps and pairs they use, so that {@code smoke} fits CI (under 3 minutes),
+ * {@code small} the README's main command (under 20 minutes) and {@code full} two hours with three
+ * seeds, on a 2-core machine. docs/RESULTS.md states the figures.
+ *
+ * @param trainScenes   scenes of the training world (CLIP captions and SFT records come from them)
+ * @param evalScenes    held-out scenes: descriptions, POPE probes, held-out preference pairs
+ * @param clipSteps     contrastive CLIP steps (batch {@code clipBatch})
+ * @param sftSteps      SFT steps of the LLaVA (batch {@code sftBatch})
+ * @param pairScenes    training scenes the SFT model answers on to make SeVa pairs
+ * @param prefSteps     steps of each preference run (batch {@code prefBatch} pairs)
+ * @param popeScenes    held-out scenes probed with POPE questions (per split)
+ */
+public record StudyScale(String name, int trainScenes, int evalScenes, int clipSteps, int clipBatch, int sftSteps,
+                         int sftBatch, double sftLr, int pairScenes, int prefSteps, int prefBatch, double prefLr,
+                         int popeScenes) {
+
+    public static final StudyScale SMOKE = new StudyScale("smoke", 240, 32, 40, 32, 120, 16, 3e-3, 64, 12, 8, 2e-5, 16);
+    public static final StudyScale SMALL = new StudyScale("small", 3000, 200, 1500, 32, 3000, 16, 1e-3, 600, 150, 8, 1e-4, 120);
+    public static final StudyScale FULL = new StudyScale("full", 4000, 300, 500, 32, 2000, 16, 2e-3, 800, 200, 8, 2e-5, 200);
+
+    /** The scale called {@code name} (smoke, small or full). */
+    public static StudyScale of(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "smoke" -> SMOKE;
+            case "small" -> SMALL;
+            case "full" -> FULL;
+            default -> throw new IllegalArgumentException("unknown scale \"" + name + "\" (expected smoke, small or full)");
+        };
+    }
+}
