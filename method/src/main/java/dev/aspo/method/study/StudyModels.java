@@ -15,7 +15,7 @@ import java.util.List;
 /**
  * The study's compact models, the same at every scale:
  * <pre>
- *   image 48x48 --patch 16--&gt; 3x3 patches, one per grid cell of the shapes world
+ *   image 96x96 --patch 32--&gt; 3x3 patches, one per grid cell of the shapes world
  *   CLIP vision:  hidden 64, 2 layers, 4 heads, quick-GELU      --+-- CLIP text: hidden 64, 2 layers, 4 heads
  *                 (trained contrastively, then LLaVA's tower)      |   projections to 64, learned logit scale
  *   LLaVA: vision tower (last layer, class token dropped: 9 features) -&gt; Linear-GELU-Linear -&gt;
@@ -26,7 +26,7 @@ import java.util.List;
  * (EOS must not be id 2: CLIP's text tower reads {@code eos_token_id == 2} as the legacy argmax pooling.)
  */
 public final class StudyModels {
-    public static final int IMAGE_SIZE = 48, PATCH = 16, VOCAB = 512, MAX_TEXT = 64;
+    public static final int IMAGE_SIZE = 96, PATCH = 32, VOCAB = 512, MAX_TEXT = 64;
 
     private StudyModels() {}
 

@@ -49,7 +49,9 @@ public final class StudyReport {
                 JsonNode e = JSON.readTree(d.resolve("eval/" + m + ".json").toFile());
                 for (String k : METRICS) values.computeIfAbsent(m, x -> new LinkedHashMap<>()).computeIfAbsent(k, x -> new ArrayList<>())
                         .add(e.get(k).asDouble());
-                if (e.has("weight_auroc")) auroc.computeIfAbsent(m, x -> new ArrayList<>()).add(e.get("weight_auroc").asDouble());
+                if (e.has("weight_auroc")) {
+                    auroc.computeIfAbsent(m, x -> new ArrayList<>()).add(e.get("weight_auroc").isNull() ? Double.NaN : e.get("weight_auroc").asDouble());
+                }
             }
         }
         root.put("wall_seconds", wall);
@@ -74,9 +76,16 @@ public final class StudyReport {
         return json;
     }
 
+    /** Mean and std over the seeds where the value is defined (an AUROC is not when all sentences are right); null if none. */
     private static void stat(ObjectNode o, List<Double> v) {
-        o.put("mean", mean(v));
-        o.put("std", std(v));
+        List<Double> finite = v.stream().filter(Double::isFinite).toList();
+        if (finite.isEmpty()) {
+            o.putNull("mean");
+            o.putNull("std");
+            return;
+        }
+        o.put("mean", mean(finite));
+        o.put("std", std(finite));
     }
 
     static double mean(List<Double> v) {
@@ -122,8 +131,10 @@ public final class StudyReport {
                     + " (0.5 = chance):\n\n| weights | AUROC |\n|---|---|\n");
             for (var it = wa.fieldNames(); it.hasNext(); ) {
                 String m = it.next();
-                b.append("| ").append(m).append(" | ").append(String.format(Locale.ROOT, "%.3f", wa.get(m).get("mean").asDouble()));
-                if (seeds > 1) b.append(String.format(Locale.ROOT, " ± %.3f", wa.get(m).get("std").asDouble()));
+                b.append("| ").append(m).append(" | ");
+                if (wa.get(m).get("mean").isNull()) b.append("n/a");
+                else b.append(String.format(Locale.ROOT, "%.3f", wa.get(m).get("mean").asDouble()));
+                if (seeds > 1 && !wa.get(m).get("mean").isNull()) b.append(String.format(Locale.ROOT, " ± %.3f", wa.get(m).get("std").asDouble()));
                 b.append(" |\n");
             }
         }

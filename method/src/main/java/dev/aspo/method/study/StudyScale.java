@@ -20,9 +20,9 @@ public record StudyScale(String name, int trainScenes, int evalScenes, int clipS
                          int sftBatch, double sftLr, int pairScenes, int prefSteps, int prefBatch, double prefLr,
                          int popeScenes) {
 
-    public static final StudyScale SMOKE = new StudyScale("smoke", 240, 32, 40, 32, 120, 16, 3e-3, 64, 12, 8, 2e-5, 16);
-    public static final StudyScale SMALL = new StudyScale("small", 3000, 200, 1500, 32, 3000, 16, 1e-3, 600, 150, 8, 1e-4, 120);
-    public static final StudyScale FULL = new StudyScale("full", 4000, 300, 500, 32, 2000, 16, 2e-3, 800, 200, 8, 2e-5, 200);
+    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 32, 150, 32, 500, 16, 1e-3, 64, 12, 8, 2e-5, 16);
+    public static final StudyScale SMALL = new StudyScale("small", 3000, 200, 1500, 32, 6000, 16, 1e-3, 600, 150, 8, 2e-5, 120);
+    public static final StudyScale FULL = new StudyScale("full", 4000, 300, 2000, 32, 8000, 16, 1e-3, 1000, 250, 8, 2e-5, 200);
 
     /** The scale called {@code name} (smoke, small or full). */
     public static StudyScale of(String name) {

@@ -51,6 +51,7 @@ public final class TrainConfig {
         d.put("adam_beta2", "0.999");
         d.put("adam_eps", "1e-8");
         d.put("max_grad_norm", "1.0");      // 0 disables clipping
+        d.put("freeze", "");                // comma-separated parameter-name prefixes not to train (e.g. vision_tower.)
         d.put("eval_every", "0");           // steps; 0: only at the end (when eval_file is set)
         d.put("save_every", "0");           // steps; 0: only at the end
         d.put("log_every", "1");            // metrics.jsonl lines and plain progress lines

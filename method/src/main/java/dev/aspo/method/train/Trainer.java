@@ -150,7 +150,7 @@ public final class Trainer {
                 : cfg.integer("epochs") * ((microPerEpoch + accum - 1) / accum);
         LrSchedule schedule = LrSchedule.cosineWithWarmup(cfg.number("lr"), Math.min(cfg.integer("warmup_steps"), total), total,
                 cfg.number("min_lr_ratio"));
-        AdamW opt = new AdamW(policy.module().namedParameters(),
+        AdamW opt = new AdamW(trainable(policy, cfg.str("freeze")),
                 new AdamW.Options(cfg.number("lr"), cfg.number("adam_beta1"), cfg.number("adam_beta2"), cfg.number("adam_eps"),
                         cfg.number("weight_decay")), AdamW.biasesAndNorms());
 
@@ -235,6 +235,33 @@ public final class Trainer {
             if (step == stopAfterStep) throw new Killed(step);
         }
         return new Result(step, last, train.skipped);
+    }
+
+    /**
+     * The parameters to train: all but those whose name starts with one of the comma-separated
+     * prefixes of {@code freeze} (e.g. {@code vision_tower.}, as LLaVA-1.5 keeps its CLIP tower
+     * frozen). Frozen parameters stop requiring gradients, so backward does not compute them.
+     */
+    static Map<String, Tensor> trainable(PolicyModel policy, String freeze) {
+        List<String> prefixes = new ArrayList<>();
+        for (String f : freeze.split(",")) if (!f.isBlank()) prefixes.add(f.strip());
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        List<String> matched = new ArrayList<>();
+        for (var e : policy.module().namedParameters().entrySet()) {
+            String hit = null;
+            for (String pre : prefixes) if (e.getKey().startsWith(pre)) hit = pre;
+            if (hit == null) {
+                out.put(e.getKey(), e.getValue());
+            } else {
+                e.getValue().requiresGrad(false);
+                if (!matched.contains(hit)) matched.add(hit);
+            }
+        }
+        for (String pre : prefixes) {
+            if (!matched.contains(pre)) throw new IllegalArgumentException("freeze: no parameter name starts with \"" + pre + "\"");
+        }
+        if (out.isEmpty()) throw new IllegalArgumentException("freeze: every parameter is frozen; nothing to train");
+        return out;
     }
 
     // ---- data ---------------------------------------------------------------------------------

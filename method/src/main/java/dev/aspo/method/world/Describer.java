@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
  * questions, and the questions themselves. Everything it says, {@link Judge} reads back as CORRECT.
  *
  * <pre>
- *   description = [count sentence] object sentences in random order [count sentence]
+ *   description = [count sentence] object sentences in reading order [count sentence]
  *   object sentence: one of 6 templates, with colour + shape + size + position, e.g.
  *     "There is a small red circle in the top left corner."
  *     "At the bottom, there is a large blue star."
@@ -38,11 +38,17 @@ public final class Describer {
         this.rng = rng;
     }
 
-    /** A multi-sentence description: one object per sentence, random order and phrasing, maybe a count. */
+    /**
+     * A multi-sentence description: one object per sentence, random phrasing, maybe a count. The
+     * objects come in reading order (top left to bottom right), as a person would list them: with a
+     * random order the next object is a guess, and a compact model learns to look at the image far
+     * more slowly (measured: no grounding after 3000 SFT steps with shuffled objects).
+     */
     public String describe(Scene s) {
+        List<SceneObject> objects = new ArrayList<>(s.objects());
+        objects.sort(java.util.Comparator.comparingInt(SceneObject::cell));
         List<String> sentences = new ArrayList<>();
-        for (SceneObject o : s.objects()) sentences.add(objectSentence(o));
-        Collections.shuffle(sentences, rng);
+        for (SceneObject o : objects) sentences.add(objectSentence(o));
         int countAt = rng.nextInt(4);   // 0: first, 1: last, else none
         if (countAt == 0) sentences.add(0, countSentence(s.objects().size()));
         if (countAt == 1) sentences.add(countSentence(s.objects().size()));

@@ -145,6 +145,27 @@ class TrainerTest {
     }
 
     @Test
+    void frozenParametersStayAsTheyWere(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 4, 6);
+        LlamaForCausalLM model = Tiny.model(TOK, 3), before = Tiny.model(TOK, 3);
+        trainer(Trainer.Mode.DPO, config(dir, train, "max_steps", "2", "freeze", "model.layers.0.self_attn., lm_head."), model).run(null);
+        int frozen = 0, moved = 0;
+        for (var e : model.namedParameters().entrySet()) {
+            boolean same = java.util.Arrays.equals(e.getValue().toFloatArray(), before.namedParameters().get(e.getKey()).toFloatArray());
+            if (e.getKey().startsWith("model.layers.0.self_attn.") || e.getKey().startsWith("lm_head.")) {
+                assertTrue(same, e.getKey() + " is frozen but changed");
+                frozen++;
+            } else if (!same) {
+                moved++;
+            }
+        }
+        assertTrue(frozen >= 4 && moved > 0, frozen + " frozen, " + moved + " moved");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> trainer(Trainer.Mode.DPO,
+                config(dir, train, "max_steps", "1", "freeze", "vision_tower."), Tiny.model(TOK, 3)).run(null));
+        assertTrue(e.getMessage().contains("vision_tower."), e.getMessage());
+    }
+
+    @Test
     void aKilledAndResumedRunMatchesAnUninterruptedOneBitForBit(@TempDir Path dir) throws IOException {
         Path train = Tiny.preferenceFile(dir, "train.jsonl", 7, 2);   // 7 records, batch 2: epochs end mid-step
         for (Trainer.Mode mode : new Trainer.Mode[] {Trainer.Mode.ASPO, Trainer.Mode.DPO}) {

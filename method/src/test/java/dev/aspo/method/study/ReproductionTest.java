@@ -1,0 +1,83 @@
+package dev.aspo.method.study;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.aspo.method.data.Sequence;
+import dev.aspo.method.loss.LossConfig;
+import dev.aspo.method.train.TrainConfig;
+import dev.aspo.method.world.Colour;
+import dev.aspo.method.world.Scene;
+import dev.aspo.method.world.SceneObject;
+import dev.aspo.method.world.Shape;
+import dev.aspo.method.world.Size;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The pipeline's glue: sentence labels, the methods' settings, the report's table. */
+class ReproductionTest {
+    @Test
+    void labelsFollowTheTrainersSentences() {
+        Scene scene = new Scene(List.of(new SceneObject(Shape.CIRCLE, Colour.RED, Size.SMALL, 0),
+                new SceneObject(Shape.SQUARE, Colour.BLUE, Size.LARGE, 8)));
+        // the sentences as SequenceEncoder cuts them (trailing spaces kept): correct, hallucinated, wrong size, garbage
+        Sequence s = new Sequence(new int[0], 0, new int[0], List.of("There is a small red circle in the top left corner. ",
+                "There is a large green star in the centre. ", "The blue square in the bottom right corner is small. ", "blue blue"));
+        assertArrayEquals(new double[] {1, 0, 0, 0}, Reproduction.labels(scene, s));
+    }
+
+    @Test
+    void eachMethodIsTheLossOfASPOmd() {
+        Map<String, double[]> alpha = Map.of("aspo", new double[] {0.5}, "aspo_s", new double[] {1}, "aspo_p", new double[] {0});
+        for (var e : alpha.entrySet()) {
+            LossConfig c = TrainConfig.of(Reproduction.methodSettings(e.getKey())).lossConfig(LossConfig.LossType.ASPO);
+            assertEquals(e.getValue()[0], c.alpha(), 0, e.getKey());
+            assertEquals(LossConfig.WeightSource.ADAPTIVE, c.weightSource());
+            assertEquals(LossConfig.RejectedWeighting.NONE, c.rejectedWeighting());
+        }
+        assertEquals(LossConfig.WeightSource.ORACLE,
+                TrainConfig.of(Reproduction.methodSettings("aspo_oracle")).lossConfig(LossConfig.LossType.ASPO).weightSource());
+        LossConfig inv = TrainConfig.of(Reproduction.methodSettings("aspo_inverse")).lossConfig(LossConfig.LossType.ASPO);
+        assertEquals(LossConfig.RejectedWeighting.INVERSE, inv.rejectedWeighting());
+        assertEquals(0.5, inv.alpha(), 0);
+        assertTrue(Reproduction.methodSettings("dpo").isEmpty());
+        assertThrows(IllegalArgumentException.class, () -> Reproduction.methodSettings("ppo"));
+    }
+
+    @Test
+    void theTableShowsMeansAndStds() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = json.createObjectNode();
+        root.put("scale", "full");
+        root.put("seeds", 3);
+        root.put("wall_seconds", 600);
+        root.putObject("pairs").put("count", 412).put("chosen_sentence_error_rate", 0.25);
+        ObjectNode m = root.putObject("methods").putObject("dpo");
+        for (String k : StudyReport.METRICS) m.putObject(k).put("mean", 0.125).put("std", 0.01);
+        root.putObject("weight_auroc").putObject("aspo").put("mean", 0.71).put("std", 0.02);
+        String md = StudyReport.markdown(root);
+        assertTrue(md.contains("| dpo | 12.5 ± 1.0 | 12.5 ± 1.0 |"), md);
+        assertTrue(md.contains("412 SeVa pairs") && md.contains("25.0%") && md.contains("10.0 min"), md);
+        assertTrue(md.contains("| aspo | 0.710 ± 0.020 |"), md);
+    }
+
+    @Test
+    void aStudyFolderKeepsItsScale(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("study.json"), "{\"scale\": \"full\"}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new Reproduction(StudyScale.SMOKE, 1, dir, System.out).run());
+        assertTrue(e.getMessage().contains("full") && e.getMessage().contains("smoke"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Reproduction(StudyScale.SMOKE, 0, dir.resolve("x"), System.out));
+        Path file = dir.resolve("file");
+        Files.writeString(file, "x");
+        assertThrows(IllegalArgumentException.class, () -> new Reproduction(StudyScale.SMOKE, 1, file, System.out));
+    }
+}
