@@ -19,8 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * 50 DPO and 50 ASPO steps of a tiny Llama on the OpenCL device give the losses of the same run on
- * the CPU within 1e-3 (the accelerator issue's check). Skipped without an OpenCL platform unless
+ * 50 DPO and 50 ASPO steps on the OpenCL device give the losses of the same run on the CPU within
+ * 1e-3 (the accelerator issue's check): a tiny Llama, and the smoke study's configuration (its
+ * LLaVA with the frozen CLIP tower at 96 px, shapes-world pairs, CLIP similarities, its batch,
+ * learning rate and beta). Skipped without an OpenCL platform unless
  * {@code ASPO_OPENCL_REQUIRED=1} (CI sets it and installs PoCL).
  */
 class OpenClTrainingTest {
@@ -39,6 +41,70 @@ class OpenClTrainingTest {
                 mode == Trainer.Mode.ASPO ? TrainerTest.TEXT_SIMILARITY : null, new PrintStream(new ByteArrayOutputStream()))
                 .run(null);
         return TrainerTest.metrics(out);
+    }
+
+    /** Shapes-world pairs: the chosen answer describes the record's scene, the rejected one the next scene. */
+    private static Path smokePairs(Path dir) throws IOException {
+        Path world = dir.resolve("world");
+        dev.aspo.method.world.WorldWriter.write(world, 24, 3, dev.aspo.method.study.StudyModels.IMAGE_SIZE);
+        java.util.List<dev.aspo.method.world.Scene> scenes = new java.util.ArrayList<>();
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String l : java.nio.file.Files.readAllLines(world.resolve("scenes.jsonl"))) {
+            scenes.add(dev.aspo.method.world.Scene.fromJson(json.readTree(l).get("scene")));
+        }
+        dev.aspo.method.world.Describer d = new dev.aspo.method.world.Describer(new java.util.Random(5));
+        List<String> lines = new java.util.ArrayList<>();
+        for (int i = 0; i < scenes.size(); i++) {
+            com.fasterxml.jackson.databind.node.ObjectNode o = json.createObjectNode();
+            o.putArray("images").add(String.format("world/images/%06d.png", i));
+            o.put("prompt", "Describe the image.");
+            o.put("chosen", d.describe(scenes.get(i)));
+            o.put("rejected", d.describe(scenes.get((i + 1) % scenes.size())));
+            lines.add(o.toString());
+        }
+        Path f = dir.resolve("pairs.jsonl");
+        java.nio.file.Files.write(f, lines);
+        return f;
+    }
+
+    private static List<ObjectNode> smokeRun(Trainer.Mode mode, Backend backend, Path train, Tokenizer tok, Path out) throws IOException {
+        Backends.use(backend);
+        dev.aspo.method.study.StudyScale smoke = dev.aspo.method.study.StudyScale.SMOKE;
+        TrainConfig cfg = TrainConfig.of(Map.of("train_file", train.toString(), "output_dir", out.toString(),
+                "batch_size", String.valueOf(smoke.prefBatch()), "lr", String.valueOf(smoke.prefLr()), "beta", "0.1",
+                "max_steps", "50", "progress", "none", "freeze", "vision_tower.", "cache_dir", out.resolve("cache").toString()));
+        var clip = dev.aspo.method.study.StudyModels.clip(tok, 2);
+        var llava = dev.aspo.method.study.StudyModels.llava(tok, clip, 4);
+        var proc = dev.aspo.models.image.ClipImageProcessor.clip(dev.aspo.method.study.StudyModels.IMAGE_SIZE);
+        SimilaritySource sim = mode == Trainer.Mode.ASPO ? new ClipSimilarity(clip, tok, proc, null) : null;
+        new Trainer(mode, cfg, new LlavaPolicy(llava, proc), null, tok, sim, new PrintStream(new ByteArrayOutputStream())).run(null);
+        return TrainerTest.metrics(out);
+    }
+
+    @Test
+    void fiftyStepsOfTheSmokeConfigurationGiveTheCpuLosses(@TempDir Path dir) throws IOException {
+        boolean required = "1".equals(System.getenv("ASPO_OPENCL_REQUIRED"));
+        assumeTrue(required || dev.aspo.opencl.Devices.available(), "no OpenCL platform");
+        Backend opencl = dev.aspo.opencl.Devices.select("opencl");
+        Path train = smokePairs(dir);
+        List<String> corpus = new java.util.ArrayList<>();
+        for (String l : java.nio.file.Files.readAllLines(train)) corpus.add(l);
+        Tokenizer tok = dev.aspo.method.study.StudyModels.tokenizer(corpus);
+        for (Trainer.Mode mode : new Trainer.Mode[] {Trainer.Mode.DPO, Trainer.Mode.ASPO}) {
+            List<ObjectNode> cpu = smokeRun(mode, Backends.cpu(), train, tok, dir.resolve(mode.key() + "-cpu"));
+            List<ObjectNode> cl = smokeRun(mode, opencl, train, tok, dir.resolve(mode.key() + "-opencl"));
+            assertEquals(50, cpu.size());
+            assertEquals(50, cl.size());
+            double worst = 0;
+            for (int i = 0; i < 50; i++) {
+                double a = cpu.get(i).get("loss").asDouble(), b = cl.get(i).get("loss").asDouble();
+                worst = Math.max(worst, Math.abs(a - b));
+                assertTrue(Math.abs(a - b) <= 1e-3, mode + " step " + (i + 1) + ": cpu loss " + a + ", opencl " + b);
+            }
+            // the run must move, or equal losses would prove nothing: the margin grows from 0
+            assertTrue(cpu.get(49).get("rewards/margins").asDouble() > 0.01, mode + ": margin " + cpu.get(49).get("rewards/margins"));
+            System.out.println("smoke configuration, " + mode + ": worst |loss(cpu) - loss(opencl)| over 50 steps = " + worst);
+        }
     }
 
     @Test
