@@ -26,7 +26,8 @@ final class WorldCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory (created if missing)")
     Path out;
 
-    @Option(names = "--size", defaultValue = "48", paramLabel = "PX", description = "image side in pixels, at least 24 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--size", defaultValue = "96", paramLabel = "PX",
+            description = "image side in pixels, at least 24 (default: ${DEFAULT-VALUE}, the study's vision tower: 3x3 patches of 32)")
     int size;
 
     /** The world group: {@code aspo world generate ...}. */

@@ -25,7 +25,8 @@ import javax.imageio.ImageIO;
  *   DIR/sft.jsonl       {"images":["images/000000.png"],"prompt":...,"response":...,"scene_id":0}
  *                       per scene 4 records: a description, one attribute question, one yes- and
  *                       one no-probe (random split) answered "Yes." / "No."
- *   DIR/captions.jsonl  per scene one record whose response is the whole description (CLIP training)
+ *   DIR/captions.jsonl  {"images":["images/000000.png"],"text":...,"scene_id":0}: the whole description, in
+ *                       the caption format aspo train clip reads
  *   DIR/pope.jsonl      {"images":[...],"prompt":question,"answer":"yes"|"no","split":"random"|...,"scene_id":0}
  *                       every scene's probes in all three splits; POPULAR uses the object
  *                       frequencies of these scenes
@@ -80,7 +81,11 @@ public final class WorldWriter {
         String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(rng.nextInt(Describer.DESCRIBE_INSTRUCTIONS.size()));
         String description = describer.describe(s);
         sft.add(record(image, instruction, description, i));
-        captions.add(record(image, instruction, description, i));
+        ObjectNode caption = JSON.createObjectNode();
+        caption.putArray("images").add(image);
+        caption.put("text", description);
+        caption.put("scene_id", i);
+        captions.add(caption);
         String question = describer.questions(s, rng).get(0);
         sft.add(record(image, question, describer.answer(s, question), i));
         List<Probe> probes = sampler.probes(s, PopeSplit.RANDOM, rng);

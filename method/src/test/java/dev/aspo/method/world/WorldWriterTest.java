@@ -89,9 +89,15 @@ class WorldWriterTest {
         assertEquals(20, captions.size());
         for (int i = 0; i < 20; i++) {
             assertEquals(i, captions.get(i).get("scene_id").asInt());
-            ResponseJudgement j = Judge.judge(byId.get(i), captions.get(i).get("response").asText());
+            assertEquals(List.of("images", "text", "scene_id"), fields(captions.get(i)));
+            ResponseJudgement j = Judge.judge(byId.get(i), captions.get(i).get("text").asText());
             assertEquals(byId.get(i).objects().size(), j.mentionedPresentObjects().size());
         }
+        // the files load as the trainers' datasets (captions for aspo train clip, SFT records)
+        assertEquals(20, dev.aspo.method.data.Dataset.load(dir.resolve("captions.jsonl"), dev.aspo.method.data.Dataset.Kind.CAPTION, false)
+                .records().size());
+        assertEquals(80, dev.aspo.method.data.Dataset.load(dir.resolve("sft.jsonl"), dev.aspo.method.data.Dataset.Kind.SFT, false)
+                .records().size());
         // pope: every scene in every split, answers true of the scene
         List<JsonNode> pope = lines(dir.resolve("pope.jsonl"));
         Map<String, Integer> perSplit = new HashMap<>();
