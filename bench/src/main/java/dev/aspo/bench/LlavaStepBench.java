@@ -33,7 +33,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>Run: {@code java -jar bench/target/benchmarks.jar LlavaStepBench -p model=DIR}
  * (threads: {@code -jvmArgsAppend -Daspo.threads=2}, the PyTorch figure's setting). The fork runs with the
- * launcher's collector settings (G1, 1 MB regions: see ./aspo).
+ * launcher's collector settings (G1, 1 MB regions: see ./aspo). {@code -p device=opencl} runs the same
+ * step on the OpenCL backend (with PoCL, start java with {@code LD_PRELOAD=$JAVA_HOME/lib/libjsig.so}
+ * and a writable {@code POCL_CACHE_DIR}: the fork inherits both).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -46,6 +48,10 @@ public class LlavaStepBench {
     @Param("/tmp/aspo-step-model")
     public String model;
 
+    /** cpu, opencl or opencl:P:D ({@code Devices.select}). */
+    @Param("cpu")
+    public String device;
+
     private LlavaForConditionalGeneration llava;
     private AdamW opt;
     private int[] ids, labels;
@@ -56,6 +62,7 @@ public class LlavaStepBench {
     @Setup
     public void setup() throws IOException {
         Path dir = Path.of(model);
+        dev.aspo.tensor.Backends.use(dev.aspo.opencl.Devices.select(device));   // before loading: weights live there
         llava = LlavaForConditionalGeneration.load(dir);
         opt = new AdamW(llava.namedParameters(), AdamW.Options.of(1e-4), name -> false);
         try (SafeTensorsFile f = SafeTensorsFile.open(dir.resolve("input.safetensors"))) {
