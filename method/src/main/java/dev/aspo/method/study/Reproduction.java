@@ -221,13 +221,67 @@ public final class Reproduction {
             Files.writeString(tmp.resolve("tokenizer.json"), tok.toJson());
             Files.move(tmp, init, StandardCopyOption.ATOMIC_MOVE);
         }
-        Map<String, String> o = common(d, seed, "sft", init, scale.sftSteps(), scale.sftBatch(), scale.sftLr());
-        o.put("train_file", d.resolve("world/sft.jsonl").toString());
-        o.put("warmup_steps", String.valueOf(scale.sftSteps() / 20));
-        o.put("freeze", FROZEN);
-        o.put("min_lr_ratio", "0.1");
-        new Trainer(Trainer.Mode.SFT, TrainConfig.of(o), PolicyModels.load(init), null, tok, null, quiet)
-                .run(resumeFrom(d.resolve("sft")));
+        // Constant lr after warm-up, in chunks of sftCheckEvery steps: after each chunk (from
+        // sftMinSteps on) the model describes held-in scenes and training stops once at most
+        // sftTargetError of its sentences are wrong. When a compact LLaVA starts to use the image
+        // depends on the seed (at 6000 steps one seed had 15% wrong sentences, another 78%), and
+        // ASPO needs chosen answers that are good but not perfect.
+        int total = 0;
+        Path run = d.resolve("sft");
+        while (true) {
+            total = Math.min(scale.sftSteps(), total + (scale.sftTargetError() > 0 ? scale.sftCheckEvery() : scale.sftSteps()));
+            Map<String, String> o = common(d, seed, "sft", init, total, scale.sftBatch(), scale.sftLr());
+            o.put("train_file", d.resolve("world/sft.jsonl").toString());
+            o.put("warmup_steps", String.valueOf(Math.min(300, scale.sftSteps() / 20)));
+            o.put("freeze", FROZEN);
+            o.put("min_lr_ratio", "1.0");
+            o.put("save_every", String.valueOf(total));
+            Path last = Files.isDirectory(run) ? Trainer.latestCheckpoint(run) : null;
+            boolean done = last != null && last.getFileName().toString().equals("checkpoint-" + total);
+            if (!done) {
+                new Trainer(Trainer.Mode.SFT, TrainConfig.of(o), PolicyModels.load(init), null, tok, null, quiet).run(resumeFrom(run));
+                keepOnlyLatest(run);
+            }
+            if (total >= scale.sftSteps() || scale.sftTargetError() <= 0 || total < scale.sftMinSteps()) {
+                if (total >= scale.sftSteps()) break;
+                continue;
+            }
+            double err = heldInErrorRate(d, tok, LlavaPolicy.load(Trainer.latestCheckpoint(run)));
+            log.printf(Locale.ROOT, "[%s seed %d] sft step %d: %.1f%% of held-in description sentences wrong%n", scale.name(), seed,
+                    total, 100 * err);
+            if (err <= scale.sftTargetError()) break;
+        }
+    }
+
+    /** Share of wrong sentences in the SFT model's descriptions of the last 64 training scenes (not among the pair scenes). */
+    private static double heldInErrorRate(Path d, Tokenizer tok, LlavaPolicy policy) throws IOException {
+        Map<Integer, Scene> scenes = scenes(d.resolve("world"));
+        List<Integer> ids = new ArrayList<>(scenes.keySet());
+        ids = ids.subList(Math.max(0, ids.size() - 64), ids.size());
+        List<Answerer.Question> qs = new ArrayList<>();
+        for (int id : ids) qs.add(new Answerer.Question(RgbImage.read(image(d.resolve("world"), id)), Describer.DESCRIBE_INSTRUCTIONS.get(0)));
+        List<String> answers = new Answerer(policy, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), 64).answer(qs);
+        long all = 0, wrong = 0;
+        for (int i = 0; i < ids.size(); i++) {
+            for (SentenceJudgement j : Judge.judge(scenes.get(ids.get(i)), answers.get(i)).sentences()) {
+                all++;
+                if (j.verdict() != Verdict.CORRECT) wrong++;
+            }
+        }
+        return all == 0 ? 1 : (double) wrong / all;
+    }
+
+    /** Removes all but the newest checkpoint of a run (the chunks would otherwise keep one each). */
+    private static void keepOnlyLatest(Path run) throws IOException {
+        Path keep = Trainer.latestCheckpoint(run);
+        try (var st = Files.newDirectoryStream(run, "checkpoint-*")) {
+            for (Path p : st) {
+                if (p.equals(keep)) continue;
+                try (var walk = Files.walk(p)) {
+                    for (Path q : (Iterable<Path>) walk.sorted(java.util.Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
+                }
+            }
+        }
     }
 
     /** Settings every run shares. */
