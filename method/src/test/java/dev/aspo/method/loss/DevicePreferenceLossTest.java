@@ -211,6 +211,18 @@ class DevicePreferenceLossTest {
     }
 
     @Test
+    void ipoStaysOnTheOpPathAndMatches() {
+        Backend cl = device();
+        LossConfig ipo = ASPO.withObjective(LossConfig.Objective.IPO);
+        assertTrue(!DevicePreferenceLoss.supports(ipo, cl) && DevicePreferenceLoss.supports(ASPO, cl)
+                && !DevicePreferenceLoss.supports(ASPO, Backends.cpu()));
+        Case c = randomCase(new Random(7), 2, 8, 3);
+        Object[] cpu = run(Backends.cpu(), ipo, c), dev = run(cl, ipo, c);
+        assertTrue(!"preferenceLoss".equals(dev[2]), "IPO must not reach the device op");
+        close("ipo loss", ((LossResult) cpu[0]).value(), ((LossResult) dev[0]).value());
+    }
+
+    @Test
     void nonFiniteLogProbNamesRecordAndToken() {
         Backend cl = device();
         Case c = randomCase(new Random(9), 2, 6, 2);
