@@ -182,14 +182,31 @@ class DevicePreferenceLossTest {
                 new Object[] {"dpo label smoothing", LossConfig.dpo().withLabelSmoothing(0.1)});
         Random rng = new Random(11);
         int[][] shapes = {{1, 6, 3}, {3, 12, 5}, {6, 20, 5}};   // n, max response length, max K
+        int oneSentence = 0, oneToken = 0, equalSims = 0, fallbacks = 0;
         for (int[] s : shapes) {
             for (int rep = 0; rep < 2; rep++) {
                 Case c = randomCase(rng, s[0], s[1], s[2]);
                 for (Object[] cfg : configs) {
                     assertSame(cfg[0] + " n=" + s[0] + " T=" + c.batch.seq + " rep " + rep, (LossConfig) cfg[1], c, cl);
                 }
+                // what the batches covered (the cases the kernels treat specially)
+                for (Sequence q : c.batch.rows) {
+                    int[] ids = q.sentenceIds();
+                    oneSentence += ids[ids.length - 1] == 0 ? 1 : 0;
+                    for (int i = 0; i < ids.length; i++) {
+                        boolean alone = (i == 0 || ids[i - 1] != ids[i]) && (i == ids.length - 1 || ids[i + 1] != ids[i]);
+                        oneToken += alone && ids[ids.length - 1] > 0 ? 1 : 0;
+                    }
+                }
+                for (double[] sim : c.simChosen) equalSims += sim.length > 1 && sim[0] == sim[1] ? 1 : 0;
+                fallbacks += LossMetrics.of(PreferenceStep.loss(ASPO.withNormalization(Normalization.REWARD_RATIO),
+                        Tensor.of(c.lp, c.batch.batch, c.batch.seq), c.ref, c.batch, c.simChosen, null))
+                        .get("aspo/ratio_fallbacks");
             }
         }
+        assertTrue(oneSentence > 0 && oneToken > 0 && equalSims > 0 && fallbacks > 0, "coverage: " + oneSentence
+                + " one-sentence responses, " + oneToken + " one-token sentences in longer responses, " + equalSims
+                + " degenerate similarity sets, " + fallbacks + " reward-ratio fallbacks");
     }
 
     @Test
