@@ -26,6 +26,11 @@ import java.util.List;
  * small download per step. Supported: the sigmoid objective with adaptive weights, any
  * normalisation, perplexity source and rejected weighting ({@link #supports}); the caller uses
  * {@link PreferenceLoss} otherwise.
+ *
+ * <p>In a recorded {@code TaskGraph} step the weights are recomputed on replay (they are device
+ * values, not host decisions), so a replay on new log-probs gives their loss and gradient; the
+ * per-pair host results of the returned {@link LossResult} are those of the recording run. The
+ * sentence ids and similarities are frozen at their recorded values, as every index array.
  */
 public final class DevicePreferenceLoss {
     private DevicePreferenceLoss() {}

@@ -16,6 +16,8 @@ import dev.aspo.method.loss.LossConfig.PerplexitySource;
 import dev.aspo.method.loss.LossConfig.RejectedWeighting;
 import dev.aspo.method.train.PreferenceStep;
 import dev.aspo.opencl.Devices;
+import dev.aspo.opencl.OpenClBackend;
+import dev.aspo.opencl.TaskGraph;
 import dev.aspo.tensor.Backend;
 import dev.aspo.tensor.Backends;
 import dev.aspo.tensor.Tensor;
@@ -225,6 +227,47 @@ class DevicePreferenceLossTest {
         LossResult dpo = (LossResult) run(cl, LossConfig.dpo(), c)[0];
         LossResult ratio = (LossResult) run(cl, ASPO.withNormalization(Normalization.REWARD_RATIO), c)[0];
         close("reward-ratio loss", dpo.value(), ratio.value());
+    }
+
+    /**
+     * The weights are computed on the device, so a recorded step recomputes them from new inputs:
+     * replayed on new log-probs, the plan gives the eager loss and gradient of those log-probs
+     * bit for bit (the host-side op path would have replayed the recorded weights).
+     */
+    @Test
+    void aRecordedStepReplaysOnNewLogProbs() {
+        Backend cl = device();
+        Case c = randomCase(new Random(17), 3, 10, 4);
+        float[] other = c.lp.clone();
+        for (int i = 0; i < other.length; i++) other[i] = other[i] * 0.7f - 0.2f;
+        Case next = new Case(c.batch, other, c.ref, c.simChosen, c.simRejected);
+        Object[] eager = run(cl, ASPO, next);
+        // the new log-probs change the weights: a replay with the recorded weights would differ
+        LossResult before = (LossResult) run(cl, ASPO, c)[0], after = (LossResult) eager[0];
+        boolean changed = false;
+        for (int j = 0; j < 3; j++) {
+            changed |= !Arrays.equals(before.pairs().get(j).chosen().omega(), after.pairs().get(j).chosen().omega());
+        }
+        assertTrue(changed, "the test's new log-probs must change some omega");
+
+        Backends.use(cl);
+        dev.aspo.tensor.Storage input = cl.upload(c.lp);
+        dev.aspo.tensor.Storage[] out = new dev.aspo.tensor.Storage[2];
+        try (TaskGraph.Plan plan = TaskGraph.record((OpenClBackend) cl, () -> {
+            Tensor lp = Tensor.of(input, c.batch.batch, c.batch.seq).requiresGrad(true);
+            Tensor loss = PreferenceStep.loss(ASPO, lp, c.ref, c.batch, c.simChosen, null).loss();
+            out[0] = loss.storage();
+            loss.backward();
+            out[1] = lp.gradBuffer();
+        })) {
+            ((OpenClBackend) cl).write(input, other);
+            plan.execute();
+            float[] loss = new float[1], grad = new float[out[1].size()];
+            cl.download(out[0], 0, loss, 1);
+            cl.download(out[1], 0, grad, grad.length);
+            assertEquals(((LossResult) eager[0]).value(), loss[0], 0.0);
+            assertArrayEquals((float[]) eager[1], grad, 0f);
+        }
     }
 
     @Test
