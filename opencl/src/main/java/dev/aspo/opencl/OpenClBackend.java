@@ -62,6 +62,8 @@ public final class OpenClBackend implements Backend {
     private final cl_context context;
     private final cl_command_queue queue;
     private final cl_program program;
+    /** The kernels of preference.cl, built on first use ({@link #kp}). */
+    private cl_program preferenceProgram;
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final cl_mem dummy;
     private volatile GemmKind gemm;
@@ -621,6 +623,47 @@ public final class OpenClBackend implements Backend {
                 .f((float) eps).f(negStepSize).run(n);
     }
 
+    // ---- preference loss (PreferenceKernels, preference.cl) ------------------------------------
+
+    /** An int array in device memory as a storage (freed when unreachable): index arrays a backward reads later. */
+    synchronized Storage uploadInts(int[] a) {
+        reserve(bytes(a.length));
+        return new ClStorage(this, ints(a), a.length, bytes(a.length));
+    }
+
+    /** See {@link PreferenceKernels#forward}; shapes are checked there. */
+    synchronized void preferenceForward(Storage lp, Storage ref, Storage ids, Storage sim, Storage simOffsets, int records,
+                                        int seq, int flags, float beta, float labelSmoothing, float alpha, Storage sentences,
+                                        Storage perRecord, Storage loss) {
+        kp("pref_records").mem(lp).mem(ref).mem(ids).mem(sim).mem(simOffsets).i(records).i(seq).i(flags).f(beta)
+                .f(labelSmoothing).f(alpha).mem(sentences).mem(perRecord).run(records);
+        kp("pref_mean").mem(perRecord).i(records).mem(loss).runExact(1);
+    }
+
+    /** See {@link PreferenceKernels#backward}. */
+    synchronized void preferenceBackward(Storage gLoss, Storage perRecord, Storage sentences, Storage ids, Storage gLp,
+                                         int records, int seq) {
+        kp("pref_backward").mem(gLoss).mem(perRecord).mem(sentences).mem(ids).mem(gLp).i(records).i(seq)
+                .run(2 * records * seq);
+    }
+
+    /** A kernel of {@code preference.cl}, a program of its own built on first use (see that file). */
+    private Launch kp(String name) {
+        if (preferenceProgram == null) {
+            cl_program p = CL.clCreateProgramWithSource(context, 1, new String[] {source("preference.cl")}, null, null);
+            try {
+                CL.clBuildProgram(p, 0, null, "-cl-fp32-correctly-rounded-divide-sqrt", null, null);
+            } catch (CLException e) {
+                throw new IllegalStateException("OpenCL preference kernels failed to build on " + device + ": "
+                        + buildLog(p), e);
+            }
+            preferenceProgram = p;
+        }
+        cl_kernel kernel = kernels.computeIfAbsent("preference.cl:" + name,
+                s -> CL.clCreateKernel(preferenceProgram, name, null));
+        return new Launch(name, kernel);
+    }
+
     // ---- checks -------------------------------------------------------------------------------
 
     private static void check(Storage s, long need, String what) {
@@ -795,6 +838,10 @@ public final class OpenClBackend implements Backend {
     }
 
     private String buildLog() {
+        return buildLog(program);
+    }
+
+    private String buildLog(cl_program program) {
         long[] size = new long[1];
         CL.clGetProgramBuildInfo(program, device.device, CL_PROGRAM_BUILD_LOG, 0, null, size);
         byte[] buf = new byte[(int) size[0]];
@@ -803,11 +850,15 @@ public final class OpenClBackend implements Backend {
     }
 
     private static String source() {
-        try (InputStream in = OpenClBackend.class.getResourceAsStream("kernels.cl")) {
-            if (in == null) throw new IllegalStateException("kernels.cl missing from the aspo-opencl jar");
+        return source("kernels.cl");
+    }
+
+    private static String source(String file) {
+        try (InputStream in = OpenClBackend.class.getResourceAsStream(file)) {
+            if (in == null) throw new IllegalStateException(file + " missing from the aspo-opencl jar");
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new IllegalStateException("cannot read kernels.cl", e);
+            throw new IllegalStateException("cannot read " + file, e);
         }
     }
 }

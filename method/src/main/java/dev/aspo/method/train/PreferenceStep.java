@@ -1,6 +1,7 @@
 package dev.aspo.method.train;
 
 import dev.aspo.method.data.Batch;
+import dev.aspo.method.loss.DevicePreferenceLoss;
 import dev.aspo.method.loss.LossConfig;
 import dev.aspo.method.loss.LossResult;
 import dev.aspo.method.loss.PreferenceLoss;
@@ -20,6 +21,9 @@ import java.util.List;
  *   DPO: every response position in sentence 0 (K = 1); ASPO: the batch's sentence ids
  *   --&gt; PreferenceLoss (the weights come from the detached rows and the similarities)
  * </pre>
+ * On the OpenCL backend, for the configurations it supports (sigmoid objective, adaptive weights),
+ * the whole batch is one device op instead ({@link DevicePreferenceLoss}: same numbers, three kernel
+ * launches instead of a few dozen small ops per record).
  * Prompt and padding positions have sentence id -1 and no part in the loss.
  */
 public final class PreferenceStep {
@@ -38,6 +42,9 @@ public final class PreferenceStep {
         if (b.batch != 2 * n || lp.rank() != 2 || lp.size(0) != b.batch || lp.size(1) != t || ref.length != b.batch * t) {
             throw new IllegalArgumentException("preference step: need [2n, T] log-probs for a batch of 2n rows, got "
                     + Arrays.toString(lp.shape()) + " for " + b.batch + " x " + t);
+        }
+        if (DevicePreferenceLoss.supports(config, lp.backend())) {
+            return DevicePreferenceLoss.compute(config, lp, ref, b.sentenceIds, simChosen, simRejected);
         }
         List<PreferencePair> pairs = new ArrayList<>(n);
         for (int j = 0; j < n; j++) {

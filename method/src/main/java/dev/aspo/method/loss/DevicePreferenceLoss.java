@@ -1,0 +1,172 @@
+package dev.aspo.method.loss;
+
+import dev.aspo.opencl.PreferenceKernels;
+import dev.aspo.tensor.Autograd;
+import dev.aspo.tensor.Backend;
+import dev.aspo.tensor.Storage;
+import dev.aspo.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * {@link PreferenceLoss} for a whole batch as one autograd op on the OpenCL device
+ * ({@link PreferenceKernels}): three kernel launches forward (the per-record sentence sums, weights,
+ * rewards and losses; the mean), one backward, instead of a few dozen small tensor ops per record.
+ *
+ * <pre>
+ *   lp [2n, T] (device, with graph), ref [2n*T], sentence ids [2n*T], similarities per record
+ *   --upload ref, ids, similarities--&gt; pref_records, pref_mean --&gt; loss [1] (recorded op)
+ *   backward: dL/dlp[t] = -/+ dloss/dd * beta * omega_{s(t)} / n   (chosen -, rejected +)
+ * </pre>
+ *
+ * The weights are constants for the gradient (ASPO.md step 8), exactly as on the CPU path; the
+ * numbers agree with {@link PreferenceLoss} to float rounding (DevicePreferenceLossTest). The
+ * per-record results (rewards, log-prob sums, sentence weights for the metrics) come back in one
+ * small download per step. Supported: the sigmoid objective with adaptive weights, any
+ * normalisation, perplexity source and rejected weighting ({@link #supports}); the caller uses
+ * {@link PreferenceLoss} otherwise.
+ *
+ * <p>In a recorded {@code TaskGraph} step the weights are recomputed on replay (they are device
+ * values, not host decisions), so a replay on new log-probs gives their loss and gradient; the
+ * per-pair host results of the returned {@link LossResult} are those of the recording run. The
+ * sentence ids and similarities are frozen at their recorded values, as every index array.
+ */
+public final class DevicePreferenceLoss {
+    private DevicePreferenceLoss() {}
+
+    /** Whether this op computes {@code config} for log-probs on {@code backend}. */
+    public static boolean supports(LossConfig config, Backend backend) {
+        return PreferenceKernels.supports(backend) && config.objective() == LossConfig.Objective.SIGMOID
+                && (config.lossType() == LossConfig.LossType.DPO || config.weightSource() == LossConfig.WeightSource.ADAPTIVE);
+    }
+
+    /**
+     * @param lp          policy log-probs {@code [2n, T]} on the device (rows {@code 0..n-1} chosen)
+     * @param ref         reference log-probs {@code [2n * T]}
+     * @param sentenceIds per position the sentence of its token, -1 outside the response {@code [2n * T]};
+     *                    for a response that is not weighted, every id &gt;= 0 counts as sentence 0
+     * @param simChosen   per record the chosen sentences' similarities (ASPO, alpha &gt; 0), else null
+     * @param simRejected per record the rejected sentences' ({@code rejected-weighting = inverse}), else null
+     */
+    public static LossResult compute(LossConfig config, Tensor lp, float[] ref, int[] sentenceIds, List<double[]> simChosen,
+                                     List<double[]> simRejected) {
+        Backend be = lp.backend();
+        if (!supports(config, be)) {
+            throw new IllegalArgumentException("device preference loss: " + config.lossType().key() + " with objective "
+                    + config.objective().key() + " and weights " + config.weightSource().key() + " on " + be.name()
+                    + " is not supported (sigmoid objective, adaptive weights, OpenCL only)");
+        }
+        if (lp.rank() != 2 || lp.size(0) % 2 != 0 || lp.size(0) == 0) {
+            throw new IllegalArgumentException("device preference loss: need [2n, T] log-probs, got " + Arrays.toString(lp.shape()));
+        }
+        int rows = lp.size(0), n = rows / 2, t = lp.size(1), cells = rows * t;
+        if (ref.length != cells || sentenceIds.length != cells) {
+            throw new IllegalArgumentException("device preference loss: " + ref.length + " reference log-probs and "
+                    + sentenceIds.length + " sentence ids for " + rows + " x " + t + " log-probs");
+        }
+        boolean weighC = config.weightsChosen(), weighR = config.weightsRejected();
+        int[] ids = sentenceIds.clone();
+        int[] simOffsets = new int[rows + 1];
+        List<double[]> sims = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            boolean chosen = r < n, weighted = chosen ? weighC : weighR;
+            String where = "record " + (r % n) + ", " + (chosen ? "chosen" : "rejected");
+            int[] row = Arrays.copyOfRange(ids, r * t, (r + 1) * t);
+            int k = SentenceIds.count(row, where);
+            if (k == 0) throw new IllegalArgumentException(where + ": the response has no tokens");
+            if (!weighted) {
+                for (int i = r * t; i < (r + 1) * t; i++) if (ids[i] > 0) ids[i] = 0;   // whole response: K = 1
+            }
+            List<double[]> side = chosen ? simChosen : simRejected;
+            double[] s = weighted && side != null ? side.get(r % n) : null;
+            if (weighted && (s == null ? config.alpha() > 0 : s.length != k)) {
+                throw new IllegalArgumentException(where + ": similarities need one value per sentence (" + k + "), got "
+                        + (s == null ? "none" : s.length));
+            }
+            if (s != null) {
+                for (int i = 0; i < s.length; i++) {
+                    if (!Double.isFinite(s[i])) throw new IllegalArgumentException(where + ": similarity " + i + " is " + s[i]);
+                }
+                sims.add(s);
+            }
+            simOffsets[r + 1] = simOffsets[r] + (s == null ? 0 : s.length);
+        }
+        float[] simPairs = new float[2 * simOffsets[rows]];
+        int p = 0;
+        for (double[] s : sims) {
+            for (double v : s) {
+                float hi = (float) v;
+                simPairs[p++] = hi;
+                simPairs[p++] = (float) (v - hi);
+            }
+        }
+        int flags = (weighC ? PreferenceKernels.WEIGHT_CHOSEN : 0) | (weighR ? PreferenceKernels.WEIGHT_REJECTED : 0)
+                | (config.normalization() == LossConfig.Normalization.REWARD_RATIO ? PreferenceKernels.REWARD_RATIO : 0)
+                | (config.perplexitySource() == LossConfig.PerplexitySource.REFERENCE ? PreferenceKernels.PERPLEXITY_REFERENCE : 0);
+
+        Storage refS = be.upload(ref), idsS = PreferenceKernels.ints(be, ids), simS = be.upload(simPairs);
+        Storage offS = PreferenceKernels.ints(be, simOffsets);
+        Storage sent = be.allocate(PreferenceKernels.SENTENCE_FIELDS * cells);
+        Storage rec = be.allocate(PreferenceKernels.RECORD_FIELDS * n);
+        Tensor loss = Tensor.zeros(be, 1);
+        PreferenceKernels.forward(be, lp.storage(), refS, idsS, simS, offS, n, t, flags, (float) config.beta(),
+                (float) config.labelSmoothing(), (float) config.alpha(), sent, rec, loss.storage());
+
+        float[] recHost = new float[rec.size()];
+        be.download(rec, 0, recHost, recHost.length);
+        float[] sentHost = null;
+        if (weighC || weighR) {
+            sentHost = new float[sent.size()];
+            be.download(sent, 0, sentHost, sentHost.length);
+        }
+        List<LossResult.PairResult> results = new ArrayList<>(n);
+        for (int j = 0; j < n; j++) {
+            int o = j * PreferenceKernels.RECORD_FIELDS;
+            int bad = (int) recHost[o + PreferenceKernels.R_BAD_TOKEN];
+            if (bad >= 0) {
+                int r = bad / t;
+                float[] policy = lp.toFloatArray();
+                throw new IllegalArgumentException("record " + j + ", " + (r < n ? "chosen" : "rejected") + ": token "
+                        + bad % t + " has a non-finite log-prob (policy " + policy[bad] + ", reference " + ref[bad] + ")");
+            }
+            ResponseWeights wc = weighC ? weights(sentHost, rows, t, j, (int) recHost[o + PreferenceKernels.R_K_C],
+                    simChosen != null, recHost[o + PreferenceKernels.R_FALLBACK_C] != 0) : null;
+            ResponseWeights wr = weighR ? weights(sentHost, rows, t, n + j, (int) recHost[o + PreferenceKernels.R_K_R],
+                    simRejected != null, recHost[o + PreferenceKernels.R_FALLBACK_R] != 0) : null;
+            results.add(new LossResult.PairResult(recHost[o + PreferenceKernels.R_LOSS],
+                    recHost[o + PreferenceKernels.R_REWARD_C], recHost[o + PreferenceKernels.R_REWARD_R],
+                    (double) recHost[o + PreferenceKernels.R_LOGPS_C_HI] + recHost[o + PreferenceKernels.R_LOGPS_C_LO],
+                    (double) recHost[o + PreferenceKernels.R_LOGPS_R_HI] + recHost[o + PreferenceKernels.R_LOGPS_R_LO],
+                    wc, wr));
+        }
+        if (Autograd.isRecording(lp)) {
+            Autograd.record(loss, "preferenceLoss",
+                    () -> PreferenceKernels.backward(be, loss.gradBuffer(), rec, sent, idsS, lp.gradBuffer(), n, t), lp);
+        }
+        return new LossResult(config, loss, results);
+    }
+
+    /** Row {@code row}'s sentence quantities from the host copy of the sentence buffer. */
+    private static ResponseWeights weights(float[] sent, int rows, int t, int row, int k, boolean similarities, boolean fallback) {
+        return new ResponseWeights(ints(field(sent, PreferenceKernels.S_COUNT, rows, t, row, k)),
+                field(sent, PreferenceKernels.S_LOGRATIO, rows, t, row, k), field(sent, PreferenceKernels.S_PPL, rows, t, row, k),
+                field(sent, PreferenceKernels.S_PSCORE, rows, t, row, k),
+                similarities ? field(sent, PreferenceKernels.S_SSCORE, rows, t, row, k) : null,
+                field(sent, PreferenceKernels.S_WEIGHT, rows, t, row, k), field(sent, PreferenceKernels.S_OMEGA, rows, t, row, k),
+                fallback);
+    }
+
+    private static double[] field(float[] sent, int f, int rows, int t, int row, int k) {
+        double[] out = new double[k];
+        int base = (f * rows + row) * t;
+        for (int i = 0; i < k; i++) out[i] = sent[base + i];
+        return out;
+    }
+
+    private static int[] ints(double[] v) {
+        int[] out = new int[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = (int) v[i];
+        return out;
+    }
+}

@@ -1,0 +1,95 @@
+package dev.aspo.opencl;
+
+import dev.aspo.tensor.Backend;
+import dev.aspo.tensor.Storage;
+
+/**
+ * The device kernels of the DPO / ASPO sentence-level loss ({@code preference.cl}): the whole
+ * per-record computation of ASPO.md steps 2-8 in one launch (one work-item per record), the mean
+ * over records in a second, and the gradient with respect to the policy log-probs in a third.
+ * {@code dev.aspo.method.loss.DevicePreferenceLoss} turns them into one autograd op.
+ *
+ * <p>Layouts ({@code rows = 2 * records}, rows {@code 0..records-1} chosen, then rejected):
+ * <ul>
+ *   <li>{@code lp}, {@code ref}: {@code [rows, seq]} floats; {@code ids}: {@code [rows, seq]} ints
+ *       ({@link #ints}), per row 0-based contiguous sentence ids, -1 outside the response;</li>
+ *   <li>{@code sim}: the similarities of all rows, each as a float pair {@code hi, lo} (a double
+ *       {@code hi + lo}); {@code simOffsets}: {@code rows + 1} ints, row r's similarities are pairs
+ *       {@code simOffsets[r] .. simOffsets[r+1]} (none: all {@code S'} are 0, as with alpha 0);</li>
+ *   <li>{@code sentences}: {@code SENTENCE_FIELDS * rows * seq} floats, field f of row r sentence i at
+ *       {@code (f * rows + r) * seq + i};</li>
+ *   <li>{@code perRecord}: {@code RECORD_FIELDS} floats per record ({@code R_*});</li>
+ *   <li>{@code loss}: one float, the mean loss.</li>
+ * </ul>
+ * Only the sigmoid objective with adaptive weights is here; the caller falls back to the CPU-style
+ * op path for the others.
+ */
+public final class PreferenceKernels {
+    /** Flags: weigh the chosen rows (ASPO), the rejected rows ({@code inverse}), {@code reward-ratio}, reference perplexity. */
+    public static final int WEIGHT_CHOSEN = 1, WEIGHT_REJECTED = 2, REWARD_RATIO = 4, PERPLEXITY_REFERENCE = 8;
+
+    public static final int SENTENCE_FIELDS = 8;
+    /** Per-sentence fields: l_i, PPL_i, P'_i, S'_i, w_i, omega_i, n_i, sum of log pi_src. */
+    public static final int S_LOGRATIO = 0, S_PPL = 1, S_PSCORE = 2, S_SSCORE = 3, S_WEIGHT = 4, S_OMEGA = 5,
+            S_COUNT = 6, S_SRCSUM = 7;
+
+    public static final int RECORD_FIELDS = 16;
+    /**
+     * Per-record fields: loss, r_c*, r_r*, logps of chosen and rejected (float pairs hi, lo), the
+     * gradient coefficient {@code dloss/d(r_r - r_c) * beta / records}, fallback flags (1 or 0),
+     * the first non-finite token ({@code row * seq + t}, -1 when none), K of chosen and rejected.
+     */
+    public static final int R_LOSS = 0, R_REWARD_C = 1, R_REWARD_R = 2, R_LOGPS_C_HI = 3, R_LOGPS_C_LO = 4,
+            R_LOGPS_R_HI = 5, R_LOGPS_R_LO = 6, R_COEF = 7, R_FALLBACK_C = 8, R_FALLBACK_R = 9, R_BAD_TOKEN = 10,
+            R_K_C = 11, R_K_R = 12;
+
+    private PreferenceKernels() {}
+
+    /** Whether {@code backend} runs these kernels. */
+    public static boolean supports(Backend backend) {
+        return backend instanceof OpenClBackend;
+    }
+
+    /** An int array on the device (sentence ids, offsets), freed when the storage is unreachable. */
+    public static Storage ints(Backend backend, int[] values) {
+        return cl(backend).uploadInts(values);
+    }
+
+    /**
+     * Enqueues the loss: fills {@code sentences}, {@code perRecord} and {@code loss} (nothing is
+     * downloaded). The ids must already be checked (contiguous runs, below seq).
+     */
+    public static void forward(Backend backend, Storage lp, Storage ref, Storage ids, Storage sim, Storage simOffsets,
+                               int records, int seq, int flags, float beta, float labelSmoothing, float alpha,
+                               Storage sentences, Storage perRecord, Storage loss) {
+        long cells = 2L * records * seq;
+        need(lp, cells, "policy log-probs");
+        need(ref, cells, "reference log-probs");
+        need(ids, cells, "sentence ids");
+        need(simOffsets, 2L * records + 1, "similarity offsets");
+        need(sentences, SENTENCE_FIELDS * cells, "sentence buffer");
+        need(perRecord, (long) RECORD_FIELDS * records, "record buffer");
+        need(loss, 1, "loss");
+        if (records <= 0 || seq <= 0) throw new IllegalArgumentException("preference kernels: " + records + " records of " + seq + " tokens");
+        cl(backend).preferenceForward(lp, ref, ids, sim, simOffsets, records, seq, flags, beta, labelSmoothing, alpha,
+                sentences, perRecord, loss);
+    }
+
+    /** Enqueues {@code gLp[t] += gLoss * dloss/dlp[t]} from the forward's buffers. */
+    public static void backward(Backend backend, Storage gLoss, Storage perRecord, Storage sentences, Storage ids,
+                                Storage gLp, int records, int seq) {
+        need(gLp, 2L * records * seq, "log-prob gradient");
+        cl(backend).preferenceBackward(gLoss, perRecord, sentences, ids, gLp, records, seq);
+    }
+
+    private static OpenClBackend cl(Backend backend) {
+        if (!(backend instanceof OpenClBackend)) {
+            throw new IllegalArgumentException("preference kernels need the OpenCL backend, got " + backend.name());
+        }
+        return (OpenClBackend) backend;
+    }
+
+    private static void need(Storage s, long n, String what) {
+        if (s.size() < n) throw new IllegalArgumentException("preference kernels: " + what + " holds " + s.size() + " values, needs " + n);
+    }
+}
