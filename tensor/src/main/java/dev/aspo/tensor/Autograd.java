@@ -86,17 +86,18 @@ public final class Autograd {
             t.node = null;
             t.releaseGrad();
         }
+        BufferPool.backwardDone(order, free.values());
     }
 
     /**
      * A zeroed buffer of {@code n} floats for a gradient: one freed earlier in the running backward
-     * pass when there is one of that length on {@code backend}, else a new one.
+     * pass when there is one of that length on {@code backend}, else one from {@link BufferPool}.
      */
     static Storage allocateGrad(Backend backend, int n) {
         Map<Integer, ArrayDeque<Storage>> free = FREE_GRADS.get();
         ArrayDeque<Storage> q = free == null ? null : free.get(n);
         Storage s = q == null ? null : q.poll();
-        if (s == null || s.backend() != backend) return backend.allocate(n);
+        if (s == null || s.backend() != backend) return BufferPool.allocate(backend, n);
         backend.fill(s, 0, n, 0f);
         return s;
     }

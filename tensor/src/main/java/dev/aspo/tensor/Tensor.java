@@ -17,9 +17,16 @@ public final class Tensor {
     private Storage grad;
     /** For a reshape view: the tensor whose storage and gradient buffer this one shares. */
     private final Tensor viewOf;
+    /** Set when {@link BufferPool} took the storage back at the end of a step scope. */
+    private boolean released;
     Node node;
 
     private Tensor(Storage storage, int[] shape, Tensor viewOf) {
+        this(storage, shape, viewOf, true);
+    }
+
+    /** {@code ownsWrap}: false only for a recorded reshape view, which belongs to the graph of its source. */
+    private Tensor(Storage storage, int[] shape, Tensor viewOf, boolean ownsWrap) {
         this.shape = shape;
         this.storage = storage;
         this.viewOf = viewOf;
@@ -28,6 +35,7 @@ public final class Tensor {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n
                     + " elements but the storage has " + storage.size());
         }
+        if (ownsWrap) BufferPool.wrapped(storage);
     }
 
     // ---- creation ---------------------------------------------------------------------------
@@ -57,7 +65,7 @@ public final class Tensor {
 
     public static Tensor zeros(Backend backend, int... shape) {
         checkShape(shape);
-        return new Tensor(backend.allocate(Math.toIntExact(numel(shape))), shape.clone(), null);
+        return new Tensor(BufferPool.allocate(backend, Math.toIntExact(numel(shape))), shape.clone(), null);
     }
 
     public static Tensor full(float value, int... shape) {
@@ -153,8 +161,9 @@ public final class Tensor {
                     + " elements) as " + Arrays.toString(newShape));
         }
         Tensor source = viewOf != null ? viewOf : this;
-        Tensor view = new Tensor(storage, s, source);
-        if (Autograd.isRecording(this)) {
+        boolean recording = Autograd.isRecording(this);
+        Tensor view = new Tensor(storage(), s, source, !recording);
+        if (recording) {
             Autograd.record(view, "reshape", () -> { /* gradient buffer is shared */ }, this);
         }
         return view;
@@ -163,6 +172,11 @@ public final class Tensor {
     // ---- data -------------------------------------------------------------------------------
 
     public Storage storage() {
+        if (released || viewOf != null && viewOf.released) {
+            throw new IllegalStateException("a tensor of shape " + Arrays.toString(shape) + " computed in a training step"
+                    + " was used after its BufferPool.step() scope closed, and its buffer now holds another step's values;"
+                    + " read it, or detach() it, inside the step");
+        }
         return storage;
     }
 
@@ -173,7 +187,7 @@ public final class Tensor {
     /** A host copy of the values. */
     public float[] toFloatArray() {
         float[] out = new float[numel()];
-        backend().download(storage, 0, out, out.length);
+        backend().download(storage(), 0, out, out.length);
         return out;
     }
 
@@ -181,7 +195,7 @@ public final class Tensor {
     public float item() {
         if (numel() != 1) throw new IllegalStateException("item() of a tensor with shape " + Arrays.toString(shape));
         float[] out = new float[1];
-        backend().download(storage, 0, out, 1);
+        backend().download(storage(), 0, out, 1);
         return out[0];
     }
 
@@ -267,7 +281,16 @@ public final class Tensor {
 
     /** The same values, cut from the graph (shares storage). */
     public Tensor detach() {
-        return new Tensor(storage, shape, null);
+        return new Tensor(storage(), shape, null);
+    }
+
+    boolean isView() {
+        return viewOf != null;
+    }
+
+    /** {@link BufferPool} took the storage back: from now on this tensor (and its views) may not be read. */
+    void release() {
+        released = true;
     }
 
     @Override
