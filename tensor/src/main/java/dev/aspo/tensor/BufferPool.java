@@ -31,7 +31,9 @@ import java.util.Map;
  *       views belong to the graph and do not count). The tensors whose storage was given back are
  *       marked released: using one afterwards throws instead of reading another step's values.</li>
  *   <li>The non-leaf gradient buffers of a finished backward pass (which {@link Autograd} already
- *       reuses within the pass) go back at once: nothing outside the pass can reach them.</li>
+ *       reuses within the pass) and the buffers ops saved for their backward only
+ *       ({@link Autograd#allocateSaved}: attention probabilities, norm statistics) go back at once:
+ *       nothing outside the freed graph can reach them.</li>
  * </ul>
  *
  * A buffer handed out again is zero-filled, exactly like {@link Backend#allocate}, so results are
@@ -122,18 +124,22 @@ public final class BufferPool {
     /**
      * A backward pass finished: {@code graph} are its tensors (freed from the graph, still perhaps
      * read by the caller until the scope closes), {@code deadGrads} the non-leaf gradient buffers
-     * the pass no longer holds.
+     * the pass no longer holds, {@code saved} the buffers the freed nodes kept for their backward.
      */
-    static void backwardDone(List<Tensor> graph, Iterable<ArrayDeque<Storage>> deadGrads) {
+    static void backwardDone(List<Tensor> graph, Iterable<ArrayDeque<Storage>> deadGrads, List<Storage> saved) {
         BufferPool p = POOL.get();
         if (p.depth == 0) return;
         p.retired.addAll(graph);
         for (ArrayDeque<Storage> q : deadGrads) {
-            for (Storage g : q) {
-                int[] count = p.handedOut.get(g);
-                if (count != null && count[0] == 0) p.giveBack(g);
-            }
+            for (Storage g : q) p.giveBackUnwrapped(g);
         }
+        for (Storage s : saved) p.giveBackUnwrapped(s);
+    }
+
+    /** Gives {@code s} back if this scope handed it out and no tensor ever wrapped it. */
+    private void giveBackUnwrapped(Storage s) {
+        int[] count = handedOut.get(s);
+        if (count != null && count[0] == 0) giveBack(s);
     }
 
     private void giveBack(Storage s) {

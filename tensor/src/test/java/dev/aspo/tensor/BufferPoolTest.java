@@ -6,8 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.aspo.tensor.ops.Arithmetic;
+import dev.aspo.tensor.ops.Attention;
+import dev.aspo.tensor.ops.CrossEntropy;
 import dev.aspo.tensor.ops.MatMul;
 import dev.aspo.tensor.ops.Reductions;
+import dev.aspo.tensor.ops.RmsNorm;
 import dev.aspo.tensor.ops.Softmax;
 import dev.aspo.tensor.ops.Unary;
 import java.util.Random;
@@ -20,9 +23,12 @@ import org.junit.jupiter.api.Test;
  * another step's values.
  */
 class BufferPoolTest {
-    /** A small graph with a matmul, a recorded reshape view, a broadcast add, softmax and a reduction. */
+    /**
+     * A small graph with a matmul, recorded reshape views, a broadcast add, attention and RMS norm
+     * (which save buffers for their backward), softmax, cross-entropy and a reduction.
+     */
     private static final class Net {
-        final Tensor x, w1, b1, w2;
+        final Tensor x, w1, b1, g, w2;
         Tensor hidden, probs;
 
         Net(long seed) {
@@ -30,22 +36,27 @@ class BufferPoolTest {
             x = Tensor.uniform(rng, -1, 1, 6, 8);
             w1 = Tensor.uniform(rng, -0.5f, 0.5f, 8, 16).requiresGrad(true);
             b1 = Tensor.uniform(rng, -0.5f, 0.5f, 16).requiresGrad(true);
+            g = Tensor.uniform(rng, 0.5f, 1.5f, 16).requiresGrad(true);
             w2 = Tensor.uniform(rng, -0.5f, 0.5f, 16, 5).requiresGrad(true);
         }
 
         /** Forward, loss value, backward; the leaves' gradients accumulate over steps. */
         float step() {
             hidden = Unary.tanh(Arithmetic.add(MatMul.matmul(x, w1), b1));
-            Tensor flat = hidden.reshape(96).reshape(6, 16);
-            probs = Softmax.softmax(MatMul.matmul(flat, w2));
-            Tensor loss = Reductions.sum(Arithmetic.mul(probs, Arithmetic.scale(probs, 3f)));
+            Tensor seq = hidden.reshape(2, 3, 16);
+            Tensor attended = Attention.apply(seq, seq, seq, 2, 2, true, null).reshape(96).reshape(6, 16);
+            Tensor logits = MatMul.matmul(RmsNorm.apply(attended, g, 1e-5f), w2);
+            probs = Softmax.softmax(logits);
+            Tensor loss = Arithmetic.add(Reductions.sum(Arithmetic.mul(probs, Arithmetic.scale(probs, 3f))),
+                    CrossEntropy.mean(logits, new int[] {0, 1, 2, 3, 4, 0}));
             float value = loss.item();
             loss.backward();
             return value;
         }
 
         float[][] grads() {
-            return new float[][] {w1.grad().toFloatArray(), b1.grad().toFloatArray(), w2.grad().toFloatArray()};
+            return new float[][] {w1.grad().toFloatArray(), b1.grad().toFloatArray(), g.grad().toFloatArray(),
+                w2.grad().toFloatArray()};
         }
     }
 
