@@ -19,6 +19,14 @@ public final class Tensor {
     private final Tensor viewOf;
     /** Set when {@link BufferPool} took the storage back at the end of a step scope. */
     private boolean released;
+    /**
+     * The gradient buffer {@link #zeroGrad()} dropped, for the next {@link #gradBuffer()} to zero and
+     * reuse (a parameter's gradient has the same size every step); kept only when no {@link #grad()}
+     * tensor was made of it, which a caller might still be reading.
+     */
+    private Storage spareGrad;
+    /** {@link #grad()} wrapped the current gradient buffer in a tensor: {@link #zeroGrad()} must not reuse it. */
+    private boolean gradShared;
     Node node;
 
     private Tensor(Storage storage, int[] shape, Tensor viewOf) {
@@ -220,14 +228,34 @@ public final class Tensor {
 
     /** The accumulated gradient, or null if none has reached this tensor. */
     public Tensor grad() {
-        Storage g = viewOf != null ? viewOf.grad : grad;
-        return g == null ? null : new Tensor(g, shape, null);
+        Tensor owner = viewOf != null ? viewOf : this;
+        if (owner.grad == null) return null;
+        owner.gradShared = true;
+        return new Tensor(owner.grad, shape, null);
+    }
+
+    /**
+     * The gradient buffer itself, or null if none has reached this tensor: for optimisers and
+     * gradient clipping, which use it during the call and keep no reference. Unlike {@link #grad()}
+     * it leaves {@link #zeroGrad()} free to reuse the buffer.
+     */
+    public Storage gradStorage() {
+        return viewOf != null ? viewOf.grad : grad;
     }
 
     /** The gradient buffer, allocated (zeroed) on first use. For op implementations. */
     public Storage gradBuffer() {
         if (viewOf != null) return viewOf.gradBuffer();
-        if (grad == null) grad = Autograd.allocateGrad(backend(), numel());
+        if (grad == null) {
+            if (spareGrad != null) {
+                grad = spareGrad;
+                spareGrad = null;
+                backend().fill(grad, 0, numel(), 0f);
+            } else {
+                grad = Autograd.allocateGrad(backend(), numel());
+            }
+            gradShared = false;
+        }
         return grad;
     }
 
@@ -237,8 +265,13 @@ public final class Tensor {
 
     /** Drops the gradient (the next backward starts from zero). */
     public void zeroGrad() {
-        if (viewOf != null) viewOf.zeroGrad();
-        else grad = null;
+        if (viewOf != null) {
+            viewOf.zeroGrad();
+            return;
+        }
+        if (grad != null && !gradShared) spareGrad = grad;
+        grad = null;
+        gradShared = false;
     }
 
     /**
