@@ -328,6 +328,9 @@ public final class Tensor {
 
     @Override
     public String toString() {
+        if (released || viewOf != null && viewOf.released) {
+            return "Tensor" + Arrays.toString(shape) + " (buffer handed back at the end of its training step)";
+        }
         float[] v = toFloatArray();
         StringBuilder sb = new StringBuilder("Tensor").append(Arrays.toString(shape)).append(" [");
         for (int i = 0; i < Math.min(v.length, 8); i++) sb.append(i == 0 ? "" : ", ").append(v[i]);

@@ -175,6 +175,7 @@ public final class ClipTrainer {
                 }, opt, Trainer.state(step, cursor, n, "clip", opt, cfg), tokenizer.toJson());
             }
         }
+        BufferPool.clear();                     // the last step's buffers: no further step takes them
         return new Result(step, last);
     }
 

@@ -236,6 +236,7 @@ public final class Trainer {
             }
             if (step == stopAfterStep) throw new Killed(step);
         }
+        BufferPool.clear();                     // the last step's buffers: no further step takes them
         return new Result(step, last, train.skipped);
     }
 
