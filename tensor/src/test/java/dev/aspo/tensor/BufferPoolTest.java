@@ -64,6 +64,7 @@ class BufferPoolTest {
     void secondStepTakesNoNewBufferAndMatchesFreshBuffersBitForBit() {
         Net plain = new Net(11), pooled = new Net(11);
         BufferPool pool = BufferPool.ofThisThread();
+        BufferPool.clear();                     // whatever earlier tests on this thread left
         long[] fresh = new long[3];
         for (int s = 0; s < 3; s++) {
             float want = plain.step();
@@ -105,6 +106,26 @@ class BufferPoolTest {
         IllegalStateException e = assertThrows(IllegalStateException.class, graphTensor::toFloatArray);
         assertTrue(e.getMessage().contains("BufferPool.step()"), e.getMessage());
         assertThrows(IllegalStateException.class, () -> graphTensor.reshape(30).toFloatArray());
+        assertTrue(graphTensor.toString().contains("handed back"), "toString (debuggers, messages) does not throw");
+    }
+
+    @Test
+    void clearDropsTheFreeBuffers() {
+        Net net = new Net(9);
+        BufferPool pool = BufferPool.ofThisThread();
+        BufferPool.clear();                     // whatever earlier tests on this thread left
+        long[] fresh = new long[3];
+        for (int s = 0; s < 3; s++) {
+            if (s == 2) BufferPool.clear();
+            long before = pool.freshAllocations;
+            try (var scope = BufferPool.step()) {
+                net.step();
+            }
+            fresh[s] = pool.freshAllocations - before;
+        }
+        assertEquals(0, fresh[1]);
+        // the 4 leaves keep (and accumulate into) their gradients: every other buffer is taken anew
+        assertEquals(fresh[0] - 4, fresh[2], "after clear() the step takes its buffers from the backend again");
     }
 
     @Test
