@@ -55,8 +55,26 @@ public final class Autograd {
 
     /** Attaches {@code backward} to {@code out} as the op {@code op} over {@code inputs}; returns {@code out}. */
     public static Tensor record(Tensor out, String op, Node.Backward backward, Tensor... inputs) {
-        out.node = new Node(op, inputs, backward);
+        out.node = new Node(op, inputs, backward, null);
         return out;
+    }
+
+    /**
+     * {@link #record} for an op whose backward reads buffers of its own ({@code saved}: statistics,
+     * probabilities) that no tensor wraps and nothing else keeps: once backward has run and freed
+     * the node they are dead, and inside a {@link BufferPool#step} scope they go back to the pool.
+     */
+    public static Tensor record(Tensor out, String op, Node.Backward backward, Storage[] saved, Tensor... inputs) {
+        out.node = new Node(op, inputs, backward, saved);
+        return out;
+    }
+
+    /**
+     * A zeroed buffer an op saves for its backward, to pass to {@link #record(Tensor, String,
+     * Node.Backward, Storage[], Tensor...)}: from the {@link BufferPool} inside a step scope.
+     */
+    public static Storage allocateSaved(Backend backend, int n) {
+        return BufferPool.allocate(backend, n);
     }
 
     static void backward(Tensor root, Tensor seed) {
@@ -82,21 +100,24 @@ public final class Autograd {
         } finally {
             FREE_GRADS.remove();
         }
+        List<Storage> saved = new ArrayList<>();
         for (Tensor t : order) {          // free the graph: intermediate gradients and saved buffers
+            if (t.node.saved != null) Collections.addAll(saved, t.node.saved);
             t.node = null;
             t.releaseGrad();
         }
+        BufferPool.backwardDone(order, free.values(), saved);
     }
 
     /**
      * A zeroed buffer of {@code n} floats for a gradient: one freed earlier in the running backward
-     * pass when there is one of that length on {@code backend}, else a new one.
+     * pass when there is one of that length on {@code backend}, else one from {@link BufferPool}.
      */
     static Storage allocateGrad(Backend backend, int n) {
         Map<Integer, ArrayDeque<Storage>> free = FREE_GRADS.get();
         ArrayDeque<Storage> q = free == null ? null : free.get(n);
         Storage s = q == null ? null : q.poll();
-        if (s == null || s.backend() != backend) return backend.allocate(n);
+        if (s == null || s.backend() != backend) return BufferPool.allocate(backend, n);
         backend.fill(s, 0, n, 0f);
         return s;
     }

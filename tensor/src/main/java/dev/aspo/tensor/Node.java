@@ -8,11 +8,14 @@ public final class Node {
     private final String op;
     final Tensor[] inputs;
     final Backward backward;
+    /** Buffers only {@link #backward} reads (never wrapped in a tensor); dead once the node is freed. */
+    final Storage[] saved;
 
-    Node(String op, Tensor[] inputs, Backward backward) {
+    Node(String op, Tensor[] inputs, Backward backward, Storage[] saved) {
         this.op = op;
         this.inputs = inputs;
         this.backward = backward;
+        this.saved = saved;
     }
 
     public String op() {

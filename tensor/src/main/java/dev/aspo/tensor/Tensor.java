@@ -17,9 +17,24 @@ public final class Tensor {
     private Storage grad;
     /** For a reshape view: the tensor whose storage and gradient buffer this one shares. */
     private final Tensor viewOf;
+    /** Set when {@link BufferPool} took the storage back at the end of a step scope. */
+    private boolean released;
+    /**
+     * The gradient buffer {@link #zeroGrad()} dropped, for the next {@link #gradBuffer()} to zero and
+     * reuse (a parameter's gradient has the same size every step); kept only when no {@link #grad()}
+     * tensor was made of it, which a caller might still be reading.
+     */
+    private Storage spareGrad;
+    /** {@link #grad()} wrapped the current gradient buffer in a tensor: {@link #zeroGrad()} must not reuse it. */
+    private boolean gradShared;
     Node node;
 
     private Tensor(Storage storage, int[] shape, Tensor viewOf) {
+        this(storage, shape, viewOf, true);
+    }
+
+    /** {@code ownsWrap}: false only for a recorded reshape view, which belongs to the graph of its source. */
+    private Tensor(Storage storage, int[] shape, Tensor viewOf, boolean ownsWrap) {
         this.shape = shape;
         this.storage = storage;
         this.viewOf = viewOf;
@@ -28,6 +43,7 @@ public final class Tensor {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n
                     + " elements but the storage has " + storage.size());
         }
+        if (ownsWrap) BufferPool.wrapped(storage);
     }
 
     // ---- creation ---------------------------------------------------------------------------
@@ -57,7 +73,7 @@ public final class Tensor {
 
     public static Tensor zeros(Backend backend, int... shape) {
         checkShape(shape);
-        return new Tensor(backend.allocate(Math.toIntExact(numel(shape))), shape.clone(), null);
+        return new Tensor(BufferPool.allocate(backend, Math.toIntExact(numel(shape))), shape.clone(), null);
     }
 
     public static Tensor full(float value, int... shape) {
@@ -153,8 +169,9 @@ public final class Tensor {
                     + " elements) as " + Arrays.toString(newShape));
         }
         Tensor source = viewOf != null ? viewOf : this;
-        Tensor view = new Tensor(storage, s, source);
-        if (Autograd.isRecording(this)) {
+        boolean recording = Autograd.isRecording(this);
+        Tensor view = new Tensor(storage(), s, source, !recording);
+        if (recording) {
             Autograd.record(view, "reshape", () -> { /* gradient buffer is shared */ }, this);
         }
         return view;
@@ -163,6 +180,11 @@ public final class Tensor {
     // ---- data -------------------------------------------------------------------------------
 
     public Storage storage() {
+        if (released || viewOf != null && viewOf.released) {
+            throw new IllegalStateException("a tensor of shape " + Arrays.toString(shape) + " computed in a training step"
+                    + " was used after its BufferPool.step() scope closed, and its buffer now holds another step's values;"
+                    + " read it, or detach() it, inside the step");
+        }
         return storage;
     }
 
@@ -173,7 +195,7 @@ public final class Tensor {
     /** A host copy of the values. */
     public float[] toFloatArray() {
         float[] out = new float[numel()];
-        backend().download(storage, 0, out, out.length);
+        backend().download(storage(), 0, out, out.length);
         return out;
     }
 
@@ -181,7 +203,7 @@ public final class Tensor {
     public float item() {
         if (numel() != 1) throw new IllegalStateException("item() of a tensor with shape " + Arrays.toString(shape));
         float[] out = new float[1];
-        backend().download(storage, 0, out, 1);
+        backend().download(storage(), 0, out, 1);
         return out[0];
     }
 
@@ -206,14 +228,34 @@ public final class Tensor {
 
     /** The accumulated gradient, or null if none has reached this tensor. */
     public Tensor grad() {
-        Storage g = viewOf != null ? viewOf.grad : grad;
-        return g == null ? null : new Tensor(g, shape, null);
+        Tensor owner = viewOf != null ? viewOf : this;
+        if (owner.grad == null) return null;
+        owner.gradShared = true;
+        return new Tensor(owner.grad, shape, null);
+    }
+
+    /**
+     * The gradient buffer itself, or null if none has reached this tensor: for optimisers and
+     * gradient clipping, which use it during the call and keep no reference. Unlike {@link #grad()}
+     * it leaves {@link #zeroGrad()} free to reuse the buffer.
+     */
+    public Storage gradStorage() {
+        return viewOf != null ? viewOf.grad : grad;
     }
 
     /** The gradient buffer, allocated (zeroed) on first use. For op implementations. */
     public Storage gradBuffer() {
         if (viewOf != null) return viewOf.gradBuffer();
-        if (grad == null) grad = Autograd.allocateGrad(backend(), numel());
+        if (grad == null) {
+            if (spareGrad != null) {
+                grad = spareGrad;
+                spareGrad = null;
+                backend().fill(grad, 0, numel(), 0f);
+            } else {
+                grad = Autograd.allocateGrad(backend(), numel());
+            }
+            gradShared = false;
+        }
         return grad;
     }
 
@@ -223,8 +265,13 @@ public final class Tensor {
 
     /** Drops the gradient (the next backward starts from zero). */
     public void zeroGrad() {
-        if (viewOf != null) viewOf.zeroGrad();
-        else grad = null;
+        if (viewOf != null) {
+            viewOf.zeroGrad();
+            return;
+        }
+        if (grad != null && !gradShared) spareGrad = grad;
+        grad = null;
+        gradShared = false;
     }
 
     /**
@@ -267,11 +314,23 @@ public final class Tensor {
 
     /** The same values, cut from the graph (shares storage). */
     public Tensor detach() {
-        return new Tensor(storage, shape, null);
+        return new Tensor(storage(), shape, null);
+    }
+
+    boolean isView() {
+        return viewOf != null;
+    }
+
+    /** {@link BufferPool} took the storage back: from now on this tensor (and its views) may not be read. */
+    void release() {
+        released = true;
     }
 
     @Override
     public String toString() {
+        if (released || viewOf != null && viewOf.released) {
+            return "Tensor" + Arrays.toString(shape) + " (buffer handed back at the end of its training step)";
+        }
         float[] v = toFloatArray();
         StringBuilder sb = new StringBuilder("Tensor").append(Arrays.toString(shape)).append(" [");
         for (int i = 0; i < Math.min(v.length, 8); i++) sb.append(i == 0 ? "" : ", ").append(v[i]);

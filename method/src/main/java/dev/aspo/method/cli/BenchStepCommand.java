@@ -2,6 +2,7 @@ package dev.aspo.method.cli;
 
 import dev.aspo.models.hf.AutoModel;
 import dev.aspo.models.nn.Module;
+import dev.aspo.tensor.BufferPool;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.cpu.Parallel;
 import dev.aspo.tensor.optim.AdamW;
@@ -25,6 +26,7 @@ import picocli.CommandLine.Model.CommandSpec;
  *
  * <pre>
  *   step = zeroGrad -> loss (forward + mean cross-entropy, as aspo grad) -> backward -> AdamW.step
+ *          (forward and backward in a BufferPool.step() scope: the previous step's graph buffers are reused)
  *   2 warm-up steps (JIT, first allocation of the AdamW moments), then N timed steps
  * </pre>
  *
@@ -130,13 +132,16 @@ final class BenchStepCommand implements Callable<Integer> {
 
     /** One step; returns {forward s, backward s, optimizer s, loss}. */
     static double[] step(Module m, ModelInputs in, AdamW opt) {
-        long t0 = System.nanoTime();
+        long t0 = System.nanoTime(), t1, t2;
+        float value;
         opt.zeroGrad();
-        Tensor loss = GradCommand.loss(m, in);
-        float value = loss.item();
-        long t1 = System.nanoTime();
-        loss.backward();
-        long t2 = System.nanoTime();
+        try (var buffers = BufferPool.step()) {   // this step's graph buffers serve the next step
+            Tensor loss = GradCommand.loss(m, in);
+            value = loss.item();
+            t1 = System.nanoTime();
+            loss.backward();
+            t2 = System.nanoTime();
+        }
         opt.step();
         long t3 = System.nanoTime();
         return new double[] {(t1 - t0) * 1e-9, (t2 - t1) * 1e-9, (t3 - t2) * 1e-9, value};

@@ -9,6 +9,7 @@ import dev.aspo.models.clip.ClipModel;
 import dev.aspo.models.image.ClipImageProcessor;
 import dev.aspo.models.tokenizer.Tokenizer;
 import dev.aspo.tensor.Autograd;
+import dev.aspo.tensor.BufferPool;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.ops.Arithmetic;
 import dev.aspo.tensor.optim.AdamW;
@@ -118,7 +119,10 @@ public final class ClipTrainer {
             double loss = 0, acc = 0;
             long tokens = 0;
             for (int[] idx : micro) {
-                float[] r = forward(train, idx, step + 1, (float) idx.length / stepRecords, true);
+                float[] r;
+                try (var buffers = BufferPool.step()) {   // the micro-batch's graph serves the next one
+                    r = forward(train, idx, step + 1, (float) idx.length / stepRecords, true);
+                }
                 loss += r[0] * idx.length / stepRecords;
                 acc += r[1] * idx.length / stepRecords;
                 for (int i : idx) tokens += train.ids.get(i).length;
@@ -171,6 +175,7 @@ public final class ClipTrainer {
                 }, opt, Trainer.state(step, cursor, n, "clip", opt, cfg), tokenizer.toJson());
             }
         }
+        BufferPool.clear();                     // the last step's buffers: no further step takes them
         return new Result(step, last);
     }
 

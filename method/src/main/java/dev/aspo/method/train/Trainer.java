@@ -16,6 +16,7 @@ import dev.aspo.method.loss.SftLoss;
 import dev.aspo.method.loss.TokenLogProbs;
 import dev.aspo.models.tokenizer.Tokenizer;
 import dev.aspo.tensor.Autograd;
+import dev.aspo.tensor.BufferPool;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.io.SafeTensors;
 import dev.aspo.tensor.ops.Arithmetic;
@@ -195,8 +196,9 @@ public final class Trainer {
             for (int[] idx : micro) {
                 Batch b = batch(train, idx);
                 tokens += b.tokens;
-                Map<String, Double> mm = forward(train, idx, b, step + 1, (float) idx.length / stepRecords, true);
-                m.add(mm, idx.length);
+                try (var buffers = BufferPool.step()) {   // the micro-batch's graph serves the next one
+                    m.add(forward(train, idx, b, step + 1, (float) idx.length / stepRecords, true), idx.length);
+                }
             }
             List<Tensor> params = opt.params();
             double norm = maxNorm > 0 ? GradClip.clipGlobalNorm(params, maxNorm) : GradClip.globalNorm(params);
@@ -234,6 +236,7 @@ public final class Trainer {
             }
             if (step == stopAfterStep) throw new Killed(step);
         }
+        BufferPool.clear();                     // the last step's buffers: no further step takes them
         return new Result(step, last, train.skipped);
     }
 

@@ -59,7 +59,7 @@ public final class Attention {
 
         Backend be = q.backend();
         Tensor out = Tensor.zeros(be, q.shape());
-        Storage probs = be.allocate(batch * qHeads * seq * keySeq);
+        Storage probs = Autograd.allocateSaved(be, batch * qHeads * seq * keySeq);
         be.attention(q.storage(), k.storage(), v.storage(), out.storage(), probs, mask,
                 batch, seq, keySeq, qHeads, kvHeads, headDim, scale, causal);
         if (!Autograd.isRecording(q, k, v)) return out;
@@ -69,6 +69,6 @@ public final class Attention {
                 Autograd.needsGrad(q) ? q.gradBuffer() : null,
                 Autograd.needsGrad(k) ? k.gradBuffer() : null,
                 Autograd.needsGrad(v) ? v.gradBuffer() : null,
-                batch, seq, keySeq, qHeads, kvHeads, headDim, scale), q, k, v);
+                batch, seq, keySeq, qHeads, kvHeads, headDim, scale), new Storage[] {probs}, q, k, v);
     }
 }

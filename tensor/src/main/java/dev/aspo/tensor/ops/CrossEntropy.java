@@ -45,12 +45,12 @@ public final class CrossEntropy {
         int[] target = targets.clone();   // the backward reads it later
         Backend be = logits.backend();
         Tensor out = Tensor.zeros(be, s.length == 1 ? new int[] {1} : Arrays.copyOf(s, s.length - 1));
-        Storage lse = be.allocate(rows);
+        Storage lse = Autograd.allocateSaved(be, rows);
         be.crossEntropy(logits.storage(), target, out.storage(), lse, rows, cols);
         if (!Autograd.isRecording(logits)) return out;
 
         return Autograd.record(out, "crossEntropy", () -> be.crossEntropyBackward(logits.storage(), target, lse,
-                out.gradBuffer(), logits.gradBuffer(), rows, cols), logits);
+                out.gradBuffer(), logits.gradBuffer(), rows, cols), new Storage[] {lse}, logits);
     }
 
     /**

@@ -26,7 +26,7 @@ public final class LayerNorm {
 
         Backend be = x.backend();
         Tensor out = Tensor.zeros(be, x.shape());
-        Storage mean = be.allocate(rows), rstd = be.allocate(rows);
+        Storage mean = Autograd.allocateSaved(be, rows), rstd = Autograd.allocateSaved(be, rows);
         be.layerNorm(x.storage(), weight.storage(), bias == null ? null : bias.storage(), out.storage(), mean, rstd,
                 rows, cols, eps);
         Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
@@ -37,7 +37,7 @@ public final class LayerNorm {
                 Autograd.needsGrad(x) ? x.gradBuffer() : null,
                 Autograd.needsGrad(weight) ? weight.gradBuffer() : null,
                 bias != null && Autograd.needsGrad(bias) ? bias.gradBuffer() : null,
-                rows, cols), inputs);
+                rows, cols), new Storage[] {mean, rstd}, inputs);
     }
 
     /** A per-feature parameter must be {@code [C]} for x's last axis {@code C}. */

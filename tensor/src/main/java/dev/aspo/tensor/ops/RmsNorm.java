@@ -23,7 +23,7 @@ public final class RmsNorm {
 
         Backend be = x.backend();
         Tensor out = Tensor.zeros(be, x.shape());
-        Storage rstd = be.allocate(rows);
+        Storage rstd = Autograd.allocateSaved(be, rows);
         be.rmsNorm(x.storage(), weight.storage(), out.storage(), rstd, rows, cols, eps);
         if (!Autograd.isRecording(x, weight)) return out;
 
@@ -31,6 +31,6 @@ public final class RmsNorm {
                 out.gradBuffer(),
                 Autograd.needsGrad(x) ? x.gradBuffer() : null,
                 Autograd.needsGrad(weight) ? weight.gradBuffer() : null,
-                rows, cols), x, weight);
+                rows, cols), new Storage[] {rstd}, x, weight);
     }
 }

@@ -176,7 +176,7 @@ public final class AdamW {
     /** Updates every parameter that has a gradient; one without a gradient is left alone, as in torch. */
     public void step() {
         for (Slot s : slots) {
-            Tensor g = s.param.grad();
+            Storage g = s.param.gradStorage();
             if (g == null) continue;
             Backend be = s.param.backend();
             if (g.backend() != be) {
@@ -189,7 +189,7 @@ public final class AdamW {
                 s.v = be.allocate(n);
             }
             s.step++;
-            be.adamw(s.param.storage(), g.storage(), s.m, s.v, n, lr, options.beta1(), options.beta2(),
+            be.adamw(s.param.storage(), g, s.m, s.v, n, lr, options.beta1(), options.beta2(),
                     options.eps(), s.decay ? options.weightDecay() : 0, s.step);
         }
     }

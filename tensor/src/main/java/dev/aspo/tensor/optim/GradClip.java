@@ -1,5 +1,6 @@
 package dev.aspo.tensor.optim;
 
+import dev.aspo.tensor.Storage;
 import dev.aspo.tensor.Tensor;
 import java.util.List;
 
@@ -14,8 +15,8 @@ public final class GradClip {
     public static double globalNorm(List<Tensor> params) {
         double sum = 0;
         for (Tensor p : params) {
-            Tensor g = p.grad();
-            if (g != null) sum += g.backend().sumOfSquares(g.storage(), g.numel());
+            Storage g = p.gradStorage();
+            if (g != null) sum += g.backend().sumOfSquares(g, g.size());
         }
         return Math.sqrt(sum);
     }
@@ -35,8 +36,8 @@ public final class GradClip {
         float coefficient = (1f / ((float) total + 1e-6f)) * (float) maxNorm;
         if (Double.isFinite(total) && coefficient < 1) {
             for (Tensor p : params) {
-                Tensor g = p.grad();
-                if (g != null) g.backend().scale(g.storage(), g.numel(), coefficient);
+                Storage g = p.gradStorage();
+                if (g != null) g.backend().scale(g, g.size(), coefficient);
             }
         }
         return total;

@@ -1,0 +1,142 @@
+package dev.aspo.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.aspo.tensor.ops.Arithmetic;
+import dev.aspo.tensor.ops.Attention;
+import dev.aspo.tensor.ops.CrossEntropy;
+import dev.aspo.tensor.ops.MatMul;
+import dev.aspo.tensor.ops.Reductions;
+import dev.aspo.tensor.ops.RmsNorm;
+import dev.aspo.tensor.ops.Softmax;
+import dev.aspo.tensor.ops.Unary;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A step scope hands the previous step's graph buffers out again: a second identical step takes no
+ * new buffer, computes bit for bit what fresh buffers give, and never overwrites what a caller kept
+ * (a detach()ed tensor); a graph tensor used after its scope fails loudly instead of reading
+ * another step's values.
+ */
+class BufferPoolTest {
+    /**
+     * A small graph with a matmul, recorded reshape views, a broadcast add, attention and RMS norm
+     * (which save buffers for their backward), softmax, cross-entropy and a reduction.
+     */
+    private static final class Net {
+        final Tensor x, w1, b1, g, w2;
+        Tensor hidden, probs;
+
+        Net(long seed) {
+            Random rng = new Random(seed);
+            x = Tensor.uniform(rng, -1, 1, 6, 8);
+            w1 = Tensor.uniform(rng, -0.5f, 0.5f, 8, 16).requiresGrad(true);
+            b1 = Tensor.uniform(rng, -0.5f, 0.5f, 16).requiresGrad(true);
+            g = Tensor.uniform(rng, 0.5f, 1.5f, 16).requiresGrad(true);
+            w2 = Tensor.uniform(rng, -0.5f, 0.5f, 16, 5).requiresGrad(true);
+        }
+
+        /** Forward, loss value, backward; the leaves' gradients accumulate over steps. */
+        float step() {
+            hidden = Unary.tanh(Arithmetic.add(MatMul.matmul(x, w1), b1));
+            Tensor seq = hidden.reshape(2, 3, 16);
+            Tensor attended = Attention.apply(seq, seq, seq, 2, 2, true, null).reshape(96).reshape(6, 16);
+            Tensor logits = MatMul.matmul(RmsNorm.apply(attended, g, 1e-5f), w2);
+            probs = Softmax.softmax(logits);
+            Tensor loss = Arithmetic.add(Reductions.sum(Arithmetic.mul(probs, Arithmetic.scale(probs, 3f))),
+                    CrossEntropy.mean(logits, new int[] {0, 1, 2, 3, 4, 0}));
+            float value = loss.item();
+            loss.backward();
+            return value;
+        }
+
+        float[][] grads() {
+            return new float[][] {w1.grad().toFloatArray(), b1.grad().toFloatArray(), g.grad().toFloatArray(),
+                w2.grad().toFloatArray()};
+        }
+    }
+
+    @Test
+    void secondStepTakesNoNewBufferAndMatchesFreshBuffersBitForBit() {
+        Net plain = new Net(11), pooled = new Net(11);
+        BufferPool pool = BufferPool.ofThisThread();
+        BufferPool.clear();                     // whatever earlier tests on this thread left
+        long[] fresh = new long[3];
+        for (int s = 0; s < 3; s++) {
+            float want = plain.step();
+            long before = pool.freshAllocations;
+            float got;
+            try (var scope = BufferPool.step()) {
+                got = pooled.step();
+            }
+            fresh[s] = pool.freshAllocations - before;
+            assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(got), "loss of step " + s);
+            float[][] gw = plain.grads(), gg = pooled.grads();
+            for (int i = 0; i < gw.length; i++) assertArrayEquals(gw[i], gg[i], 0f, "gradient " + i + " after step " + s);
+        }
+        assertTrue(fresh[0] > 0, "the first step fills the pool from the heap");
+        assertEquals(0, fresh[1], "the second step takes every buffer from the pool");
+        assertEquals(0, fresh[2], "and so does the third");
+    }
+
+    @Test
+    void aKeptTensorKeepsItsValuesAndAGraphTensorUsedAfterItsStepFails() {
+        Net net = new Net(5);
+        Tensor kept, graphTensor;
+        float[] keptValues, probsAfterBackward;
+        try (var scope = BufferPool.step()) {
+            net.step();
+            kept = net.hidden.detach();          // detach() inside the step: the buffer stays the caller's
+            keptValues = kept.toFloatArray();
+            graphTensor = net.probs;
+            probsAfterBackward = graphTensor.toFloatArray();   // a graph tensor is readable until the scope closes
+        }
+        Net other = new Net(6);                  // other weights: reusing the kept buffer would change its values
+        for (int s = 0; s < 2; s++) {
+            try (var scope = BufferPool.step()) {
+                other.step();
+            }
+        }
+        assertArrayEquals(keptValues, kept.toFloatArray(), 0f, "the detached tensor still holds step 1's values");
+        assertEquals(6 * 5, probsAfterBackward.length);
+        IllegalStateException e = assertThrows(IllegalStateException.class, graphTensor::toFloatArray);
+        assertTrue(e.getMessage().contains("BufferPool.step()"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> graphTensor.reshape(30).toFloatArray());
+        assertTrue(graphTensor.toString().contains("handed back"), "toString (debuggers, messages) does not throw");
+    }
+
+    @Test
+    void clearDropsTheFreeBuffers() {
+        Net net = new Net(9);
+        BufferPool pool = BufferPool.ofThisThread();
+        BufferPool.clear();                     // whatever earlier tests on this thread left
+        long[] fresh = new long[3];
+        for (int s = 0; s < 3; s++) {
+            if (s == 2) BufferPool.clear();
+            long before = pool.freshAllocations;
+            try (var scope = BufferPool.step()) {
+                net.step();
+            }
+            fresh[s] = pool.freshAllocations - before;
+        }
+        assertEquals(0, fresh[1]);
+        // the 4 leaves keep (and accumulate into) their gradients: every other buffer is taken anew
+        assertEquals(fresh[0] - 4, fresh[2], "after clear() the step takes its buffers from the backend again");
+    }
+
+    @Test
+    void outsideAScopeNothingIsPooledOrReleased() {
+        Net net = new Net(3);
+        BufferPool pool = BufferPool.ofThisThread();
+        long before = pool.freshAllocations;
+        net.step();
+        float[] probs = net.probs.toFloatArray();
+        net.step();
+        assertEquals(before, pool.freshAllocations);
+        assertEquals(probs.length, net.probs.toFloatArray().length, "graph tensors stay readable without a scope");
+    }
+}
