@@ -237,7 +237,9 @@ public final class Reproduction {
             o.put("min_lr_ratio", "1.0");
             o.put("save_every", String.valueOf(total));
             Path last = Files.isDirectory(run) ? Trainer.latestCheckpoint(run) : null;
-            boolean done = last != null && last.getFileName().toString().equals("checkpoint-" + total);
+            int lastStep = last == null ? 0 : Integer.parseInt(last.getFileName().toString().substring("checkpoint-".length()));
+            if (lastStep > total) continue;   // a continued study: this chunk and its check were passed before
+            boolean done = lastStep == total;
             if (!done) {
                 new Trainer(Trainer.Mode.SFT, TrainConfig.of(o), PolicyModels.load(init), null, tok, null, quiet).run(resumeFrom(run));
                 keepOnlyLatest(run);
