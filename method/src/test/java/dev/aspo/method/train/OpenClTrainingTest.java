@@ -81,6 +81,19 @@ class OpenClTrainingTest {
         return TrainerTest.metrics(out);
     }
 
+    /** Both runs logged 50 steps whose losses agree within 1e-3; returns the largest gap. */
+    private static double worstLossGap(Trainer.Mode mode, List<ObjectNode> cpu, List<ObjectNode> cl) {
+        assertEquals(50, cpu.size());
+        assertEquals(50, cl.size());
+        double worst = 0;
+        for (int i = 0; i < 50; i++) {
+            double a = cpu.get(i).get("loss").asDouble(), b = cl.get(i).get("loss").asDouble();
+            worst = Math.max(worst, Math.abs(a - b));
+            assertTrue(Math.abs(a - b) <= 1e-3, mode + " step " + (i + 1) + ": cpu loss " + a + ", opencl " + b);
+        }
+        return worst;
+    }
+
     @Test
     void fiftyStepsOfTheSmokeConfigurationGiveTheCpuLosses(@TempDir Path dir) throws IOException {
         boolean required = "1".equals(System.getenv("ASPO_OPENCL_REQUIRED"));
@@ -93,14 +106,7 @@ class OpenClTrainingTest {
         for (Trainer.Mode mode : new Trainer.Mode[] {Trainer.Mode.DPO, Trainer.Mode.ASPO}) {
             List<ObjectNode> cpu = smokeRun(mode, Backends.cpu(), train, tok, dir.resolve(mode.key() + "-cpu"));
             List<ObjectNode> cl = smokeRun(mode, opencl, train, tok, dir.resolve(mode.key() + "-opencl"));
-            assertEquals(50, cpu.size());
-            assertEquals(50, cl.size());
-            double worst = 0;
-            for (int i = 0; i < 50; i++) {
-                double a = cpu.get(i).get("loss").asDouble(), b = cl.get(i).get("loss").asDouble();
-                worst = Math.max(worst, Math.abs(a - b));
-                assertTrue(Math.abs(a - b) <= 1e-3, mode + " step " + (i + 1) + ": cpu loss " + a + ", opencl " + b);
-            }
+            double worst = worstLossGap(mode, cpu, cl);
             // the run must move, or equal losses would prove nothing: the margin grows from 0
             assertTrue(cpu.get(49).get("rewards/margins").asDouble() > 0.01, mode + ": margin " + cpu.get(49).get("rewards/margins"));
             System.out.println("smoke configuration, " + mode + ": worst |loss(cpu) - loss(opencl)| over 50 steps = " + worst);
@@ -116,14 +122,7 @@ class OpenClTrainingTest {
         for (Trainer.Mode mode : new Trainer.Mode[] {Trainer.Mode.DPO, Trainer.Mode.ASPO}) {
             List<ObjectNode> cpu = run(mode, Backends.cpu(), train, dir.resolve(mode.key() + "-cpu"));
             List<ObjectNode> cl = run(mode, opencl, train, dir.resolve(mode.key() + "-opencl"));
-            assertEquals(50, cpu.size());
-            assertEquals(50, cl.size());
-            double worst = 0;
-            for (int i = 0; i < 50; i++) {
-                double a = cpu.get(i).get("loss").asDouble(), b = cl.get(i).get("loss").asDouble();
-                worst = Math.max(worst, Math.abs(a - b));
-                assertTrue(Math.abs(a - b) <= 1e-3, mode + " step " + (i + 1) + ": cpu loss " + a + ", opencl " + b);
-            }
+            double worst = worstLossGap(mode, cpu, cl);
             assertTrue(cpu.get(49).get("loss").asDouble() < cpu.get(0).get("loss").asDouble(), mode + ": the loss falls");
             System.out.println(mode + ": worst |loss(cpu) - loss(opencl)| over 50 steps = " + worst);
         }
