@@ -11,6 +11,7 @@ import dev.aspo.method.world.Scene;
 import dev.aspo.models.image.ClipImageProcessor;
 import dev.aspo.models.image.RgbImage;
 import dev.aspo.models.tokenizer.Tokenizer;
+import dev.aspo.models.hf.HfJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,11 +63,15 @@ final class ModelEvaluation {
         List<Answerer.Question> probes = new ArrayList<>();
         List<Boolean> truth = new ArrayList<>();
         List<String> splits = new ArrayList<>();
+        Map<String, RgbImage> images = new java.util.HashMap<>();   // every probe of a scene asks about one image
         for (String line : Files.readAllLines(world.resolve("pope.jsonl"))) {
             if (line.isBlank()) continue;
             JsonNode n = JSON.readTree(line);
             if (n.get("scene_id").asInt() >= scale.popeScenes()) continue;
-            probes.add(new Answerer.Question(RgbImage.read(world.resolve(n.get("images").get(0).asText())), n.get("prompt").asText()));
+            String file = n.get("images").get(0).asText();
+            RgbImage img = images.get(file);
+            if (img == null) images.put(file, img = RgbImage.read(world.resolve(file)));
+            probes.add(new Answerer.Question(img, n.get("prompt").asText()));
             truth.add(n.get("answer").asText().equals("yes"));
             splits.add(n.get("split").asText());
         }
@@ -95,7 +100,7 @@ final class ModelEvaluation {
         result.put("pope_yes_ratio", said.isEmpty() ? 0 : (double) yes / said.size());
         result.put("descriptions", answers.size());
         result.put("probes", said.size());
-        Reproduction.writeAtomically(answersFile, String.join("\n", kept) + "\n");
+        HfJson.writeText(answersFile, String.join("\n", kept) + "\n");
         return result;
     }
 }

@@ -22,6 +22,7 @@ import dev.aspo.method.world.SentenceJudgement;
 import dev.aspo.method.world.Verdict;
 import dev.aspo.method.world.WorldWriter;
 import dev.aspo.models.clip.ClipModel;
+import dev.aspo.models.hf.HfJson;
 import dev.aspo.models.image.ClipImageProcessor;
 import dev.aspo.models.image.RgbImage;
 import dev.aspo.models.tokenizer.Tokenizer;
@@ -93,7 +94,7 @@ public final class Reproduction {
         } else {
             ObjectNode n = JSON.createObjectNode();
             n.put("scale", scale.name());
-            writeAtomically(f, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n));
+            HfJson.writeText(f, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n));
         }
     }
 
@@ -108,7 +109,7 @@ public final class Reproduction {
             WorldWriter.write(d.resolve("world"), scale.trainScenes(), seed, StudyModels.IMAGE_SIZE);
             WorldWriter.write(d.resolve("world-eval"), scale.evalScenes(), 1_000_000L + seed, StudyModels.IMAGE_SIZE);
         });
-        stage(d, seed, "tokenizer", () -> writeAtomically(d.resolve("tokenizer.json"), StudyModels.tokenizer(corpus(d)).toJson()));
+        stage(d, seed, "tokenizer", () -> HfJson.writeText(d.resolve("tokenizer.json"), StudyModels.tokenizer(corpus(d)).toJson()));
         Tokenizer tok = Tokenizer.fromFile(d.resolve("tokenizer.json"));
         stage(d, seed, "clip", () -> trainClip(d, seed, tok));
         stage(d, seed, "sft", () -> trainSft(d, seed, tok));
@@ -132,7 +133,7 @@ public final class Reproduction {
         double secs = (System.nanoTime() - t0) / 1e9;
         ObjectNode n = JSON.createObjectNode();
         n.put("seconds", secs);
-        writeAtomically(marker, JSON.writeValueAsString(n));
+        HfJson.writeText(marker, JSON.writeValueAsString(n));
         log.printf(Locale.ROOT, "[%s seed %d] %s done in %.1f s%n", scale.name(), seed, name, secs);
     }
 
@@ -188,7 +189,7 @@ public final class Reproduction {
             var o = objects.get(pick.nextInt(objects.size()));
             lines.add(captionLine(img, "a " + o.size().word() + " " + o.colour().word() + " " + o.shape().word()));
         }
-        writeAtomically(d.resolve("clip-captions.jsonl"), String.join("\n", lines) + "\n");
+        HfJson.writeText(d.resolve("clip-captions.jsonl"), String.join("\n", lines) + "\n");
         Path init = d.resolve("clip-init");
         if (!Files.isRegularFile(init.resolve("model.safetensors"))) {
             Path tmp = d.resolve(".clip-init.tmp");
@@ -277,12 +278,7 @@ public final class Reproduction {
     private static void keepOnlyLatest(Path run) throws IOException {
         Path keep = Trainer.latestCheckpoint(run);
         try (var st = Files.newDirectoryStream(run, "checkpoint-*")) {
-            for (Path p : st) {
-                if (p.equals(keep)) continue;
-                try (var walk = Files.walk(p)) {
-                    for (Path q : (Iterable<Path>) walk.sorted(java.util.Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
-                }
-            }
+            for (Path p : st) if (!p.equals(keep)) Trainer.deleteTree(p);
         }
     }
 
@@ -325,7 +321,7 @@ public final class Reproduction {
         n.put("rejected_sentence_error_rate", train.rejectedErrorRate());
         n.put("eval_count", eval.count);
         n.put("eval_chosen_sentence_error_rate", eval.errorRate());
-        writeAtomically(d.resolve("pairs/stats.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n));
+        HfJson.writeText(d.resolve("pairs/stats.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n));
         log.printf(Locale.ROOT, "[%s seed %d] %d pairs from %d scenes; chosen sentence error rate %.3f (rejected %.3f)%n",
                 scale.name(), seed, train.count, train.scenes, train.errorRate(), train.rejectedErrorRate());
         if (train.count == 0) throw new IllegalStateException(d + ": every SeVa pair was identical; no preference data");
@@ -382,8 +378,7 @@ public final class Reproduction {
                 if (v < 0.5) st.rejectedWrong++;
             }
             ObjectNode o = JSON.createObjectNode();
-            o.putArray("images").add(d.relativize(image(d.resolve(world), ids.get(i))).toString().replace('\\', '/')
-                    .replaceFirst("^", "../"));
+            o.putArray("images").add(file.getParent().relativize(image(d.resolve(world), ids.get(i))).toString().replace('\\', '/'));
             o.put("prompt", prompts.get(i));
             o.put("chosen", c);
             o.put("rejected", r);
@@ -395,7 +390,7 @@ public final class Reproduction {
             lines.add(o.toString());
             st.count++;
         }
-        writeAtomically(file, lines.isEmpty() ? "" : String.join("\n", lines) + "\n");
+        HfJson.writeText(file, lines.isEmpty() ? "" : String.join("\n", lines) + "\n");
         return st;
     }
 
@@ -468,7 +463,7 @@ public final class Reproduction {
             if (Double.isNaN(auroc)) result.putNull("weight_auroc");   // no wrong (or no right) sentence to tell apart
             else result.put("weight_auroc", auroc);
         }
-        writeAtomically(d.resolve("eval/" + m + ".json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result));
+        HfJson.writeText(d.resolve("eval/" + m + ".json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result));
     }
 
     /** The value of {@code key} on the last line of a run's metrics.jsonl that has it. */
@@ -480,11 +475,5 @@ public final class Reproduction {
         }
         if (Double.isNaN(v)) throw new IllegalStateException(run.resolve(Trainer.METRICS) + ": no " + key);
         return v;
-    }
-
-    static void writeAtomically(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
-        Files.writeString(tmp, text);
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 }

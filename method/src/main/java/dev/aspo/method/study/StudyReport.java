@@ -3,6 +3,7 @@ package dev.aspo.method.study;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.aspo.models.hf.HfJson;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.DirectoryStream;
@@ -69,8 +70,8 @@ public final class StudyReport {
         auroc.forEach((m, v) -> stat(wa.putObject(m), v));
 
         Path json = out.resolve("results.json");
-        Reproduction.writeAtomically(json, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n");
-        Reproduction.writeAtomically(out.resolve("results.md"), markdown(root));
+        HfJson.writeText(json, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n");
+        HfJson.writeText(out.resolve("results.md"), markdown(root));
         plots(out, seeds, root);
         log.println(markdown(root));
         return json;

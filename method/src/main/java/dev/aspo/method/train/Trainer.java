@@ -636,7 +636,8 @@ public final class Trainer {
         Files.write(file, keep);
     }
 
-    static void deleteTree(Path p) throws IOException {
+    /** Deletes a file or a directory with everything in it (nothing when absent). */
+    public static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) return;
         try (Stream<Path> s = Files.walk(p)) {
             for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);

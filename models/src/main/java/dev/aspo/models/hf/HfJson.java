@@ -105,7 +105,14 @@ public final class HfJson {
         DefaultPrettyPrinter pp = new DefaultPrettyPrinter()
                 .withSeparators(Separators.createDefaultInstance().withObjectFieldValueSpacing(Separators.Spacing.AFTER));
         pp.indentArraysWith(DefaultIndenter.SYSTEM_LINEFEED_INSTANCE);
-        String text = MAPPER.writer(pp).writeValueAsString(sorted(obj)) + "\n";
+        writeText(file, MAPPER.writer(pp).writeValueAsString(sorted(obj)) + "\n");
+    }
+
+    /**
+     * Writes {@code text} (UTF-8) through a temporary file beside {@code file}, synced and then
+     * renamed over it: a crash leaves the old file or the new one, never half of one.
+     */
+    public static void writeText(Path file, String text) throws IOException {
         Path abs = file.toAbsolutePath();
         Path tmp = sibling(abs, ".tmp");
         try {
