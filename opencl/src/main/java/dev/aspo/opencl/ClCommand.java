@@ -10,10 +10,12 @@ import org.jocl.cl_mem;
 
 /**
  * One enqueued device command with everything needed to enqueue it again: a kernel launch (kernel,
- * argument values, sizes), a zero fill, or a host-to-device write of a kept host copy. The backend
- * builds one per enqueue; a {@link TaskGraph} keeps them to replay a step.
+ * argument values, sizes), a zero fill, a host-to-device write of a kept host copy, an index or
+ * value array uploaded for a kernel, or a write of per-step host values. The backend builds one
+ * per enqueue; a {@link TaskGraph} keeps them to replay a step.
  */
 abstract class ClCommand {
+    /** Enqueues the command again as recorded (on replay). */
     abstract void enqueue(cl_command_queue queue);
 
     /** The buffers this command touches (a recording retains them so that they outlive their tensors). */
@@ -56,6 +58,25 @@ abstract class ClCommand {
             return out;
         }
 
+        /**
+         * How this launch differs from {@code o} in anything but its buffers (kernel, sizes, scalar
+         * arguments), or null: the same work on other buffers.
+         */
+        String differenceFrom(Launch o) {
+            if (!name.equals(o.name)) return "kernel " + name + " vs " + o.name;
+            if (!java.util.Arrays.equals(global, o.global) || !java.util.Arrays.equals(local, o.local)) {
+                return "work size " + java.util.Arrays.toString(global) + " vs " + java.util.Arrays.toString(o.global);
+            }
+            for (int i = 0; i < args.length; i++) {
+                boolean buffer = args[i] instanceof cl_mem, otherBuffer = o.args[i] instanceof cl_mem;
+                if (buffer != otherBuffer || !buffer && !args[i].equals(o.args[i])) {
+                    return "argument " + i + ": " + (buffer ? "a buffer" : args[i]) + " vs "
+                            + (otherBuffer ? "a buffer" : o.args[i]);
+                }
+            }
+            return null;
+        }
+
         @Override
         public String toString() {
             return name + java.util.Arrays.toString(global);
@@ -65,7 +86,7 @@ abstract class ClCommand {
     /** Zeroes {@code bytes} of a buffer (a new tensor's, typically a gradient about to be accumulated into). */
     static final class Zero extends ClCommand {
         private final cl_mem mem;
-        private final long bytes;
+        final long bytes;
 
         Zero(cl_mem mem, long bytes) {
             this.mem = mem;
@@ -88,23 +109,58 @@ abstract class ClCommand {
         }
     }
 
-    /** Writes a kept copy of host data (a constant uploaded during the step) into its buffer. */
-    static final class Write extends ClCommand {
-        private final cl_mem mem;
-        /** Direct memory: a non-blocking write may read it after enqueue returns (a heap array could move). */
-        private final java.nio.FloatBuffer host;
+    /**
+     * A host array that reached the device during the step: through {@code upload} (a tensor made
+     * from host values: {@code rewrite}, written again on every replay in case the step changed
+     * it) or as a kernel's index or value array (read-only, written once). A {@link TaskGraph} may
+     * bind it to one of its inputs ({@link #input}): a replay then writes that input's current
+     * values, after {@link #check} has accepted them.
+     */
+    static final class Upload extends ClCommand {
+        final cl_mem mem;
+        /** The op it was uploaded for, for messages. */
+        final String what;
+        /** The recorded values: an {@code int[]} or a {@code float[]}. */
+        final Object values;
+        /** Validates new index values (as the op validated the recorded ones); null: not bindable. */
+        final java.util.function.Consumer<int[]> check;
+        private final boolean rewrite;
+        /** Direct memory for the rewrite: a non-blocking write may read it after enqueue returns. */
+        private java.nio.FloatBuffer host;
+        /** The plan input this upload takes its values from on replay, or -1 (fixed values). */
+        int input = -1;
 
-        Write(cl_mem mem, float[] values) {
+        Upload(cl_mem mem, String what, Object values, java.util.function.Consumer<int[]> check, boolean rewrite) {
             this.mem = mem;
-            this.host = java.nio.ByteBuffer.allocateDirect(values.length * Sizeof.cl_float)
-                    .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().put(values);
+            this.what = what;
+            this.values = values;
+            this.check = check;
+            this.rewrite = rewrite;
         }
 
         @Override
         void enqueue(cl_command_queue queue) {
-            if (host.capacity() == 0) return;
-            CL.clEnqueueWriteBuffer(queue, mem, CL.CL_FALSE, 0, (long) host.capacity() * Sizeof.cl_float,
-                    Pointer.to(host), 0, null, null);
+            if (!rewrite) return;   // a read-only kernel argument keeps its values in the plan's buffer
+            float[] v = (float[]) values;
+            if (v.length == 0) return;
+            if (host == null) {
+                host = java.nio.ByteBuffer.allocateDirect(v.length * Sizeof.cl_float)
+                        .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().put(v);
+            }
+            CL.clEnqueueWriteBuffer(queue, mem, CL.CL_FALSE, 0, (long) v.length * Sizeof.cl_float, Pointer.to(host),
+                    0, null, null);
+        }
+
+        /** Writes new values of the bound input (blocking: the caller's array may change right after). */
+        void write(cl_command_queue queue, Object newValues) {
+            int n = length(newValues);
+            if (n == 0) return;
+            Pointer from = newValues instanceof int[] ? Pointer.to((int[]) newValues) : Pointer.to((float[]) newValues);
+            CL.clEnqueueWriteBuffer(queue, mem, CL.CL_TRUE, 0, (long) n * Sizeof.cl_float, from, 0, null, null);
+        }
+
+        static int length(Object values) {
+            return values instanceof int[] ? ((int[]) values).length : ((float[]) values).length;
         }
 
         @Override
@@ -114,7 +170,45 @@ abstract class ClCommand {
 
         @Override
         public String toString() {
-            return "write[" + host.capacity() + "]";
+            return (input >= 0 ? "input" + input : "upload") + "(" + what + ")[" + length(values) + "]";
+        }
+    }
+
+    /** Host values computed anew for every replay ({@code Backend.writeEachStep}): AdamW's step scalars. */
+    static final class EachStep extends ClCommand {
+        final cl_mem mem;
+        final int capacity;
+        private final java.util.function.Supplier<float[]> values;
+
+        EachStep(cl_mem mem, int capacity, java.util.function.Supplier<float[]> values) {
+            this.mem = mem;
+            this.capacity = capacity;
+            this.values = values;
+        }
+
+        @Override
+        void enqueue(cl_command_queue queue) {
+            write(queue, mem, capacity, values.get());
+        }
+
+        /** A blocking write (the host array is new each time and goes out of scope at once). */
+        static void write(cl_command_queue queue, cl_mem mem, int capacity, float[] v) {
+            if (v.length > capacity) {
+                throw new IllegalArgumentException("writeEachStep: " + v.length + " values for a buffer of " + capacity);
+            }
+            if (v.length == 0) return;
+            CL.clEnqueueWriteBuffer(queue, mem, CL.CL_TRUE, 0, (long) v.length * Sizeof.cl_float, Pointer.to(v), 0,
+                    null, null);
+        }
+
+        @Override
+        List<cl_mem> buffers() {
+            return List.of(mem);
+        }
+
+        @Override
+        public String toString() {
+            return "eachStep[" + capacity + "]";
         }
     }
 }

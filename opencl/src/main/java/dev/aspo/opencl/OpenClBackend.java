@@ -187,7 +187,7 @@ public final class OpenClBackend implements Backend {
                 ? CL.clCreateBuffer(context, CL_MEM_READ_WRITE, bytes(0), null, null)
                 : CL.clCreateBuffer(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes(host.length),
                         Pointer.to(host), null);
-        if (recording != null) submit(new ClCommand.Write(m, host.clone()));   // a constant of the step: rewritten on replay
+        if (recording != null) submit(new ClCommand.Upload(m, "upload", host.clone(), null, true));   // rewritten on replay
         return new ClStorage(this, m, host.length, bytes(host.length));
     }
 
@@ -205,6 +205,21 @@ public final class OpenClBackend implements Backend {
         check(dst, host.length, "write");
         if (host.length == 0) return;
         CL.clEnqueueWriteBuffer(queue, mem(dst), CL_TRUE, 0, bytes(host.length), Pointer.to(host), 0, null, null);
+    }
+
+    @Override
+    public synchronized void writeEachStep(Storage dst, java.util.function.Supplier<float[]> values) {
+        ClCommand.EachStep c = new ClCommand.EachStep(mem(dst), dst.size(), values);
+        if (recording != null) {
+            submit(c);
+        } else {
+            c.enqueue(queue);
+        }
+    }
+
+    @Override
+    public synchronized boolean recordingStep() {
+        return recording != null;
     }
 
     @Override
@@ -314,7 +329,7 @@ public final class OpenClBackend implements Backend {
             meta[1 + rank + d] = aStrides[d];
             meta[1 + 2 * rank + d] = bStrides[d];
         }
-        cl_mem m = ints(meta);
+        cl_mem m = ints(meta, "binary shape", null);
         k("binary").i(op.ordinal()).mem(a).mem(b).mem(out).mem(m).i(total).run(total);
         CL.clReleaseMemObject(m);   // freed once the kernel is done
     }
@@ -350,7 +365,7 @@ public final class OpenClBackend implements Backend {
         System.arraycopy(kept, 0, meta, 2 + 3 * rank, nk);
         meta[2 + 3 * rank + nk] = nb;
         System.arraycopy(bcast, 0, meta, 3 + 3 * rank + nk, nb);
-        cl_mem m = ints(meta);
+        cl_mem m = ints(meta, "binaryBackward shape", null);
         k("binary_backward").i(op.ordinal()).i(side).mem(a).mem(b).mem(gout).mem(g).mem(m).i(keptTotal).i(bcastTotal)
                 .run(keptTotal);
         CL.clReleaseMemObject(m);
@@ -378,8 +393,15 @@ public final class OpenClBackend implements Backend {
     public synchronized void segmentSum(Storage x, int[] segment, Storage y, int n, int segments) {
         checkSegments(segment, n, segments, "segmentSum");
         if (segments == 0) return;
+        if (recording != null) {
+            // the host-built CSR would be frozen into a plan: scan the segment ids themselves (same sums, same order)
+            cl_mem seg = ints(segment, "segmentSum", a -> checkSegments(a, n, segments, "segmentSum"));
+            k("segment_sum_scan").mem(x).mem(seg).mem(y).i(n).i(segments).run(segments);
+            CL.clReleaseMemObject(seg);
+            return;
+        }
         Csr csr = Csr.of(segment, n, segments);
-        cl_mem starts = ints(csr.starts), order = ints(csr.order);
+        cl_mem starts = ints(csr.starts, "segmentSum", null), order = ints(csr.order, "segmentSum", null);
         k("segment_sum").mem(x).mem(starts).mem(order).mem(y).i(segments).run(segments);
         CL.clReleaseMemObject(starts);
         CL.clReleaseMemObject(order);
@@ -389,7 +411,8 @@ public final class OpenClBackend implements Backend {
     public synchronized void segmentSumBackward(Storage gy, int[] segment, Storage gx, int n) {
         checkSegments(segment, n, gy.size(), "segmentSumBackward");
         if (n == 0) return;
-        cl_mem seg = ints(segment);
+        int segments = gy.size();
+        cl_mem seg = ints(segment, "segmentSumBackward", a -> checkSegments(a, n, segments, "segmentSumBackward"));
         k("segment_sum_backward").mem(gy).mem(seg).mem(gx).i(n).run(n);
         CL.clReleaseMemObject(seg);
     }
@@ -419,7 +442,7 @@ public final class OpenClBackend implements Backend {
     public synchronized void crossEntropy(Storage logits, int[] target, Storage loss, Storage lse, int rows, int cols) {
         checkTargets(target, rows, cols);
         if (rows == 0) return;
-        cl_mem t = ints(target);
+        cl_mem t = ints(target, "crossEntropy", a -> checkTargets(a, rows, cols));
         rows(k(rowKind == RowKind.GROUP ? "cross_entropy_wg" : "cross_entropy").mem(logits).mem(t).mem(loss).mem(lse)
                 .i(rows).i(cols), rows);
         CL.clReleaseMemObject(t);
@@ -430,7 +453,7 @@ public final class OpenClBackend implements Backend {
                                                   int rows, int cols) {
         checkTargets(target, rows, cols);
         if (rows == 0) return;
-        cl_mem t = ints(target);
+        cl_mem t = ints(target, "crossEntropyBackward", a -> checkTargets(a, rows, cols));
         k("cross_entropy_backward").mem(logits).mem(t).mem(lse).mem(gloss).mem(gx).i(rows).i(cols).run(rows * cols);
         CL.clReleaseMemObject(t);
     }
@@ -499,7 +522,7 @@ public final class OpenClBackend implements Backend {
         if (position.length < rows) {
             throw new IllegalArgumentException("rope: " + position.length + " positions for " + rows + " rows (B*T)");
         }
-        cl_mem pos = ints(position), inv = floats(inverseFrequencies(headDim, theta));
+        cl_mem pos = ints(position, "rope positions", a -> {}), inv = floats(inverseFrequencies(headDim, theta), "rope");
         k("rope").mem(x).mem(y).mem(pos).mem(inv).i(rows).i(heads).i(headDim).b(inverse).run(rows * heads * half);
         CL.clReleaseMemObject(pos);
         CL.clReleaseMemObject(inv);
@@ -528,7 +551,7 @@ public final class OpenClBackend implements Backend {
             throw new IllegalArgumentException("attention: keyMask has " + keyMask.length + " entries for B*S = "
                     + batch * keySeq);
         }
-        cl_mem mask = keyMask == null ? null : floats(keyMask);
+        cl_mem mask = keyMask == null ? null : floats(keyMask, "attention key mask");
         k("attention_probs").mem(q).mem(k).mem(mask == null ? dummy : mask).b(mask != null).mem(probs)
                 .i(batch).i(seq).i(keySeq).i(qHeads).i(kvHeads).i(headDim).f(scale).b(causal).run(rows);
         k("attention_out").mem(probs).mem(v).mem(out).i(batch).i(seq).i(keySeq).i(qHeads).i(kvHeads).i(headDim)
@@ -565,8 +588,9 @@ public final class OpenClBackend implements Backend {
     @Override
     public synchronized void gatherRows(Storage x, int[] index, Storage y, int cols) {
         if (index.length == 0 || cols == 0) return;
-        checkRows(index, index.length, x.size() / cols, "gatherRows");
-        cl_mem idx = ints(index);
+        int rows = x.size() / cols;
+        checkRows(index, index.length, rows, "gatherRows");
+        cl_mem idx = ints(index, "gatherRows", a -> checkRows(a, a.length, rows, "gatherRows"));
         k("gather_rows").mem(x).mem(idx).mem(y).i(index.length).i(cols).run(index.length * cols);
         CL.clReleaseMemObject(idx);
     }
@@ -576,8 +600,17 @@ public final class OpenClBackend implements Backend {
         if (index.length == 0 || cols == 0) return;
         int rows = gx.size() / cols;
         checkRows(index, index.length, rows, "scatterAddRows");
+        if (recording != null) {
+            // the host-built CSR would be frozen into a plan: one work-item per column walks the
+            // index itself, adding in ascending source order as the CSR kernel does (same sums)
+            cl_mem idx = ints(index, "scatterAddRows", a -> checkRows(a, a.length, rows, "scatterAddRows"));
+            k("scatter_add_rows_scan").mem(gy).mem(idx).mem(gx).i(index.length).i(cols).run(cols);
+            CL.clReleaseMemObject(idx);
+            return;
+        }
         Csr csr = Csr.of(index, index.length, rows).compact();
-        cl_mem dst = ints(csr.rows), starts = ints(csr.starts), order = ints(csr.order);
+        cl_mem dst = ints(csr.rows, "scatterAddRows", null), starts = ints(csr.starts, "scatterAddRows", null),
+                order = ints(csr.order, "scatterAddRows", null);
         k("scatter_add_rows").mem(gy).mem(dst).mem(starts).mem(order).mem(gx).i(csr.rows.length).i(cols)
                 .run(csr.rows.length * cols);
         CL.clReleaseMemObject(dst);
@@ -600,7 +633,7 @@ public final class OpenClBackend implements Backend {
             meta[1 + a] = shape[perm[a]];
             meta[1 + rank + a] = xStride[perm[a]];
         }
-        cl_mem m = ints(meta);
+        cl_mem m = ints(meta, "permute shape", null);
         k("permute").mem(x).mem(y).mem(m).i(total).b(accumulate).run(total);
         CL.clReleaseMemObject(m);
     }
@@ -608,27 +641,27 @@ public final class OpenClBackend implements Backend {
     // ---- optimiser ----------------------------------------------------------------------------
 
     @Override
-    public synchronized void adamw(Storage p, Storage g, Storage m, Storage v, int n, double lr, double beta1,
-                                   double beta2, double eps, double weightDecay, int step) {
-        if (step < 1) throw new IllegalArgumentException("adamw: step counts from 1, got " + step);
+    public synchronized void adamw(Storage p, Storage g, Storage m, Storage v, int n, Storage scalars, int at,
+                                   double beta1, double beta2, double eps) {
+        check(scalars, at + 3L, "adamw scalars");
         // the CPU backend's scalars, rounded to float the same way (see its AdamWKernel)
-        float decay = (float) (1 - lr * weightDecay);
         float w = (float) (1 - beta1);
         boolean smallWeight = Math.abs(w) < 0.5f;
         float coeff = smallWeight ? w : w - 1f;
         float b2 = (float) beta2, c2 = (float) (1 - beta2);
-        float bc2Sqrt = (float) Math.sqrt(1 - Math.pow(beta2, step));
-        float negStepSize = (float) (-lr / (1 - Math.pow(beta1, step)));
-        k("adamw").mem(p).mem(g).mem(m).mem(v).i(n).f(decay).f(coeff).b(smallWeight).f(b2).f(c2).f(bc2Sqrt)
-                .f((float) eps).f(negStepSize).run(n);
+        k("adamw").mem(p).mem(g).mem(m).mem(v).i(n).mem(scalars).i(at).f(coeff).b(smallWeight).f(b2).f(c2)
+                .f((float) eps).run(n);
     }
 
     // ---- preference loss (PreferenceKernels, preference.cl) ------------------------------------
 
-    /** An int array in device memory as a storage (freed when unreachable): index arrays a backward reads later. */
-    synchronized Storage uploadInts(int[] a) {
+    /**
+     * An int array in device memory as a storage (freed when unreachable): index arrays a backward
+     * reads later. {@code check} validates new values a task-graph input brings (null: none may).
+     */
+    synchronized Storage uploadInts(int[] a, String what, java.util.function.Consumer<int[]> check) {
         reserve(bytes(a.length));
-        return new ClStorage(this, ints(a), a.length, bytes(a.length));
+        return new ClStorage(this, ints(a, what, check), a.length, bytes(a.length));
     }
 
     /** See {@link PreferenceKernels#forward}; shapes are checked there. */
@@ -737,15 +770,27 @@ public final class OpenClBackend implements Backend {
         return p;
     }
 
-    /** A read-only device copy of an index array; released by the caller after enqueueing. */
-    private cl_mem ints(int[] a) {
-        if (a.length == 0) return CL.clCreateBuffer(context, CL_MEM_READ_ONLY, Sizeof.cl_int, null, null);
-        return CL.clCreateBuffer(context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, (long) a.length * Sizeof.cl_int,
-                Pointer.to(a), null);
+    /**
+     * A read-only device copy of an index array; released by the caller after enqueueing. While a
+     * task graph records, the upload is kept ({@link ClCommand.Upload}) with {@code what} (the op,
+     * for messages) and {@code check} (validates new values if the graph binds it to an input; null
+     * for arrays derived inside the backend, which are never inputs).
+     */
+    private cl_mem ints(int[] a, String what, java.util.function.Consumer<int[]> check) {
+        cl_mem m = a.length == 0
+                ? CL.clCreateBuffer(context, CL_MEM_READ_ONLY, Sizeof.cl_int, null, null)
+                : CL.clCreateBuffer(context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, (long) a.length * Sizeof.cl_int,
+                        Pointer.to(a), null);
+        if (recording != null) submit(new ClCommand.Upload(m, what, a.clone(), check, false));
+        return m;
     }
 
-    private cl_mem floats(float[] a) {
-        return CL.clCreateBuffer(context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes(a.length), Pointer.to(a), null);
+    /** A read-only device copy of a float array, as {@link #ints} (any float value is valid). */
+    private cl_mem floats(float[] a, String what) {
+        cl_mem m = CL.clCreateBuffer(context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes(a.length), Pointer.to(a),
+                null);
+        if (recording != null) submit(new ClCommand.Upload(m, what, a.clone(), a2 -> {}, false));
+        return m;
     }
 
     private cl_mem scratch(int n) {
@@ -775,9 +820,20 @@ public final class OpenClBackend implements Backend {
         recording = null;
     }
 
-    synchronized void replay(List<ClCommand> commands) {
+    /**
+     * Enqueues recorded commands again; an {@link ClCommand.Upload} bound to an input writes
+     * {@code inputs[its input]} instead of its recorded values (the caller has checked them).
+     */
+    synchronized void replay(List<ClCommand> commands, Object[] inputs) {
         if (recording != null) throw new IllegalStateException("cannot replay a plan while a task graph records");
-        for (ClCommand c : commands) c.enqueue(queue);
+        for (ClCommand c : commands) {
+            if (c instanceof ClCommand.Upload && ((ClCommand.Upload) c).input >= 0) {
+                ClCommand.Upload u = (ClCommand.Upload) c;
+                u.write(queue, inputs[u.input]);
+            } else {
+                c.enqueue(queue);
+            }
+        }
     }
 
     /** Collects a kernel's arguments in order, then submits the launch. */

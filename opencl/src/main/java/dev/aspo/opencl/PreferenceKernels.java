@@ -50,9 +50,13 @@ public final class PreferenceKernels {
         return backend instanceof OpenClBackend;
     }
 
-    /** An int array on the device (sentence ids, offsets), freed when the storage is unreachable. */
+    /**
+     * An int array on the device (sentence ids, offsets), freed when the storage is unreachable. A
+     * task graph keeps it fixed: it cannot be bound to a graph input (the ids are checked on the
+     * host by the caller, as a whole, not by a per-value check a replay could run).
+     */
     public static Storage ints(Backend backend, int[] values) {
-        return cl(backend).uploadInts(values);
+        return cl(backend).uploadInts(values, "preference ids", null);
     }
 
     /**

@@ -1,68 +1,267 @@
 package dev.aspo.opencl;
 
+import dev.aspo.tensor.BufferPool;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.jocl.CL;
 import org.jocl.cl_mem;
 
 /**
- * Records the device commands of one step (TornadoVM's idea: task graph, then an immutable plan,
- * then execute): the step runs once normally through the op classes, and every kernel launch,
- * zero-fill and constant upload it enqueues is kept with its arguments. {@link Plan#execute}
- * enqueues exactly those commands again on the same buffers: no Java graph building, shape checks,
- * autograd bookkeeping, allocations or index uploads.
+ * Records the device commands of one step and replays them (TornadoVM's idea: task graph, then an
+ * immutable plan, then execute): the step runs normally through the op classes, and every kernel
+ * launch, zero-fill, upload and per-step host write it enqueues is kept with its arguments.
+ * {@link Plan#execute} enqueues exactly those commands again on the same buffers: no Java graph
+ * building, shape checks, autograd bookkeeping or allocations.
  *
  * <pre>
- *   record(step) ──runs step──> [launch, zero, write, launch, ...]  (buffers retained)
- *   plan.execute()  ──> the same commands, same buffers, same order (results are bit-identical
- *                       to an eager step on the same inputs)
+ *   record(step, inputs, batch1, batch2)
+ *     ├─ runs step(batch1) ──> [launch, zero, upload, launch, ...]   compared command by command
+ *     └─ runs step(batch2) ──> [launch, zero, upload, launch, ...]   with the first: same kernels,
+ *                                                                    sizes and scalars, and every
+ *        upload either the same in both or one of the declared inputs of its batch (then bound)
+ *   plan.execute(batch) ──> checks the batch's inputs as the ops checked them, then the second
+ *                           recording's commands, bound uploads writing the batch's values
  * </pre>
  *
- * What a plan cannot see: anything the host decides from device values, and host data that
- * changes between steps. So: new inputs go into the recorded input buffers (e.g. with
- * {@link OpenClBackend#write}); index arrays (token ids, targets, segments) are frozen at their
- * recorded values; {@link OpenClBackend#sumOfSquares} refuses to run while recording; and
- * gradients must be unallocated (zeroGrad) when recording starts, so that the recorded step zeroes
- * them itself. The optimiser step (its bias corrections change every step) runs outside the plan.
+ * <p>A whole training step fits: {@code zeroGrad}, forward, loss, backward and AdamW (its learning
+ * rate and bias corrections are host values written anew on every replay, see {@code
+ * Backend.writeEachStep}; its moments must exist before recording, so run one step first). Both
+ * recordings are real steps. After a replay the tensors of the second recording (the loss, the
+ * gradients) hold the replayed step's values.
+ *
+ * <p>What a plan cannot follow: anything the host decides from a batch other than through the
+ * declared inputs. An index array or a scalar that the step derives from the batch (the positions of
+ * padding tokens, the number of unmasked targets) is fixed at its recorded value. Recording on two
+ * batches finds those that differ between the two (the recording fails and names the command);
+ * one that happens to be equal in both is not found, so keep such quantities fixed across the
+ * batches a plan replays (same padding, same number of labelled positions). Host reads of device
+ * values ({@link OpenClBackend#sumOfSquares}) are refused while recording. Record outside a
+ * {@link BufferPool#step()} scope: a plan keeps its buffers, which a pool would hand to other tensors.
  */
 public final class TaskGraph {
     private TaskGraph() {}
 
-    /** Runs {@code step} once on {@code backend}, recording its commands into a plan. */
-    public static Plan record(OpenClBackend backend, Runnable step) {
+    /**
+     * Records {@code step} with nothing that changes between replays: every upload keeps its
+     * recorded values (new float inputs can still be written into their tensors' buffers with
+     * {@link OpenClBackend#write}).
+     */
+    public static Plan<Void> record(OpenClBackend backend, Runnable step) {
+        Objects.requireNonNull(step, "step");
+        return new Plan<>(backend, run(backend, b -> step.run(), null), b -> new Object[0], new Object[0]);
+    }
+
+    /**
+     * Records {@code step} on two batches (both run for real, {@code first} then {@code second}) and
+     * returns the plan that replays it on further batches. {@code inputs} gives a batch's host
+     * arrays that change between steps ({@code int[]} index arrays such as token ids and targets,
+     * {@code float[]} values such as pixels), in a fixed order; the two batches must differ in every
+     * one of them, and each must reach the device unchanged (the ops may copy it, not transform it).
+     *
+     * @throws IllegalStateException naming the command, when the step's work depends on the batch
+     *                               beyond its inputs
+     */
+    public static <B> Plan<B> record(OpenClBackend backend, Consumer<B> step, Function<B, Object[]> inputs, B first,
+                                     B second) {
+        Objects.requireNonNull(step, "step");
+        Object[] in1 = inputsOf(inputs, first, "first"), in2 = inputsOf(inputs, second, "second");
+        if (in1.length != in2.length) {
+            throw new IllegalArgumentException("task graph: the batches give " + in1.length + " and " + in2.length
+                    + " inputs");
+        }
+        for (int k = 0; k < in1.length; k++) {
+            if (in1[k].getClass() != in2[k].getClass() || length(in1[k]) != length(in2[k])) {
+                throw new IllegalArgumentException("task graph: input " + k + " is " + shape(in1[k]) + " in the first "
+                        + "batch and " + shape(in2[k]) + " in the second: a plan replays one shape");
+            }
+            if (sameValues(in1[k], in2[k])) {
+                throw new IllegalArgumentException("task graph: input " + k + " (" + shape(in1[k]) + ") is the same in "
+                        + "both recording batches: record on two batches that differ in every input, so that what "
+                        + "depends on them can be told from what does not");
+            }
+        }
+        List<ClCommand> c1 = run(backend, step, first);
+        List<ClCommand> c2;
+        try {
+            c2 = run(backend, step, second);
+        } catch (RuntimeException | Error e) {
+            release(c1);
+            throw e;
+        }
+        try {
+            bind(c1, in1, c2, in2);
+        } catch (RuntimeException e) {
+            release(c1);
+            release(c2);
+            throw e;
+        }
+        release(c1);
+        return new Plan<>(backend, c2, inputs, in2);
+    }
+
+    private static <B> List<ClCommand> run(OpenClBackend backend, Consumer<B> step, B batch) {
+        if (BufferPool.inScope()) {
+            throw new IllegalStateException("task graph: record outside a BufferPool.step() scope (a plan keeps its "
+                    + "buffers, which the pool would hand to other tensors)");
+        }
         List<ClCommand> commands = new ArrayList<>();
         backend.startRecording(commands);
         try {
-            step.run();
+            step.accept(batch);
         } catch (RuntimeException | Error e) {
             backend.stopRecording();
             release(commands);
             throw e;
         }
         backend.stopRecording();
-        return new Plan(backend, Collections.unmodifiableList(commands));
+        return Collections.unmodifiableList(commands);
+    }
+
+    /** Checks that the recordings did the same work and binds the second's uploads of inputs. */
+    private static void bind(List<ClCommand> c1, Object[] in1, List<ClCommand> c2, Object[] in2) {
+        if (c1.size() != c2.size()) {
+            throw new IllegalStateException("task graph: the step enqueued " + c1.size() + " device commands on the first "
+                    + "batch and " + c2.size() + " on the second: its work depends on the batch (its padding, its "
+                    + "lengths?), which a plan cannot replay");
+        }
+        boolean[] used = new boolean[in1.length];
+        for (int j = 0; j < c1.size(); j++) {
+            ClCommand a = c1.get(j), b = c2.get(j);
+            String diff = a.getClass() != b.getClass() ? a + " vs " + b : null;
+            if (diff == null && a instanceof ClCommand.Launch) {
+                diff = ((ClCommand.Launch) a).differenceFrom((ClCommand.Launch) b);
+            } else if (diff == null && a instanceof ClCommand.Zero && ((ClCommand.Zero) a).bytes != ((ClCommand.Zero) b).bytes) {
+                diff = a + " vs " + b;
+            } else if (diff == null && a instanceof ClCommand.Upload) {
+                ClCommand.Upload ua = (ClCommand.Upload) a, ub = (ClCommand.Upload) b;
+                int k1 = match(ua.values, in1), k2 = match(ub.values, in2);
+                if (k1 >= 0 && k1 == k2) {
+                    if (ub.check == null) {
+                        throw new IllegalStateException("task graph: input " + k1 + " reaches command " + j + " (" + ub
+                                + "), an array that cannot take new values on replay");
+                    }
+                    ub.input = k2;
+                    used[k2] = true;
+                } else if (!sameValues(ua.values, ub.values)) {
+                    diff = "the " + ua.what + " array (" + shape(ua.values) + ") differs between the batches but is "
+                            + "none of the declared inputs: it is derived from the batch (declare the array the op "
+                            + "receives as the input, or keep it the same in every batch)";
+                }
+            }
+            if (diff != null) {
+                throw new IllegalStateException("task graph: command " + j + " (" + b + ") depends on the batch: " + diff);
+            }
+        }
+        for (int k = 0; k < used.length; k++) {
+            if (!used[k]) {
+                throw new IllegalStateException("task graph: input " + k + " (" + shape(in2[k]) + ") reached no device "
+                        + "command unchanged: the step transforms it on the host first (a shift, a mask?), so a replay "
+                        + "could not pass new values on; declare the array the ops receive instead");
+            }
+        }
+    }
+
+    /** The one input whose values equal {@code values}, or -1 (none, or more than one). */
+    private static int match(Object values, Object[] inputs) {
+        int found = -1;
+        for (int k = 0; k < inputs.length; k++) {
+            if (inputs[k].getClass() == values.getClass() && sameValues(inputs[k], values)) {
+                if (found >= 0) return -1;
+                found = k;
+            }
+        }
+        return found;
+    }
+
+    private static <B> Object[] inputsOf(Function<B, Object[]> inputs, B batch, String which) {
+        Object[] v = Objects.requireNonNull(inputs, "inputs").apply(batch);
+        if (v == null) throw new IllegalArgumentException("task graph: the " + which + " batch gives null inputs");
+        for (int k = 0; k < v.length; k++) {
+            if (!(v[k] instanceof int[]) && !(v[k] instanceof float[])) {
+                throw new IllegalArgumentException("task graph: input " + k + " of the " + which + " batch is "
+                        + (v[k] == null ? "null" : "a " + v[k].getClass().getSimpleName()) + "; inputs are int[] or float[]");
+            }
+        }
+        return v;
     }
 
     private static void release(List<ClCommand> commands) {
         for (ClCommand c : commands) for (cl_mem m : c.buffers()) CL.clReleaseMemObject(m);
     }
 
+    static boolean sameValues(Object a, Object b) {
+        if (a instanceof int[] && b instanceof int[]) return Arrays.equals((int[]) a, (int[]) b);
+        if (a instanceof float[] && b instanceof float[]) return Arrays.equals((float[]) a, (float[]) b);
+        return false;
+    }
+
+    static int length(Object values) {
+        return ClCommand.Upload.length(values);
+    }
+
+    static String shape(Object values) {
+        return (values instanceof int[] ? "int[" : "float[") + length(values) + "]";
+    }
+
     /** An immutable recorded step. Close it to free the buffers it keeps alive. */
-    public static final class Plan implements AutoCloseable {
+    public static final class Plan<B> implements AutoCloseable {
         private final OpenClBackend backend;
         private final List<ClCommand> commands;
+        private final Function<B, Object[]> inputs;
+        /** The recorded inputs: their types and lengths, which a replayed batch must have. */
+        private final Object[] shapes;
         private boolean closed;
 
-        private Plan(OpenClBackend backend, List<ClCommand> commands) {
+        private Plan(OpenClBackend backend, List<ClCommand> commands, Function<B, Object[]> inputs, Object[] shapes) {
             this.backend = backend;
             this.commands = commands;
+            this.inputs = inputs;
+            this.shapes = shapes;
         }
 
-        /** Enqueues the recorded commands (asynchronously; a download of a result waits for them). */
-        public synchronized void execute() {
+        /**
+         * Checks {@code batch}'s inputs (shapes, and every index as the op that reads it checks it)
+         * and enqueues the recorded commands with them, asynchronously apart from the writes of the
+         * inputs and of per-step host values, which wait for the device (a download of a result
+         * waits for the rest). Nothing is enqueued when a check fails.
+         */
+        public synchronized void execute(B batch) {
             if (closed) throw new IllegalStateException("this task-graph plan is closed");
-            backend.replay(commands);
+            Object[] values = shapes.length == 0 ? shapes : inputsOf(inputs, batch, "replayed");
+            if (values.length != shapes.length) {
+                throw new IllegalArgumentException("task graph: the batch gives " + values.length + " inputs, the plan "
+                        + "was recorded with " + shapes.length);
+            }
+            for (int k = 0; k < values.length; k++) {
+                if (values[k].getClass() != shapes[k].getClass() || length(values[k]) != length(shapes[k])) {
+                    throw new IllegalArgumentException("task graph: input " + k + " is " + shape(values[k])
+                            + ", the plan was recorded with " + shape(shapes[k]));
+                }
+            }
+            for (ClCommand c : commands) {
+                if (c instanceof ClCommand.Upload && ((ClCommand.Upload) c).input >= 0) {
+                    ClCommand.Upload u = (ClCommand.Upload) c;
+                    Object v = values[u.input];
+                    if (v instanceof int[]) {
+                        try {
+                            u.check.accept((int[]) v);
+                        } catch (IllegalArgumentException e) {
+                            throw new IllegalArgumentException("task graph input " + u.input + ": " + e.getMessage(), e);
+                        }
+                    }
+                }
+            }
+            backend.replay(commands, values);
+        }
+
+        /** Replays a plan recorded without inputs. */
+        public void execute() {
+            execute(null);
         }
 
         /** Number of recorded commands. */
@@ -70,7 +269,7 @@ public final class TaskGraph {
             return commands.size();
         }
 
-        /** The kernel names in order, for inspection. */
+        /** The commands in order (kernel names and sizes, uploads and the inputs bound to them), for inspection. */
         public List<String> describe() {
             List<String> out = new ArrayList<>();
             for (ClCommand c : commands) out.add(c.toString());

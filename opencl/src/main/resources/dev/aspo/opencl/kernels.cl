@@ -355,6 +355,16 @@ __kernel void segment_sum(__global const float* x, __global const int* starts, _
     y[s] = (float) acc;
 }
 
+// segment_sum without the host's CSR (for recorded task graphs): the same sums in the same order
+__kernel void segment_sum_scan(__global const float* x, __global const int* seg, __global float* y, int n,
+                               int segments) {
+    int s = get_global_id(0);
+    if (s >= segments) return;
+    acc_t acc = 0;
+    for (int t = 0; t < n; t++) if (seg[t] == s) acc += x[t];
+    y[s] = (float) acc;
+}
+
 __kernel void segment_sum_backward(__global const float* gy, __global const int* seg, __global float* gx, int n) {
     int t = get_global_id(0);
     if (t < n && seg[t] >= 0) gx[t] += gy[seg[t]];
@@ -780,6 +790,15 @@ __kernel void scatter_add_rows(__global const float* gy, __global const int* dst
     gx[gi] = acc;
 }
 
+// scatter_add_rows without the host's CSR (for recorded task graphs): one work-item per column
+// walks the index in order, so every gx element gets the same additions in the same order
+__kernel void scatter_add_rows_scan(__global const float* gy, __global const int* index, __global float* gx,
+                                    int n, int cols) {
+    int c = get_global_id(0);
+    if (c >= cols) return;
+    for (int i = 0; i < n; i++) gx[index[i] * cols + c] += gy[i * cols + c];
+}
+
 // meta = [rank, yShape[rank], xStride-of-y-axis[rank]]
 __kernel void permute(__global const float* x, __global float* y, __global const int* meta, int total, int acc) {
     int e = get_global_id(0);
@@ -796,11 +815,13 @@ __kernel void permute(__global const float* x, __global float* y, __global const
 // ---- optimiser ------------------------------------------------------------------------------------
 
 // The CPU backend's scalar AdamW step, operation by operation (fma where it uses Math.fma).
+// sc[at..at+3) = 1 - lr wd, sqrt(bc2), -lr/bc1: the step's scalars, written by the host every step
+// (Backend.writeEachStep), so a recorded step replays with the current ones
 __kernel void adamw(__global float* p, __global const float* g, __global float* m, __global float* v, int n,
-                    float decay, float coeff, int smallWeight, float b2, float c2, float bc2Sqrt, float eps,
-                    float negStepSize) {
+                    __global const float* sc, int at, float coeff, int smallWeight, float b2, float c2, float eps) {
     int i = get_global_id(0);
     if (i >= n) return;
+    float decay = sc[at], bc2Sqrt = sc[at + 1], negStepSize = sc[at + 2];
     float gi = g[i];
     float mi = fma(gi - m[i], coeff, smallWeight ? m[i] : gi);
     float vi = fma(c2 * gi, gi, v[i] * b2);

@@ -45,7 +45,7 @@ class AutogradParityTest {
         Backends.use(Backends.cpu());
     }
 
-    private static final int VOCAB = 29, DIM = 24, HEADS = 4, KV_HEADS = 2, HEAD_DIM = DIM / HEADS, B = 2, T = 7;
+    static final int VOCAB = 29, DIM = 24, HEADS = 4, KV_HEADS = 2, HEAD_DIM = DIM / HEADS, B = 2, T = 7;
 
     /** Parameters in a fixed order, created on the current backend from one seed. */
     static List<Tensor> params() {
@@ -71,7 +71,12 @@ class AutogradParityTest {
 
     /** One forward pass to a scalar loss. */
     static Tensor loss(List<Tensor> p) {
-        Tensor x = Embedding.lookup(p.get(0), IDS, B, T);                                   // [B,T,DIM]
+        return loss(p, IDS, TARGETS, SEGMENTS);
+    }
+
+    /** The same on another batch: {@code B*T} token ids and targets, segment ids below 5. */
+    static Tensor loss(List<Tensor> p, int[] ids, int[] targets, int[] segments) {
+        Tensor x = Embedding.lookup(p.get(0), ids, B, T);                                   // [B,T,DIM]
         Tensor h = RmsNorm.apply(x, p.get(1), 1e-6f);
         Tensor q = Rope.apply(MatMul.matmul(h, p.get(2)).reshape(B, T, HEADS, HEAD_DIM), POSITIONS, 10000f);
         Tensor k = Rope.apply(MatMul.matmul(h, p.get(3)).reshape(B, T, KV_HEADS, HEAD_DIM), POSITIONS, 10000f);
@@ -81,11 +86,11 @@ class AutogradParityTest {
         Tensor r = Arithmetic.add(x, MatMul.matmul(a, p.get(5)));
         Tensor n = Unary.gelu(LayerNorm.apply(r, p.get(6), p.get(7), 1e-5f));
         Tensor logits = MatMul.matmul(n, p.get(8)).reshape(B * T, VOCAB);
-        Tensor ce = CrossEntropy.mean(logits, TARGETS);
+        Tensor ce = CrossEntropy.mean(logits, targets);
         // a second path through softmax, a transpose, a reduction and segment sums
         Tensor lp = Softmax.logSoftmax(logits);
         Tensor picked = Reductions.sum(Shapes.transpose(lp, 0, 1), 0, false);               // [B*T]
-        Tensor seg = SegmentSum.sum(Arithmetic.mul(picked, picked), SEGMENTS, 5);
+        Tensor seg = SegmentSum.sum(Arithmetic.mul(picked, picked), segments, 5);
         return Arithmetic.add(ce, Arithmetic.scale(Reductions.mean(seg), 1e-4f));
     }
 

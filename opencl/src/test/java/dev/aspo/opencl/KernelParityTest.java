@@ -15,6 +15,7 @@ import dev.aspo.tensor.BinaryOp;
 import dev.aspo.tensor.Storage;
 import dev.aspo.tensor.UnaryOp;
 import dev.aspo.tensor.ops.Arithmetic;
+import dev.aspo.tensor.optim.AdamW;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -410,9 +411,12 @@ class KernelParityTest {
         float[] p = randn(rng, n), m = new float[n], v = new float[n];
         float[][] grads = {randn(rng, n), randn(rng, n), randn(rng, n)};
         same("adamw", cpu, cl, be -> {
-            Storage ps = be.upload(p), ms = be.upload(m), vs = be.upload(v);
+            Storage ps = be.upload(p), ms = be.upload(m), vs = be.upload(v), scalars = be.allocate(4);
             for (int step = 1; step <= 3; step++) {
-                be.adamw(ps, be.upload(grads[step - 1]), ms, vs, n, 1e-2, 0.9, 0.999, 1e-8, 0.1, step);
+                float[] sc = new float[4];
+                AdamW.stepScalars(sc, 1, 1e-2, 0.1, 0.9, 0.999, step);
+                be.writeEachStep(scalars, () -> sc);
+                be.adamw(ps, be.upload(grads[step - 1]), ms, vs, n, scalars, 1, 0.9, 0.999, 1e-8);
             }
             return new float[][] {download(ps), download(ms), download(vs)};
         });

@@ -8,13 +8,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.aspo.tensor.Backends;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.optim.AdamW;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** A recorded forward + backward replays to exactly what eager steps compute. */
+/**
+ * A recorded step replays to exactly what eager steps compute: forward + backward with fixed
+ * inputs, and a whole training step (zeroGrad, forward, backward, AdamW with a changing learning
+ * rate) on new batches of token ids, targets and segment ids; and what a plan cannot replay is
+ * refused at recording, naming why.
+ */
 class TaskGraphTest {
     private static OpenClBackend cl;
 
@@ -33,7 +41,7 @@ class TaskGraphTest {
         Backends.use(cl);
         List<Tensor> p = AutogradParityTest.params();
         AtomicReference<Tensor> loss = new AtomicReference<>();
-        try (TaskGraph.Plan plan = TaskGraph.record(cl, () -> {
+        try (TaskGraph.Plan<Void> plan = TaskGraph.record(cl, () -> {
             Tensor l = AutogradParityTest.loss(p);
             l.backward();
             loss.set(l);
@@ -75,7 +83,7 @@ class TaskGraphTest {
         float[] replayed = new float[steps];
         AtomicReference<Tensor> loss = new AtomicReference<>();
         or.zeroGrad();
-        try (TaskGraph.Plan plan = TaskGraph.record(cl, () -> {
+        try (TaskGraph.Plan<Void> plan = TaskGraph.record(cl, () -> {
             Tensor l = AutogradParityTest.loss(pr);
             l.backward();
             loss.set(l);
@@ -97,6 +105,165 @@ class TaskGraphTest {
         for (int i = 0; i < pe.size(); i++) {
             assertArrayEquals(pe.get(i).toFloatArray(), pr.get(i).toFloatArray(), 0f, "parameter " + i + " after training");
         }
+    }
+
+    /** A batch of the parity test's block: token ids, targets (two ignored positions), segment ids. */
+    record Batch(int[] ids, int[] targets, int[] segments) {
+        Object[] inputs() {
+            return new Object[] {ids, targets, segments};
+        }
+    }
+
+    private static List<Batch> batches(int count) {
+        Random rng = new Random(7);
+        int n = AutogradParityTest.B * AutogradParityTest.T;
+        List<Batch> out = new ArrayList<>();
+        for (int b = 0; b < count; b++) {
+            int[] ids = new int[n], targets = new int[n], segments = new int[n];
+            for (int i = 0; i < n; i++) {
+                ids[i] = rng.nextInt(AutogradParityTest.VOCAB);
+                targets[i] = rng.nextInt(AutogradParityTest.VOCAB);
+                segments[i] = rng.nextInt(6) - 1;   // -1 skips a token
+            }
+            // the mean cross-entropy divides by the number of labelled positions, a host value a
+            // plan keeps: every batch ignores two positions (which two changes)
+            int first = rng.nextInt(n), second = (first + 1 + rng.nextInt(n - 1)) % n;
+            targets[first] = targets[second] = -1;
+            out.add(new Batch(ids, targets, segments));
+        }
+        return out;
+    }
+
+    private static double lr(int step) {
+        return 1e-2 / (1 + step);   // a schedule: the plan must take the current rate each replay
+    }
+
+    @Test
+    void wholeTrainingStepReplaysOnNewBatches() {
+        Backends.use(cl);
+        List<Batch> data = batches(7);
+
+        List<Tensor> pe = AutogradParityTest.params();
+        AdamW oe = new AdamW(pe, AdamW.Options.of(1e-2));
+        float[] eager = new float[data.size()];
+        for (int s = 0; s < data.size(); s++) {
+            Batch b = data.get(s);
+            oe.setLr(lr(s));
+            oe.zeroGrad();
+            Tensor l = AutogradParityTest.loss(pe, b.ids(), b.targets(), b.segments());
+            l.backward();
+            oe.step();
+            eager[s] = l.item();
+        }
+
+        List<Tensor> pr = AutogradParityTest.params();
+        AdamW or = new AdamW(pr, AdamW.Options.of(1e-2));
+        AtomicReference<Tensor> loss = new AtomicReference<>();
+        Consumer<Batch> step = b -> {
+            or.zeroGrad();
+            Tensor l = AutogradParityTest.loss(pr, b.ids(), b.targets(), b.segments());
+            l.backward();
+            or.step();
+            loss.set(l);
+        };
+        float[] replayed = new float[data.size()];
+        or.setLr(lr(0));
+        step.accept(data.get(0));              // AdamW's moments are created by an eager step
+        replayed[0] = loss.get().item();
+        or.setLr(lr(1));
+        AtomicReference<Float> firstRecorded = new AtomicReference<>();
+        try (TaskGraph.Plan<Batch> plan = TaskGraph.record(cl, b -> {
+            step.accept(b);
+            if (firstRecorded.get() == null) {
+                firstRecorded.set(Float.NaN);
+                or.setLr(lr(2));                // between the two recordings, as between any two steps
+            }
+        }, Batch::inputs, data.get(1), data.get(2))) {
+            replayed[2] = loss.get().item();
+            assertTrue(plan.describe().stream().anyMatch(c -> c.startsWith("input0(gatherRows)")), "ids bound");
+            assertTrue(plan.describe().stream().anyMatch(c -> c.startsWith("input1(crossEntropy)")), "targets bound");
+            assertTrue(plan.describe().stream().anyMatch(c -> c.startsWith("input2(segmentSum)")), "segments bound");
+            for (int s = 3; s < data.size(); s++) {
+                or.setLr(lr(s));
+                long downloads = cl.downloadCount();
+                plan.execute(data.get(s));
+                assertEquals(downloads, cl.downloadCount(), "a replayed step reads nothing back");
+                replayed[s] = loss.get().item();
+            }
+        }
+        eager[1] = replayed[1] = 0;   // the first recording's loss tensor is not the plan's: not compared
+        assertArrayEquals(eager, replayed, 0f, "losses of eager and replayed training steps");
+        for (int i = 0; i < pe.size(); i++) {
+            assertArrayEquals(pe.get(i).toFloatArray(), pr.get(i).toFloatArray(), 0f, "parameter " + i + " after training");
+            assertArrayEquals(oe.state().get(i + ".exp_avg"), or.state().get(i + ".exp_avg"), 0f, "moment of " + i);
+        }
+        assertEquals(data.size(), or.step("0"), "AdamW counted the replayed steps");
+    }
+
+    @Test
+    void aBadIndexInAReplayedBatchIsRefusedBeforeAnythingRuns() {
+        Backends.use(cl);
+        List<Batch> data = batches(3);
+        List<Tensor> p = AutogradParityTest.params();
+        AtomicReference<Tensor> loss = new AtomicReference<>();
+        try (TaskGraph.Plan<Batch> plan = TaskGraph.record(cl, b -> {
+            Tensor l = AutogradParityTest.loss(p, b.ids(), b.targets(), b.segments());
+            loss.set(l);
+        }, Batch::inputs, data.get(0), data.get(1))) {
+            float recorded = loss.get().item();
+            int[] ids = data.get(2).ids().clone();
+            ids[3] = AutogradParityTest.VOCAB;
+            Batch bad = new Batch(ids, data.get(2).targets(), data.get(2).segments());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plan.execute(bad));
+            assertTrue(e.getMessage().contains("input 0") && e.getMessage().contains("index 29 at position 3"),
+                    e.getMessage());
+            assertEquals(recorded, loss.get().item(), 0f, "nothing ran");
+            int[] shortIds = new int[5];
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> plan.execute(new Batch(shortIds, data.get(2).targets(), data.get(2).segments())));
+            assertTrue(e.getMessage().contains("int[5]"), e.getMessage());
+        }
+    }
+
+    @Test
+    void whatAPlanCannotReplayIsRefusedAtRecording() {
+        Backends.use(cl);
+        List<Batch> data = batches(2);
+        List<Tensor> p = AutogradParityTest.params();
+        // targets shifted from the ids on the host: derived from the batch, not an input
+        IllegalStateException derived = assertThrows(IllegalStateException.class, () -> TaskGraph.record(cl,
+                (Batch b) -> AutogradParityTest.loss(p, b.ids(), shift(b.ids()), b.segments()),
+                b -> new Object[] {b.ids(), b.segments()}, data.get(0), data.get(1)));
+        assertTrue(derived.getMessage().contains("crossEntropy array") && derived.getMessage().contains("derived"),
+                derived.getMessage());
+        // an input the step never passes to the device as it is
+        IllegalStateException unused = assertThrows(IllegalStateException.class, () -> TaskGraph.record(cl,
+                (Batch b) -> AutogradParityTest.loss(p, b.ids(), data.get(0).targets(), data.get(0).segments()),
+                b -> new Object[] {b.ids(), shift(b.targets())}, data.get(0), data.get(1)));
+        assertTrue(unused.getMessage().contains("input 1") && unused.getMessage().contains("reached no device command"),
+                unused.getMessage());
+        // the same batch twice proves nothing
+        IllegalArgumentException same = assertThrows(IllegalArgumentException.class, () -> TaskGraph.record(cl,
+                (Batch b) -> AutogradParityTest.loss(p, b.ids(), b.targets(), b.segments()), Batch::inputs,
+                data.get(0), data.get(0)));
+        assertTrue(same.getMessage().contains("same in both"), same.getMessage());
+        // AdamW's moments made inside a recording would be zeroed on every replay
+        AdamW fresh = new AdamW(p, AdamW.Options.of(1e-2));
+        IllegalStateException moments = assertThrows(IllegalStateException.class, () -> TaskGraph.record(cl, () -> {
+            fresh.zeroGrad();
+            AutogradParityTest.loss(p).backward();
+            fresh.step();
+        }));
+        assertTrue(moments.getMessage().contains("run one step before recording"), moments.getMessage());
+        // and nothing is left recording after a refusal
+        assertTrue(!cl.recordingStep());
+    }
+
+    private static int[] shift(int[] ids) {
+        int[] out = new int[ids.length];
+        for (int i = 0; i + 1 < ids.length; i++) out[i] = ids[i + 1];
+        out[ids.length - 1] = -1;
+        return out;
     }
 
     @Test

@@ -191,12 +191,31 @@ public interface Backend {
     // ---- optimiser ----------------------------------------------------------------------------
 
     /**
+     * Writes {@code values.get()} into {@code dst} now. A backend that records steps for replay (the
+     * OpenCL task graphs) keeps the supplier and calls it again at this point of every replay: the
+     * way a recorded step takes host-computed values that change each step (AdamW's learning rate
+     * and bias corrections) without re-running the Java that computed the rest of the step.
+     */
+    void writeEachStep(Storage dst, java.util.function.Supplier<float[]> values);
+
+    /**
+     * Whether this backend is recording a step for replay right now: state created once (optimiser
+     * moments) must not be created inside a recording, where its zero-fill would be replayed.
+     */
+    default boolean recordingStep() {
+        return false;
+    }
+
+    /**
      * One AdamW step on {@code n} parameters, as {@code torch.optim.AdamW}: decoupled weight decay
      * {@code p *= 1 - lr * wd} first, then {@code m = b1 m + (1-b1) g}, {@code v = b2 v + (1-b2) g^2},
-     * {@code p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)} with {@code bc = 1 - beta^step}
-     * ({@code step} counts from 1). The hyper-parameters are doubles, as in torch's fused kernels:
+     * {@code p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)} with {@code bc = 1 - beta^step}.
+     * The step-dependent scalars come from the buffer {@code scalars} at {@code at}: {@code
+     * [1 - lr wd, sqrt(bc2), -lr / bc1]}, worked out in double and rounded to float once
+     * ({@link dev.aspo.tensor.optim.AdamW#stepScalars}), so that a recorded step can be replayed
+     * with new values ({@link #writeEachStep}). The betas are doubles, as in torch's fused kernels:
      * a float {@code 0.999f} makes {@code 1 - beta2} wrong by 1.3e-5 relative.
      */
-    void adamw(Storage p, Storage g, Storage m, Storage v, int n, double lr, double beta1,
-               double beta2, double eps, double weightDecay, int step);
+    void adamw(Storage p, Storage g, Storage m, Storage v, int n, Storage scalars, int at, double beta1,
+               double beta2, double eps);
 }

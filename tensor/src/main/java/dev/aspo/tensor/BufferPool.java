@@ -84,6 +84,11 @@ public final class BufferPool {
         };
     }
 
+    /** Whether a {@link #step} scope is open on this thread. */
+    public static boolean inScope() {
+        return POOL.get().depth > 0;
+    }
+
     /**
      * Drops this thread's free buffers (call when no step follows, e.g. at the end of a training
      * run, so that the last step's graph does not stay on the heap); a no-op inside a scope.

@@ -1,5 +1,6 @@
 package dev.aspo.tensor.cpu;
 
+import dev.aspo.tensor.optim.AdamW;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -15,8 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * It follows {@code torch.optim.AdamW}'s single-tensor CPU path operation by operation, so the
  * two agree to the last float bit in most elements: the scalars are worked out in double and
- * rounded to float once (as torch does with Python-float arguments), the first moment is a lerp
- * evaluated as one fused multiply-add, the second moment's {@code addcmul} is a fused
+ * rounded to float once (as torch does with Python-float arguments; the step-dependent ones by
+ * {@code AdamW.stepScalars}), the first moment is a lerp evaluated as one fused multiply-add, the second moment's {@code addcmul} is a fused
  * multiply-add too (torch 2.x on x86 computes both that way, checked element by element), and
  * the division by {@code sqrt(bc2)} happens before {@code eps} is added.
  */
@@ -27,17 +28,22 @@ final class AdamWKernel {
 
     private AdamWKernel() {}
 
+    /** The update with torch's arguments (the step-dependent scalars worked out here). */
     static void step(float[] p, float[] g, float[] m, float[] v, int n, double lr, double beta1, double beta2,
                      double eps, double weightDecay, int step) {
-        if (step < 1) throw new IllegalArgumentException("adamw: step counts from 1, got " + step);
-        float decay = (float) (1 - lr * weightDecay);
+        float[] sc = new float[3];
+        AdamW.stepScalars(sc, 0, lr, weightDecay, beta1, beta2, step);
+        step(p, g, m, v, n, sc[0], sc[1], sc[2], beta1, beta2, eps);
+    }
+
+    /** The step-dependent scalars {@code decay, bc2Sqrt, negStepSize} as {@link AdamW#stepScalars} gives them. */
+    static void step(float[] p, float[] g, float[] m, float[] v, int n, float decay, float bc2Sqrt, float negStepSize,
+                     double beta1, double beta2, double eps) {
         // lerp(m, g, w) = m + w (g - m) for small w, g + (w - 1)(g - m) otherwise (exact at w = 1)
         float w = (float) (1 - beta1);
         boolean smallWeight = Math.abs(w) < 0.5f;
         float coeff = smallWeight ? w : w - 1f;
         float b2 = (float) beta2, c2 = (float) (1 - beta2);
-        float bc2Sqrt = (float) Math.sqrt(1 - Math.pow(beta2, step));
-        float negStepSize = (float) (-lr / (1 - Math.pow(beta1, step)));
         float epsF = (float) eps;
         Parallel.forRange(n, GRAIN, (start, end) ->
                 range(p, g, m, v, start, end, decay, coeff, smallWeight, b2, c2, bc2Sqrt, epsF, negStepSize));

@@ -234,9 +234,19 @@ public final class CpuBackend implements Backend {
     // ---- optimiser ----------------------------------------------------------------------------
 
     @Override
-    public void adamw(Storage p, Storage g, Storage m, Storage v, int n, double lr, double beta1,
-                      double beta2, double eps, double weightDecay, int step) {
-        AdamWKernel.step(data(p), data(g), data(m), data(v), n, lr, beta1, beta2, eps, weightDecay, step);
+    public void writeEachStep(Storage dst, java.util.function.Supplier<float[]> values) {
+        float[] v = values.get();
+        if (v.length > dst.size()) {
+            throw new IllegalArgumentException("writeEachStep: " + v.length + " values for a buffer of " + dst.size());
+        }
+        System.arraycopy(v, 0, data(dst), 0, v.length);
+    }
+
+    @Override
+    public void adamw(Storage p, Storage g, Storage m, Storage v, int n, Storage scalars, int at, double beta1,
+                      double beta2, double eps) {
+        float[] sc = data(scalars);
+        AdamWKernel.step(data(p), data(g), data(m), data(v), n, sc[at], sc[at + 1], sc[at + 2], beta1, beta2, eps);
     }
 
     private static float[] opt(Storage s) {

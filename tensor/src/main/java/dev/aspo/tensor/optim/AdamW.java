@@ -102,6 +102,8 @@ public final class AdamW {
     private final Map<String, Slot> byName = new LinkedHashMap<>();
     private final Options options;
     private double lr;
+    /** Per backend, the buffer of the step scalars ({@link #stepScalars}) of the parameters it holds. */
+    private final Map<Backend, Storage> scalarBuffers = new IdentityHashMap<>();
 
     /** All of {@code params} decay; they are named {@code "0"}, {@code "1"}, ... in the state. */
     public AdamW(List<Tensor> params, Options options) {
@@ -173,8 +175,16 @@ public final class AdamW {
         return slot(name).step;
     }
 
-    /** Updates every parameter that has a gradient; one without a gradient is left alone, as in torch. */
+    /**
+     * Updates every parameter that has a gradient; one without a gradient is left alone, as in torch.
+     *
+     * <p>The scalars that change with the step (learning rate, bias corrections) reach the kernels
+     * through one small buffer per backend written with {@link Backend#writeEachStep}, so a step
+     * recorded for replay (the OpenCL task graphs) advances the step counters and takes the current
+     * learning rate on every replay, as a step run here does.
+     */
     public void step() {
+        Map<Backend, List<Slot>> active = new LinkedHashMap<>();
         for (Slot s : slots) {
             Storage g = s.param.gradStorage();
             if (g == null) continue;
@@ -183,15 +193,66 @@ public final class AdamW {
                 throw new IllegalStateException("AdamW: gradient of '" + s.name + "' is on " + g.backend().name()
                         + " but the parameter is on " + be.name());
             }
-            int n = s.param.numel();
             if (s.m == null) {
-                s.m = be.allocate(n);
-                s.v = be.allocate(n);
+                if (be.recordingStep()) {
+                    throw new IllegalStateException("AdamW: the moments of '" + s.name + "' would be created inside a "
+                            + "step recorded on " + be.name() + ", and zeroed again on every replay: run one step "
+                            + "before recording");
+                }
+                s.m = be.allocate(s.param.numel());
+                s.v = be.allocate(s.param.numel());
             }
-            s.step++;
-            be.adamw(s.param.storage(), g, s.m, s.v, n, lr, options.beta1(), options.beta2(),
-                    options.eps(), s.decay ? options.weightDecay() : 0, s.step);
+            active.computeIfAbsent(be, b -> new ArrayList<>()).add(s);
         }
+        for (Map.Entry<Backend, List<Slot>> e : active.entrySet()) {
+            Backend be = e.getKey();
+            List<Slot> group = e.getValue();
+            Storage scalars = scalarBuffer(be, 3 * group.size());
+            be.writeEachStep(scalars, () -> advance(group));
+            for (int i = 0; i < group.size(); i++) {
+                Slot s = group.get(i);
+                be.adamw(s.param.storage(), s.param.gradStorage(), s.m, s.v, s.param.numel(), scalars, 3 * i,
+                        options.beta1(), options.beta2(), options.eps());
+            }
+        }
+    }
+
+    /** One more step for each slot of {@code group}: its scalars {@code [decay, sqrt(bc2), -lr/bc1]} in order. */
+    private float[] advance(List<Slot> group) {
+        float[] out = new float[3 * group.size()];
+        for (int i = 0; i < group.size(); i++) {
+            Slot s = group.get(i);
+            s.step++;
+            stepScalars(out, 3 * i, lr, s.decay ? options.weightDecay() : 0, options.beta1(), options.beta2(), s.step);
+        }
+        return out;
+    }
+
+    /** A buffer of at least {@code n} floats on {@code be}, kept for the next steps (created outside recordings). */
+    private Storage scalarBuffer(Backend be, int n) {
+        Storage s = scalarBuffers.get(be);
+        if (s == null || s.size() < n) {
+            if (be.recordingStep()) {
+                throw new IllegalStateException("AdamW: its step scalars would be created inside a step recorded on "
+                        + be.name() + ": run one step with the same parameters before recording");
+            }
+            s = be.allocate(Math.max(n, 3 * slots.size()));
+            scalarBuffers.put(be, s);
+        }
+        return s;
+    }
+
+    /**
+     * The step-dependent AdamW scalars of {@link Backend#adamw} into {@code out[at..at+3)}: {@code
+     * 1 - lr wd}, {@code sqrt(1 - beta2^step)} and {@code -lr / (1 - beta1^step)}, worked out in
+     * double and rounded to float once, as torch does with its Python-float arguments.
+     */
+    public static void stepScalars(float[] out, int at, double lr, double weightDecay, double beta1, double beta2,
+                                   int step) {
+        if (step < 1) throw new IllegalArgumentException("adamw: step counts from 1, got " + step);
+        out[at] = (float) (1 - lr * weightDecay);
+        out[at + 1] = (float) Math.sqrt(1 - Math.pow(beta2, step));
+        out[at + 2] = (float) (-lr / (1 - Math.pow(beta1, step)));
     }
 
     /** Drops every parameter's gradient (torch's {@code zero_grad(set_to_none=True)}). */
