@@ -1,6 +1,10 @@
 package dev.aspo.bench;
 
 import dev.aspo.models.llava.LlavaForConditionalGeneration;
+import dev.aspo.opencl.Devices;
+import dev.aspo.opencl.OpenClBackend;
+import dev.aspo.opencl.TaskGraph;
+import dev.aspo.tensor.Backends;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.io.SafeTensorsFile;
 import dev.aspo.tensor.optim.AdamW;
@@ -17,7 +21,9 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
  * The training step of {@code aspo bench step} and its parts, on the yardstick LLaVA of
@@ -29,6 +35,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   forwardBackward   zeroGrad, forward + loss, backward
  *   optimizer         one AdamW update (lr 1e-4, torch's defaults) of every parameter
  *   step              all of it: what aspo bench step and bench/pytorch/step_bench.py time
+ *   replayedStep      step recorded once as an OpenCL task graph and replayed (OpenCL devices only;
+ *                     the batch is the fixed one of every benchmark here)
  * </pre>
  *
  * <p>Run: {@code java -jar bench/target/benchmarks.jar LlavaStepBench -p model=DIR}
@@ -58,11 +66,14 @@ public class LlavaStepBench {
     private float[] mask;
     private int batch, seq;
     private Tensor pixels;
+    /** replayedStep's plan and the loss tensor its replays fill. */
+    private TaskGraph.Plan<Void> plan;
+    private Tensor replayedLoss;
 
     @Setup
-    public void setup() throws IOException {
+    public void setup(BenchmarkParams params) throws IOException {
         Path dir = Path.of(model);
-        dev.aspo.tensor.Backends.use(dev.aspo.opencl.Devices.select(device));   // before loading: weights live there
+        Backends.use(Devices.select(device));   // before loading: weights live there
         llava = LlavaForConditionalGeneration.load(dir);
         opt = new AdamW(llava.namedParameters(), AdamW.Options.of(1e-4), name -> false);
         try (SafeTensorsFile f = SafeTensorsFile.open(dir.resolve("input.safetensors"))) {
@@ -77,6 +88,21 @@ public class LlavaStepBench {
             pixels = f.readFloat("pixel_values");
         }
         forwardBackward();      // gradients for the optimizer-only benchmark
+        if (params.getBenchmark().endsWith(".replayedStep")) {
+            if (!(Backends.current() instanceof OpenClBackend)) {
+                throw new IllegalStateException("replayedStep needs an OpenCL device (-p device=opencl), got " + device);
+            }
+            opt.step();         // AdamW's moments exist before recording
+            plan = TaskGraph.record((OpenClBackend) Backends.current(), () -> {
+                replayedLoss = forwardBackwardTensor();
+                opt.step();
+            });
+        }
+    }
+
+    @TearDown
+    public void tearDown() {
+        if (plan != null) plan.close();
     }
 
     private static int[] ints(long[] v) {
@@ -96,10 +122,14 @@ public class LlavaStepBench {
 
     @Benchmark
     public float forwardBackward() {
+        return forwardBackwardTensor().item();
+    }
+
+    private Tensor forwardBackwardTensor() {
         opt.zeroGrad();
         Tensor loss = loss();
         loss.backward();
-        return loss.item();
+        return loss;
     }
 
     @Benchmark
@@ -113,5 +143,11 @@ public class LlavaStepBench {
         float l = forwardBackward();
         opt.step();
         return l;
+    }
+
+    @Benchmark
+    public float replayedStep() {
+        plan.execute();
+        return replayedLoss.item();
     }
 }
