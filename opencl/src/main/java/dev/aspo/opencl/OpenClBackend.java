@@ -666,10 +666,10 @@ public final class OpenClBackend implements Backend {
 
     /** See {@link PreferenceKernels#forward}; shapes are checked there. */
     synchronized void preferenceForward(Storage lp, Storage ref, Storage ids, Storage sim, Storage simOffsets, int records,
-                                        int seq, int flags, float beta, float labelSmoothing, float alpha, Storage sentences,
-                                        Storage perRecord, Storage loss) {
+                                        int seq, int flags, float beta, float labelSmoothing, float ipoMargin, float alpha,
+                                        Storage sentences, Storage perRecord, Storage loss) {
         kp("pref_records").mem(lp).mem(ref).mem(ids).mem(sim).mem(simOffsets).i(records).i(seq).i(flags).f(beta)
-                .f(labelSmoothing).f(alpha).mem(sentences).mem(perRecord).run(records);
+                .f(labelSmoothing).f(ipoMargin).f(alpha).mem(sentences).mem(perRecord).run(records);
         kp("pref_mean").mem(perRecord).i(records).mem(loss).runExact(1);
     }
 

@@ -21,12 +21,17 @@ import dev.aspo.tensor.Storage;
  *   <li>{@code perRecord}: {@code RECORD_FIELDS} floats per record ({@code R_*});</li>
  *   <li>{@code loss}: one float, the mean loss.</li>
  * </ul>
- * Only the sigmoid objective with adaptive weights is here; the caller falls back to the CPU-style
- * op path for the others.
+ * Objectives: {@code sigmoid} (with label smoothing) and {@code ipo} ({@link #IPO}); weights:
+ * adaptive, or given per sentence ({@link #ORACLE}: the labels take the similarities' place in
+ * {@code sim}, one per sentence of every weighted row).
  */
 public final class PreferenceKernels {
-    /** Flags: weigh the chosen rows (ASPO), the rejected rows ({@code inverse}), {@code reward-ratio}, reference perplexity. */
-    public static final int WEIGHT_CHOSEN = 1, WEIGHT_REJECTED = 2, REWARD_RATIO = 4, PERPLEXITY_REFERENCE = 8;
+    /**
+     * Flags: weigh the chosen rows (ASPO), the rejected rows ({@code inverse}), {@code reward-ratio},
+     * reference perplexity, the {@code ipo} objective, oracle weights.
+     */
+    public static final int WEIGHT_CHOSEN = 1, WEIGHT_REJECTED = 2, REWARD_RATIO = 4, PERPLEXITY_REFERENCE = 8, IPO = 16,
+            ORACLE = 32;
 
     public static final int SENTENCE_FIELDS = 8;
     /** Per-sentence fields: l_i, PPL_i, P'_i, S'_i, w_i, omega_i, n_i, sum of log pi_src. */
@@ -37,11 +42,12 @@ public final class PreferenceKernels {
     /**
      * Per-record fields: loss, r_c*, r_r*, logps of chosen and rejected (float pairs hi, lo), the
      * gradient coefficient {@code dloss/d(r_r - r_c) * beta / records}, fallback flags (1 or 0),
-     * the first non-finite token ({@code row * seq + t}, -1 when none), K of chosen and rejected.
+     * the first non-finite token ({@code row * seq + t}, -1 when none), K of chosen and rejected,
+     * and the factor on each side's sum (1, or {@code 1/n} tokens under ipo).
      */
     public static final int R_LOSS = 0, R_REWARD_C = 1, R_REWARD_R = 2, R_LOGPS_C_HI = 3, R_LOGPS_C_LO = 4,
             R_LOGPS_R_HI = 5, R_LOGPS_R_LO = 6, R_COEF = 7, R_FALLBACK_C = 8, R_FALLBACK_R = 9, R_BAD_TOKEN = 10,
-            R_K_C = 11, R_K_R = 12;
+            R_K_C = 11, R_K_R = 12, R_SCALE_C = 13, R_SCALE_R = 14;
 
     private PreferenceKernels() {}
 
@@ -61,11 +67,12 @@ public final class PreferenceKernels {
 
     /**
      * Enqueues the loss: fills {@code sentences}, {@code perRecord} and {@code loss} (nothing is
-     * downloaded). The ids must already be checked (contiguous runs, below seq).
+     * downloaded). The ids must already be checked (contiguous runs, below seq). {@code ipoMargin}
+     * is ipo's {@code -1 / (2 beta)} rounded to float (unused by sigmoid).
      */
     public static void forward(Backend backend, Storage lp, Storage ref, Storage ids, Storage sim, Storage simOffsets,
-                               int records, int seq, int flags, float beta, float labelSmoothing, float alpha,
-                               Storage sentences, Storage perRecord, Storage loss) {
+                               int records, int seq, int flags, float beta, float labelSmoothing, float ipoMargin,
+                               float alpha, Storage sentences, Storage perRecord, Storage loss) {
         long cells = 2L * records * seq;
         need(lp, cells, "policy log-probs");
         need(ref, cells, "reference log-probs");
@@ -75,8 +82,8 @@ public final class PreferenceKernels {
         need(perRecord, (long) RECORD_FIELDS * records, "record buffer");
         need(loss, 1, "loss");
         if (records <= 0 || seq <= 0) throw new IllegalArgumentException("preference kernels: " + records + " records of " + seq + " tokens");
-        cl(backend).preferenceForward(lp, ref, ids, sim, simOffsets, records, seq, flags, beta, labelSmoothing, alpha,
-                sentences, perRecord, loss);
+        cl(backend).preferenceForward(lp, ref, ids, sim, simOffsets, records, seq, flags, beta, labelSmoothing, ipoMargin,
+                alpha, sentences, perRecord, loss);
     }
 
     /** Enqueues {@code gLp[t] += gLoss * dloss/dlp[t]} from the forward's buffers. */

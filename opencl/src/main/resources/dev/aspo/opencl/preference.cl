@@ -6,7 +6,12 @@
 //       rejected row n + j)--> per sentence: l_i, n_i, PPL_i, P'_i, S'_i, w_i, omega_i
 //                              per record: r_c*, r_r, loss, dloss/dr_c coefficient, logps, fallbacks
 //   --pref_mean (one work-item)--> loss = mean over records
-//   backward, per token: g_lp[t] += g_loss * (-/+ coefficient) * omega_{s(t)}
+//   backward, per token: g_lp[t] += g_loss * (-/+ coefficient) * scale_row * omega_{s(t)}
+//
+// Objectives: sigmoid (softplus of the margin, optional label smoothing) or ipo ((z_c - z_r -
+// 1/(2 beta))^2 on length-averaged sums: scale_row = 1/n_row, else 1). Weights: adaptive (fused
+// from perplexity and similarity scores) or given per sentence (oracle labels, in the similarity
+// buffer's place).
 //
 // The arithmetic follows PreferenceLoss and SentenceWeights on the CPU step by step: float where
 // they use float tensors (d_t = lp - ref, d_t * omega, the rewards, softplus), double for the
@@ -25,6 +30,8 @@ typedef float acc_t;
 #define F_WEIGHT_REJECTED 2
 #define F_REWARD_RATIO 4
 #define F_PPL_REFERENCE 8
+#define F_IPO 16
+#define F_ORACLE 32
 
 // per-sentence fields: sent[(field * rows + row) * T + i]
 #define S_LOGRATIO 0
@@ -51,6 +58,8 @@ typedef float acc_t;
 #define R_BAD_TOKEN 10
 #define R_K_C 11
 #define R_K_R 12
+#define R_SCALE_C 13
+#define R_SCALE_R 14
 
 #define DEGENERATE_RANGE 1e-12
 #define RATIO_EPSILON 1e-6
@@ -63,7 +72,7 @@ acc_t sign_a(acc_t x) { return x > 0 ? 1 : x < 0 ? -1 : 0; }
 float pref_row(int row, int rows, int T, __global const float* lp, __global const float* ref,
                __global const int* ids, __global const float* sim, __global const int* simOff,
                int weighted, int inverse, int flags, float alpha, __global float* sent,
-               acc_t* logps, float* fallback, int* kOut, int* bad) {
+               acc_t* logps, float* fallback, int* kOut, int* tokens, int* bad) {
     __global const float* p = lp + row * T;
     __global const float* q = ref + row * T;
     __global const int* id = ids + row * T;
@@ -72,7 +81,7 @@ float pref_row(int row, int rows, int T, __global const float* lp, __global cons
     __global float* cnt = FIELD(S_COUNT);
     __global float* src = FIELD(S_SRCSUM);
     // segment sums: the spans are contiguous runs (checked on the host), so one double per run
-    int k = 0, cur = -1, n = 0;
+    int k = 0, cur = -1, n = 0, all = 0;
     acc_t accL = 0, accS = 0, lp_sum = 0;
     for (int t = 0; t < T; t++) {
         int s = id[t];
@@ -86,11 +95,13 @@ float pref_row(int row, int rows, int T, __global const float* lp, __global cons
         accL += (acc_t) (pv - qv);
         accS += (acc_t) ((flags & F_PPL_REFERENCE) ? qv : pv);
         n++;
+        all++;
         lp_sum += (acc_t) pv;
     }
     if (cur >= 0) { l[cur] = (float) accL; src[cur] = (float) accS; cnt[cur] = n; }
     k = cur + 1;
     *kOut = k;
+    *tokens = all;
     *logps = lp_sum;
     __global float* omega = FIELD(S_OMEGA);
     *fallback = 0.0f;
@@ -130,9 +141,13 @@ float pref_row(int row, int rows, int T, __global const float* lp, __global cons
                 ps[i] = mHi == mLo ? 0.0f : (float) (-expm1(mLo - (acc_t) src[i] / (acc_t) cnt[i]) / den);
             }
         }
-        // similarity scores: min-max of the similarities (float pairs hi + lo: double values)
+        // similarity scores: min-max of the similarities (float pairs hi + lo: double values); with
+        // oracle weights the buffer holds the labels instead and there are no similarity scores
         int s0 = simOff[row], ns = simOff[row + 1] - s0;
-        if (ns > 0) {
+        int oracle = flags & F_ORACLE;
+        if (oracle) {
+            for (int i = 0; i < k; i++) ss[i] = 0.0f;
+        } else if (ns > 0) {
             acc_t lo = INFINITY, hi = -INFINITY;
             for (int i = 0; i < k; i++) {
                 acc_t v = (acc_t) sim[2 * (s0 + i)] + (acc_t) sim[2 * (s0 + i) + 1];
@@ -153,7 +168,8 @@ float pref_row(int row, int rows, int T, __global const float* lp, __global cons
         int equal = 1;
         acc_t w0 = 0;
         for (int i = 0; i < k; i++) {
-            acc_t score = fmin((acc_t) 1, fmax((acc_t) 0, (acc_t) alpha * (acc_t) ss[i] + (1 - (acc_t) alpha) * (acc_t) ps[i]));
+            acc_t score = oracle ? (acc_t) sim[2 * (s0 + i)] + (acc_t) sim[2 * (s0 + i) + 1]
+                                 : fmin((acc_t) 1, fmax((acc_t) 0, (acc_t) alpha * (acc_t) ss[i] + (1 - (acc_t) alpha) * (acc_t) ps[i]));
             acc_t wi = inverse ? 1 - score : score;
             if (i == 0) w0 = wi;
             equal &= wi == w0 ? 1 : 0;
@@ -166,7 +182,8 @@ float pref_row(int row, int rows, int T, __global const float* lp, __global cons
         if ((flags & F_REWARD_RATIO) && !ratio) *fallback = 1.0f;
         for (int i = 0; i < k; i++) {
             // recompute w_i in double: the float copy would round omega differently from the CPU
-            acc_t score = fmin((acc_t) 1, fmax((acc_t) 0, (acc_t) alpha * (acc_t) ss[i] + (1 - (acc_t) alpha) * (acc_t) ps[i]));
+            acc_t score = oracle ? (acc_t) sim[2 * (s0 + i)] + (acc_t) sim[2 * (s0 + i) + 1]
+                                 : fmin((acc_t) 1, fmax((acc_t) 0, (acc_t) alpha * (acc_t) ss[i] + (1 - (acc_t) alpha) * (acc_t) ps[i]));
             acc_t wi = inverse ? 1 - score : score;
             omega[i] = ratio ? (float) (r / rStar * (1 + wi)) : equal ? 1.0f : (float) ((1 + wi) * k / total);
         }
@@ -188,24 +205,38 @@ float pref_row(int row, int rows, int T, __global const float* lp, __global cons
 
 __kernel void pref_records(__global const float* lp, __global const float* ref, __global const int* ids,
                            __global const float* sim, __global const int* simOff, int records, int T, int flags,
-                           float beta, float labelSmoothing, float alpha, __global float* sent, __global float* rec) {
+                           float beta, float labelSmoothing, float ipoMargin, float alpha, __global float* sent,
+                           __global float* rec) {
     int j = get_global_id(0);
     if (j >= records) return;
-    int rows = 2 * records, bad = -1, kc, kr;
+    int rows = 2 * records, bad = -1, kc, kr, nc, nr;
     acc_t logpsC, logpsR;
     float fbC, fbR;
     float zc = pref_row(j, rows, T, lp, ref, ids, sim, simOff, flags & F_WEIGHT_CHOSEN, 0, flags, alpha, sent,
-                        &logpsC, &fbC, &kc, &bad);
+                        &logpsC, &fbC, &kc, &nc, &bad);
     float zr = pref_row(records + j, rows, T, lp, ref, ids, sim, simOff, flags & F_WEIGHT_REJECTED, 1, flags, alpha,
-                        sent, &logpsR, &fbR, &kr, &bad);
-    float rc = zc * beta, rr = zr * beta;
-    float d = rr - rc;   // -(r_c - r_r): -logsigmoid(m) = softplus(-m)
-    float loss = softplus_f(d);
-    float dd = sigmoid_f(d);
-    if (labelSmoothing > 0) {
-        loss = loss * (1 - labelSmoothing) + softplus_f(-d) * labelSmoothing;
-        dd = dd * (1 - labelSmoothing) - sigmoid_f(-d) * labelSmoothing;
+                        sent, &logpsR, &fbR, &kr, &nr, &bad);
+    float scaleC = 1.0f, scaleR = 1.0f, loss, coef;
+    if (flags & F_IPO) {
+        // TRL's ipo: the margin of mean log-ratios, (z_c - z_r - 1/(2 beta))^2; ipoMargin = -1/(2 beta)
+        scaleC = 1.0f / nc;
+        scaleR = 1.0f / nr;
+        zc = zc * scaleC;
+        zr = zr * scaleR;
+        float x = (zc - zr) + ipoMargin;
+        loss = x * x;
+        coef = -2.0f * x / records;   // dL/dz_r; dL/dz_c is minus this
+    } else {
+        float d = zr * beta - zc * beta;   // -(r_c - r_r): -logsigmoid(m) = softplus(-m)
+        loss = softplus_f(d);
+        float dd = sigmoid_f(d);
+        if (labelSmoothing > 0) {
+            loss = loss * (1 - labelSmoothing) + softplus_f(-d) * labelSmoothing;
+            dd = dd * (1 - labelSmoothing) - sigmoid_f(-d) * labelSmoothing;
+        }
+        coef = dd * beta / records;
     }
+    float rc = zc * beta, rr = zr * beta;
     __global float* o = rec + j * REC;
     o[R_LOSS] = loss;
     o[R_REWARD_C] = rc;
@@ -216,12 +247,14 @@ __kernel void pref_records(__global const float* lp, __global const float* ref, 
     hi = (float) logpsR;
     o[R_LOGPS_R_HI] = hi;
     o[R_LOGPS_R_LO] = (float) (logpsR - (acc_t) hi);
-    o[R_COEF] = dd * beta / records;   // dL/dz_r per unit omega; dL/dz_c is minus this
+    o[R_COEF] = coef;   // dL/dz_r per unit omega and scale; dL/dz_c is minus this
     o[R_FALLBACK_C] = fbC;
     o[R_FALLBACK_R] = fbR;
     o[R_BAD_TOKEN] = bad;
     o[R_K_C] = kc;
     o[R_K_R] = kr;
+    o[R_SCALE_C] = scaleC;
+    o[R_SCALE_R] = scaleR;
 }
 
 // The mean over records, summed in a fixed order (deterministic).
@@ -240,6 +273,7 @@ __kernel void pref_backward(__global const float* gLoss, __global const float* r
     int s = ids[i];
     if (s < 0) return;
     int row = i / T, j = row % records;
-    float c = rec[j * REC + R_COEF] * sent[(S_OMEGA * rows + row) * T + s];
+    float scale = rec[j * REC + (row < records ? R_SCALE_C : R_SCALE_R)];
+    float c = rec[j * REC + R_COEF] * scale * sent[(S_OMEGA * rows + row) * T + s];
     gLp[i] += gLoss[0] * (row < records ? -c : c);
 }

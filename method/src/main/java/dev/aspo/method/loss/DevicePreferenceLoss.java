@@ -23,22 +23,22 @@ import java.util.List;
  * The weights are constants for the gradient (ASPO.md step 8), exactly as on the CPU path; the
  * numbers agree with {@link PreferenceLoss} to float rounding (DevicePreferenceLossTest). The
  * per-record results (rewards, log-prob sums, sentence weights for the metrics) come back in one
- * small download per step. Supported: the sigmoid objective with adaptive weights, any
- * normalisation, perplexity source and rejected weighting ({@link #supports}); the caller uses
- * {@link PreferenceLoss} otherwise.
+ * small download per step. Every configuration runs here: the sigmoid and ipo objectives, label
+ * smoothing, adaptive or oracle weights, any normalisation, perplexity source and rejected
+ * weighting; {@link #supports} only asks for an OpenCL backend.
  *
  * <p>In a recorded {@code TaskGraph} step the weights are recomputed on replay (they are device
  * values, not host decisions), so a replay on new log-probs gives their loss and gradient; the
  * per-pair host results of the returned {@link LossResult} are those of the recording run. The
- * sentence ids and similarities are frozen at their recorded values, as every index array.
+ * sentence ids cannot be a plan's input (they are checked on the host as a whole), so a plan keeps
+ * the recorded sentence layout; reference log-probs and similarities can be.
  */
 public final class DevicePreferenceLoss {
     private DevicePreferenceLoss() {}
 
-    /** Whether this op computes {@code config} for log-probs on {@code backend}. */
+    /** Whether this op computes {@code config} for log-probs on {@code backend} (any config on OpenCL). */
     public static boolean supports(LossConfig config, Backend backend) {
-        return PreferenceKernels.supports(backend) && config.objective() == LossConfig.Objective.SIGMOID
-                && (config.lossType() == LossConfig.LossType.DPO || config.weightSource() == LossConfig.WeightSource.ADAPTIVE);
+        return PreferenceKernels.supports(backend);
     }
 
     /**
@@ -46,7 +46,8 @@ public final class DevicePreferenceLoss {
      * @param ref         reference log-probs {@code [2n * T]}
      * @param sentenceIds per position the sentence of its token, -1 outside the response {@code [2n * T]};
      *                    for a response that is not weighted, every id &gt;= 0 counts as sentence 0
-     * @param simChosen   per record the chosen sentences' similarities (ASPO, alpha &gt; 0), else null
+     * @param simChosen   per record the chosen sentences' similarities (ASPO, alpha &gt; 0), or with
+     *                    {@code weights: oracle} their ground-truth weights in [0, 1]; else null
      * @param simRejected per record the rejected sentences' ({@code rejected-weighting = inverse}), else null
      */
     public static LossResult compute(LossConfig config, Tensor lp, float[] ref, int[] sentenceIds, List<double[]> simChosen,
@@ -55,7 +56,7 @@ public final class DevicePreferenceLoss {
         if (!supports(config, be)) {
             throw new IllegalArgumentException("device preference loss: " + config.lossType().key() + " with objective "
                     + config.objective().key() + " and weights " + config.weightSource().key() + " on " + be.name()
-                    + " is not supported (sigmoid objective, adaptive weights, OpenCL only)");
+                    + " is not supported (OpenCL only)");
         }
         if (lp.rank() != 2 || lp.size(0) % 2 != 0 || lp.size(0) == 0) {
             throw new IllegalArgumentException("device preference loss: need [2n, T] log-probs, got " + Arrays.toString(lp.shape()));
@@ -66,6 +67,7 @@ public final class DevicePreferenceLoss {
                     + sentenceIds.length + " sentence ids for " + rows + " x " + t + " log-probs");
         }
         boolean weighC = config.weightsChosen(), weighR = config.weightsRejected();
+        boolean oracle = config.weightSource() == LossConfig.WeightSource.ORACLE;
         int[] ids = sentenceIds.clone();
         int[] simOffsets = new int[rows + 1];
         List<double[]> sims = new ArrayList<>();
@@ -80,13 +82,17 @@ public final class DevicePreferenceLoss {
             }
             List<double[]> side = chosen ? simChosen : simRejected;
             double[] s = weighted && side != null ? side.get(r % n) : null;
-            if (weighted && (s == null ? config.alpha() > 0 : s.length != k)) {
-                throw new IllegalArgumentException(where + ": similarities need one value per sentence (" + k + "), got "
-                        + (s == null ? "none" : s.length));
+            String what = oracle ? "oracle weight" : "similarity";
+            if (weighted && (s == null ? oracle || config.alpha() > 0 : s.length != k)) {
+                throw new IllegalArgumentException(where + ": " + (oracle ? "oracle weights" : "similarities")
+                        + " need one value per sentence (" + k + "), got " + (s == null ? "none" : s.length));
             }
             if (s != null) {
                 for (int i = 0; i < s.length; i++) {
-                    if (!Double.isFinite(s[i])) throw new IllegalArgumentException(where + ": similarity " + i + " is " + s[i]);
+                    if (oracle ? !(s[i] >= 0 && s[i] <= 1) : !Double.isFinite(s[i])) {
+                        throw new IllegalArgumentException(where + ": " + what + " " + i + " is " + s[i]
+                                + (oracle ? ", not in [0, 1]" : ""));
+                    }
                 }
                 sims.add(s);
             }
@@ -103,7 +109,9 @@ public final class DevicePreferenceLoss {
         }
         int flags = (weighC ? PreferenceKernels.WEIGHT_CHOSEN : 0) | (weighR ? PreferenceKernels.WEIGHT_REJECTED : 0)
                 | (config.normalization() == LossConfig.Normalization.REWARD_RATIO ? PreferenceKernels.REWARD_RATIO : 0)
-                | (config.perplexitySource() == LossConfig.PerplexitySource.REFERENCE ? PreferenceKernels.PERPLEXITY_REFERENCE : 0);
+                | (config.perplexitySource() == LossConfig.PerplexitySource.REFERENCE ? PreferenceKernels.PERPLEXITY_REFERENCE : 0)
+                | (config.objective() == LossConfig.Objective.IPO ? PreferenceKernels.IPO : 0)
+                | (oracle ? PreferenceKernels.ORACLE : 0);
 
         Storage refS = be.upload(ref), idsS = PreferenceKernels.ints(be, ids), simS = be.upload(simPairs);
         Storage offS = PreferenceKernels.ints(be, simOffsets);
@@ -111,7 +119,8 @@ public final class DevicePreferenceLoss {
         Storage rec = be.allocate(PreferenceKernels.RECORD_FIELDS * n);
         Tensor loss = Tensor.zeros(be, 1);
         PreferenceKernels.forward(be, lp.storage(), refS, idsS, simS, offS, n, t, flags, (float) config.beta(),
-                (float) config.labelSmoothing(), (float) config.alpha(), sent, rec, loss.storage());
+                (float) config.labelSmoothing(), (float) (-1 / (2 * config.beta())), (float) config.alpha(), sent, rec,
+                loss.storage());
 
         float[] recHost = new float[rec.size()];
         be.download(rec, 0, recHost, recHost.length);
@@ -131,9 +140,9 @@ public final class DevicePreferenceLoss {
                         + bad % t + " has a non-finite log-prob (policy " + policy[bad] + ", reference " + ref[bad] + ")");
             }
             ResponseWeights wc = weighC ? weights(sentHost, rows, t, j, (int) recHost[o + PreferenceKernels.R_K_C],
-                    simChosen != null, recHost[o + PreferenceKernels.R_FALLBACK_C] != 0) : null;
+                    simChosen != null && !oracle, recHost[o + PreferenceKernels.R_FALLBACK_C] != 0) : null;
             ResponseWeights wr = weighR ? weights(sentHost, rows, t, n + j, (int) recHost[o + PreferenceKernels.R_K_R],
-                    simRejected != null, recHost[o + PreferenceKernels.R_FALLBACK_R] != 0) : null;
+                    simRejected != null && !oracle, recHost[o + PreferenceKernels.R_FALLBACK_R] != 0) : null;
             results.add(new LossResult.PairResult(recHost[o + PreferenceKernels.R_LOSS],
                     recHost[o + PreferenceKernels.R_REWARD_C], recHost[o + PreferenceKernels.R_REWARD_R],
                     (double) recHost[o + PreferenceKernels.R_LOGPS_C_HI] + recHost[o + PreferenceKernels.R_LOGPS_C_LO],

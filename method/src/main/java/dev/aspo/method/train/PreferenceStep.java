@@ -21,9 +21,8 @@ import java.util.List;
  *   DPO: every response position in sentence 0 (K = 1); ASPO: the batch's sentence ids
  *   --&gt; PreferenceLoss (the weights come from the detached rows and the similarities)
  * </pre>
- * On the OpenCL backend, for the configurations it supports (sigmoid objective, adaptive weights),
- * the whole batch is one device op instead ({@link DevicePreferenceLoss}: same numbers, three kernel
- * launches instead of a few dozen small ops per record).
+ * On the OpenCL backend the whole batch is one device op instead ({@link DevicePreferenceLoss}: same
+ * numbers for every configuration, three kernel launches instead of a few dozen small ops per record).
  * Prompt and padding positions have sentence id -1 and no part in the loss.
  */
 public final class PreferenceStep {

@@ -33,7 +33,8 @@ import org.junit.jupiter.api.Test;
  * The device op ({@link DevicePreferenceLoss}, reached through {@link PreferenceStep} when the
  * log-probs live on the OpenCL device) gives {@link PreferenceLoss}'s loss, gradient and per-pair
  * results on the CPU within 1e-5 relative, for random batches: several n and T, K from 1 to 5 with
- * one-token sentences, prompt and padding positions, all-equal similarities (degenerate min-max).
+ * one-token sentences, prompt and padding positions, all-equal similarities (degenerate min-max);
+ * both objectives (sigmoid, ipo), adaptive and oracle weights.
  * Skipped without an OpenCL platform unless {@code ASPO_OPENCL_REQUIRED=1}.
  */
 class DevicePreferenceLossTest {
@@ -169,6 +170,23 @@ class DevicePreferenceLossTest {
     }
 
     private static final LossConfig ASPO = LossConfig.aspo();
+    private static final LossConfig ORACLE = ASPO.withWeightSource(LossConfig.WeightSource.ORACLE);
+
+    /** {@code c} with oracle labels (0 or 1 per sentence, sometimes all equal) in the similarities' place. */
+    private static Case withOracleLabels(Case c, Random rng) {
+        List<List<double[]>> sides = new ArrayList<>();
+        for (List<double[]> side : List.of(c.simChosen, c.simRejected)) {
+            List<double[]> labels = new ArrayList<>();
+            for (double[] sim : side) {
+                double[] l = new double[sim.length];
+                boolean equal = rng.nextInt(4) == 0;
+                for (int i = 0; i < l.length; i++) l[i] = equal ? 1 : rng.nextInt(2);
+                labels.add(l);
+            }
+            sides.add(labels);
+        }
+        return new Case(c.batch, c.lp, c.ref, sides.get(0), sides.get(1));
+    }
 
     @Test
     void matchesTheCpuLossForRandomBatches() {
@@ -181,15 +199,25 @@ class DevicePreferenceLossTest {
                 new Object[] {"aspo reward-ratio", ASPO.withNormalization(Normalization.REWARD_RATIO)},
                 new Object[] {"aspo reference perplexity", ASPO.withPerplexitySource(PerplexitySource.REFERENCE)},
                 new Object[] {"aspo inverse", ASPO.withRejectedWeighting(RejectedWeighting.INVERSE).withBeta(0.5)},
-                new Object[] {"dpo label smoothing", LossConfig.dpo().withLabelSmoothing(0.1)});
+                new Object[] {"dpo label smoothing", LossConfig.dpo().withLabelSmoothing(0.1)},
+                new Object[] {"dpo ipo", LossConfig.dpo().withObjective(LossConfig.Objective.IPO)},
+                new Object[] {"aspo ipo", ASPO.withObjective(LossConfig.Objective.IPO).withBeta(0.5)},
+                new Object[] {"aspo ipo reward-ratio", ASPO.withObjective(LossConfig.Objective.IPO)
+                        .withNormalization(Normalization.REWARD_RATIO)},
+                new Object[] {"aspo oracle", ORACLE},
+                new Object[] {"aspo oracle inverse reward-ratio", ORACLE.withRejectedWeighting(RejectedWeighting.INVERSE)
+                        .withNormalization(Normalization.REWARD_RATIO)});
         Random rng = new Random(11);
         int[][] shapes = {{1, 6, 3}, {3, 12, 5}, {6, 20, 5}};   // n, max response length, max K
         int oneSentence = 0, oneToken = 0, equalSims = 0, fallbacks = 0;
         for (int[] s : shapes) {
             for (int rep = 0; rep < 2; rep++) {
                 Case c = randomCase(rng, s[0], s[1], s[2]);
+                Case labelled = withOracleLabels(c, rng);
                 for (Object[] cfg : configs) {
-                    assertSame(cfg[0] + " n=" + s[0] + " T=" + c.batch.seq + " rep " + rep, (LossConfig) cfg[1], c, cl);
+                    LossConfig config = (LossConfig) cfg[1];
+                    boolean oracle = config.weightSource() == LossConfig.WeightSource.ORACLE;
+                    assertSame(cfg[0] + " n=" + s[0] + " T=" + c.batch.seq + " rep " + rep, config, oracle ? labelled : c, cl);
                 }
                 // what the batches covered (the cases the kernels treat specially)
                 for (Sequence q : c.batch.rows) {
@@ -253,7 +281,7 @@ class DevicePreferenceLossTest {
         Backends.use(cl);
         dev.aspo.tensor.Storage input = cl.upload(c.lp);
         dev.aspo.tensor.Storage[] out = new dev.aspo.tensor.Storage[2];
-        try (TaskGraph.Plan plan = TaskGraph.record((OpenClBackend) cl, () -> {
+        try (TaskGraph.Plan<Void> plan = TaskGraph.record((OpenClBackend) cl, () -> {
             Tensor lp = Tensor.of(input, c.batch.batch, c.batch.seq).requiresGrad(true);
             Tensor loss = PreferenceStep.loss(ASPO, lp, c.ref, c.batch, c.simChosen, null).loss();
             out[0] = loss.storage();
@@ -271,15 +299,25 @@ class DevicePreferenceLossTest {
     }
 
     @Test
-    void ipoStaysOnTheOpPathAndMatches() {
+    void everyConfigurationRunsOnTheDeviceOnlyThere() {
         Backend cl = device();
-        LossConfig ipo = ASPO.withObjective(LossConfig.Objective.IPO);
-        assertTrue(!DevicePreferenceLoss.supports(ipo, cl) && DevicePreferenceLoss.supports(ASPO, cl)
-                && !DevicePreferenceLoss.supports(ASPO, Backends.cpu()));
-        Case c = randomCase(new Random(7), 2, 8, 3);
-        Object[] cpu = run(Backends.cpu(), ipo, c), dev = run(cl, ipo, c);
-        assertTrue(!"preferenceLoss".equals(dev[2]), "IPO must not reach the device op");
-        close("ipo loss", ((LossResult) cpu[0]).value(), ((LossResult) dev[0]).value());
+        for (LossConfig c : List.of(ASPO, LossConfig.dpo(), ORACLE, ASPO.withObjective(LossConfig.Objective.IPO))) {
+            assertTrue(DevicePreferenceLoss.supports(c, cl) && !DevicePreferenceLoss.supports(c, Backends.cpu()));
+        }
+    }
+
+    @Test
+    void oracleWeightsOutsideTheUnitIntervalAreAnErrorNamingTheRecord() {
+        Backend cl = device();
+        Case c = withOracleLabels(randomCase(new Random(19), 2, 8, 3), new Random(1));
+        List<double[]> labels = new ArrayList<>(c.simChosen);
+        double[] bad = labels.get(1).clone();
+        bad[0] = 1.5;
+        labels.set(1, bad);
+        Tensor lp = Tensor.of(cl.upload(c.lp), c.batch.batch, c.batch.seq).requiresGrad(true);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DevicePreferenceLoss.compute(ORACLE, lp, c.ref, c.batch.sentenceIds, labels, null));
+        assertEquals("record 1, chosen: oracle weight 0 is 1.5, not in [0, 1]", e.getMessage());
     }
 
     @Test
