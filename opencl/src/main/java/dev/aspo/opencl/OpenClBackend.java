@@ -250,19 +250,38 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized double sumOfSquares(Storage x, int n) {
+        check(x, n, "sumOfSquares");
+        return sumsOfSquares(new Storage[] {x}, new int[] {n})[0];
+    }
+
+    @Override
+    public synchronized double[] sumsOfSquares(Storage... xs) {
+        int[] n = new int[xs.length];
+        for (int i = 0; i < xs.length; i++) n[i] = xs[i].size();
+        return sumsOfSquares(xs, n);
+    }
+
+    /** Every buffer's partial sums into one scratch buffer, one read back, each sum added up in double. */
+    private double[] sumsOfSquares(Storage[] xs, int[] n) {
         if (recording != null) {
             throw new IllegalStateException("sumOfSquares returns a device value to the host, which a recorded task "
                     + "graph cannot replay (host logic would keep the recorded value): run it outside the graph");
         }
+        double[] out = new double[xs.length];
+        if (xs.length == 0) return out;
         downloads++;
-        cl_mem part = scratch(2 * SUMSQ_ITEMS);
-        k("sumsq_partial").mem(x).i(n).mem(part).runExact(SUMSQ_ITEMS);
-        float[] p = new float[2 * SUMSQ_ITEMS];
+        int per = 2 * SUMSQ_ITEMS;
+        cl_mem part = scratch(per * xs.length);
+        for (int i = 0; i < xs.length; i++) k("sumsq_partial").mem(xs[i]).i(n[i]).mem(part).i(per * i).runExact(SUMSQ_ITEMS);
+        float[] p = new float[per * xs.length];
         CL.clEnqueueReadBuffer(queue, part, CL_TRUE, 0, bytes(p.length), Pointer.to(p), 0, null, null);
         CL.clReleaseMemObject(part);
-        double s = 0;
-        for (float v : p) s += v;
-        return s;
+        for (int i = 0; i < xs.length; i++) {
+            double s = 0;
+            for (int j = per * i; j < per * (i + 1); j++) s += p[j];
+            out[i] = s;
+        }
+        return out;
     }
 
     // ---- matrix multiply ----------------------------------------------------------------------

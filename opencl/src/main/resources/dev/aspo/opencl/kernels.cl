@@ -40,13 +40,14 @@ __kernel void scale(__global float* x, int n, float alpha) {
 
 // Work-item g sums x[g], x[g+G], ... (fixed G: deterministic) and stores the sum as a float pair
 // hi + lo, so double precision reaches the host even through a float buffer.
-__kernel void sumsq_partial(__global const float* x, int n, __global float* part) {
+// part[at + 2g], part[at + 2g + 1]: work-item g's sum as a float pair hi + lo (a double's value)
+__kernel void sumsq_partial(__global const float* x, int n, __global float* part, int at) {
     int g = get_global_id(0), G = get_global_size(0);
     acc_t s = 0;
     for (int i = g; i < n; i += G) s += (acc_t) x[i] * x[i];
     float hi = (float) s;
-    part[2 * g] = hi;
-    part[2 * g + 1] = (float) (s - (acc_t) hi);
+    part[at + 2 * g] = hi;
+    part[at + 2 * g + 1] = (float) (s - (acc_t) hi);
 }
 
 // ---- matrix multiply -------------------------------------------------------------------------

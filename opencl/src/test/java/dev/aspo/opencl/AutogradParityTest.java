@@ -20,6 +20,7 @@ import dev.aspo.tensor.ops.Shapes;
 import dev.aspo.tensor.ops.Softmax;
 import dev.aspo.tensor.ops.Unary;
 import dev.aspo.tensor.optim.AdamW;
+import dev.aspo.tensor.optim.GradClip;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -113,6 +114,11 @@ class AutogradParityTest {
             assertEquals(cl, pg.get(i).grad().backend());
             assertClose("grad of parameter " + i, pc.get(i).grad().toFloatArray(), pg.get(i).grad().toFloatArray(), 1e-4);
         }
+        // the global gradient norm of all parameters: one read from the device, not one per parameter
+        long reads = cl.downloadCount();
+        double norm = GradClip.globalNorm(pg);
+        assertEquals(reads + 1, cl.downloadCount(), "reads for the gradient norm of " + pg.size() + " parameters");
+        assertClose("gradient norm", new float[] {(float) GradClip.globalNorm(pc)}, new float[] {(float) norm}, 1e-4);
     }
 
     @Test

@@ -44,6 +44,16 @@ public interface Backend {
     /** {@code sum x[i]^2} in double precision, returned to the host (gradient norms, checks). */
     double sumOfSquares(Storage x, int n);
 
+    /**
+     * {@link #sumOfSquares} of each whole buffer of {@code xs}, in order: one call for a set of
+     * gradients, so that a device backend reads them back once, not once per buffer.
+     */
+    default double[] sumsOfSquares(Storage... xs) {
+        double[] out = new double[xs.length];
+        for (int i = 0; i < xs.length; i++) out[i] = sumOfSquares(xs[i], xs[i].size());
+        return out;
+    }
+
     // ---- matrix multiply ----------------------------------------------------------------------
 
     /**

@@ -1,8 +1,13 @@
 package dev.aspo.tensor.optim;
 
+import dev.aspo.tensor.Backend;
 import dev.aspo.tensor.Storage;
 import dev.aspo.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** Gradient-norm clipping over a whole set of parameters, as {@code torch.nn.utils.clip_grad_norm_}. */
 public final class GradClip {
@@ -13,11 +18,24 @@ public final class GradClip {
      * without a gradient count as zero. Summed in double.
      */
     public static double globalNorm(List<Tensor> params) {
-        double sum = 0;
+        // the gradients of each backend in one call (a device reads its partial sums back once),
+        // added in parameter order
+        Map<Backend, List<Storage>> byBackend = new LinkedHashMap<>();
+        List<Storage> order = new ArrayList<>();
         for (Tensor p : params) {
             Storage g = p.gradStorage();
-            if (g != null) sum += g.backend().sumOfSquares(g, g.size());
+            if (g == null) continue;
+            byBackend.computeIfAbsent(g.backend(), b -> new ArrayList<>()).add(g);
+            order.add(g);
         }
+        Map<Storage, Double> squares = new IdentityHashMap<>();
+        for (Map.Entry<Backend, List<Storage>> e : byBackend.entrySet()) {
+            Storage[] gs = e.getValue().toArray(new Storage[0]);
+            double[] s = e.getKey().sumsOfSquares(gs);
+            for (int i = 0; i < gs.length; i++) squares.put(gs[i], s[i]);
+        }
+        double sum = 0;
+        for (Storage g : order) sum += squares.get(g);
         return Math.sqrt(sum);
     }
 
