@@ -20,20 +20,33 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One model on the held-out world ({@code world-eval}): a description of every scene (the first
- * describe instruction, greedy), judged by {@link Evaluation#descriptions}, and the POPE probes of
- * the first {@code popeScenes} scenes, per split. The answers are kept in {@code eval/} beside the
- * numbers, so a reader can check what the judge judged.
+ * One model on a shapes world ({@code aspo world generate}'s folder; the study's held-out {@code
+ * world-eval}): a description of every scene (the first describe instruction, greedy), judged by
+ * {@link Evaluation#descriptions}, and the POPE probes of the first {@code popeScenes} scenes, per
+ * split. The answers, with the judge's verdicts, go to {@code answersFile} (when not null) beside
+ * the numbers, so a reader can check what the judge judged. {@code aspo eval} and the study call it.
  */
-final class ModelEvaluation {
+public final class ModelEvaluation {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private ModelEvaluation() {}
 
-    static ObjectNode run(LlavaPolicy policy, Tokenizer tok, Path seedDir, StudyScale scale, Path answersFile) throws IOException {
-        Path world = seedDir.resolve("world-eval");
+    /**
+     * @param proc       the model's image preprocessing
+     * @param world      a folder with {@code scenes.jsonl}, {@code images/} and {@code pope.jsonl}
+     * @param popeScenes probes of scenes with a lower id are asked (0: no POPE)
+     */
+    public static ObjectNode run(LlavaPolicy policy, Tokenizer tok, ClipImageProcessor proc, Path world, int popeScenes,
+                                 Path answersFile) throws IOException {
+        for (String f : new String[] {"scenes.jsonl", "pope.jsonl"}) {
+            if (!Files.isRegularFile(world.resolve(f))) {
+                throw new IllegalArgumentException(world + " has no " + f + ": it is not a shapes-world folder (make one with "
+                        + "aspo world generate)");
+            }
+        }
+        if (popeScenes < 0) throw new IllegalArgumentException("POPE scenes must be 0 or more, got " + popeScenes);
         Map<Integer, Scene> scenes = Reproduction.scenes(world);
-        ClipImageProcessor proc = ClipImageProcessor.clip(StudyModels.IMAGE_SIZE);
+        if (scenes.isEmpty()) throw new IllegalArgumentException(world.resolve("scenes.jsonl") + " holds no scene");
         Answerer describe = new Answerer(policy, tok, proc, 64), yesNo = new Answerer(policy, tok, proc, 4);
 
         String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(0);
@@ -64,10 +77,21 @@ final class ModelEvaluation {
         List<Boolean> truth = new ArrayList<>();
         List<String> splits = new ArrayList<>();
         Map<String, RgbImage> images = new java.util.HashMap<>();   // every probe of a scene asks about one image
-        for (String line : Files.readAllLines(world.resolve("pope.jsonl"))) {
+        Path popeFile = world.resolve("pope.jsonl");
+        List<String> lines = Files.readAllLines(popeFile);
+        for (int ln = 0; ln < lines.size(); ln++) {
+            String line = lines.get(ln);
             if (line.isBlank()) continue;
-            JsonNode n = JSON.readTree(line);
-            if (n.get("scene_id").asInt() >= scale.popeScenes()) continue;
+            JsonNode n;
+            try {
+                n = JSON.readTree(line);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalArgumentException(popeFile + ":" + (ln + 1) + ": not JSON (" + e.getOriginalMessage() + ")");
+            }
+            for (String key : new String[] {"scene_id", "images", "prompt", "answer", "split"}) {
+                if (!n.hasNonNull(key)) throw new IllegalArgumentException(popeFile + ":" + (ln + 1) + ": no \"" + key + "\"");
+            }
+            if (n.get("scene_id").asInt() >= popeScenes) continue;
             String file = n.get("images").get(0).asText();
             RgbImage img = images.get(file);
             if (img == null) images.put(file, img = RgbImage.read(world.resolve(file)));
@@ -100,7 +124,7 @@ final class ModelEvaluation {
         result.put("pope_yes_ratio", said.isEmpty() ? 0 : (double) yes / said.size());
         result.put("descriptions", answers.size());
         result.put("probes", said.size());
-        HfJson.writeText(answersFile, String.join("\n", kept) + "\n");
+        if (answersFile != null) HfJson.writeText(answersFile, String.join("\n", kept) + "\n");
         return result;
     }
 }

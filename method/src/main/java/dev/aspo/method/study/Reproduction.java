@@ -150,12 +150,22 @@ public final class Reproduction {
     }
 
     /** The scenes of {@code world/scenes.jsonl}, by id. */
+    /** The scenes of a world folder by id; a bad line is an error naming the file and line. */
     static Map<Integer, Scene> scenes(Path world) throws IOException {
         Map<Integer, Scene> m = new LinkedHashMap<>();
-        for (String line : Files.readAllLines(world.resolve("scenes.jsonl"))) {
-            if (line.isBlank()) continue;
-            JsonNode n = JSON.readTree(line);
-            m.put(n.get("id").asInt(), Scene.fromJson(n.get("scene")));
+        Path file = world.resolve("scenes.jsonl");
+        List<String> lines = Files.readAllLines(file);
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).isBlank()) continue;
+            try {
+                JsonNode n = JSON.readTree(lines.get(i));
+                if (!n.path("id").isInt()) throw new IllegalArgumentException("no integer \"id\"");
+                m.put(n.get("id").asInt(), Scene.fromJson(n.get("scene")));
+            } catch (IOException | IllegalArgumentException e) {
+                String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? "not JSON (" + j.getOriginalMessage() + ")"
+                        : e.getMessage();
+                throw new IllegalArgumentException(file + ":" + (i + 1) + ": " + why);
+            }
         }
         return m;
     }
@@ -448,7 +458,8 @@ public final class Reproduction {
         Path ckpt = Trainer.latestCheckpoint(m.equals("sft") ? d.resolve("sft") : d.resolve("runs/" + m));
         LlavaPolicy policy = LlavaPolicy.load(ckpt);
         Files.createDirectories(d.resolve("eval"));
-        ObjectNode result = ModelEvaluation.run(policy, tok, d, scale, d.resolve("eval/" + m + "-answers.jsonl"));
+        ObjectNode result = ModelEvaluation.run(policy, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE),
+                d.resolve("world-eval"), scale.popeScenes(), d.resolve("eval/" + m + "-answers.jsonl"));
         result.put("reward_accuracy", m.equals("sft") ? 0.0 : lastEval(d.resolve("runs/" + m), "eval_rewards/accuracies"));
         double alpha = switch (m) {
             case "aspo" -> 0.5;
