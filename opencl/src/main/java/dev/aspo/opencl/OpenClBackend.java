@@ -404,6 +404,12 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
+    public synchronized void maxBackward(Storage gy, Storage idx, Storage gx, int outer, int dim, int inner) {
+        check(gx, (long) outer * dim * inner, "maxBackward gx");
+        k("max_backward").mem(gy).mem(idx).mem(gx).i(outer).i(dim).i(inner).run(outer * inner);
+    }
+
+    @Override
     public synchronized void sumBackward(Storage gy, Storage gx, int outer, int dim, int inner) {
         k("sum_backward").mem(gy).mem(gx).i(outer).i(dim).i(inner).run(outer * dim * inner);
     }

@@ -338,6 +338,14 @@ __kernel void reduce_max(__global const float* x, __global float* y, __global fl
     if (hasIdx) idx[t] = (float) arg;
 }
 
+__kernel void max_backward(__global const float* gy, __global const float* idx, __global float* gx, int outer,
+                           int dim, int inner) {
+    int t = get_global_id(0);
+    if (t >= outer * inner) return;
+    int o = t / inner, i = t % inner;
+    gx[(o * dim + (int) idx[t]) * inner + i] += gy[t];
+}
+
 __kernel void sum_backward(__global const float* gy, __global float* gx, int outer, int dim, int inner) {
     int e = get_global_id(0);
     if (e >= outer * dim * inner) return;

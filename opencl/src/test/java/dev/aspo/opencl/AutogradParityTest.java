@@ -88,11 +88,12 @@ class AutogradParityTest {
         Tensor n = Unary.gelu(LayerNorm.apply(r, p.get(6), p.get(7), 1e-5f));
         Tensor logits = MatMul.matmul(n, p.get(8)).reshape(B * T, VOCAB);
         Tensor ce = CrossEntropy.mean(logits, targets);
-        // a second path through softmax, a transpose, a reduction and segment sums
+        // a second path through softmax, a transpose, reductions (sum, max) and segment sums
         Tensor lp = Softmax.logSoftmax(logits);
         Tensor picked = Reductions.sum(Shapes.transpose(lp, 0, 1), 0, false);               // [B*T]
         Tensor seg = SegmentSum.sum(Arithmetic.mul(picked, picked), segments, 5);
-        return Arithmetic.add(ce, Arithmetic.scale(Reductions.mean(seg), 1e-4f));
+        Tensor peak = Reductions.mean(Reductions.max(lp, 1, false));                        // argmax kept on the device
+        return Arithmetic.add(Arithmetic.add(ce, Arithmetic.scale(Reductions.mean(seg), 1e-4f)), Arithmetic.scale(peak, 1e-2f));
     }
 
     @Test

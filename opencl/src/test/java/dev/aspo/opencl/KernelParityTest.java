@@ -191,7 +191,9 @@ class KernelParityTest {
                 be.max(xs, m, idx, outer, dim, inner);
                 be.max(xs, m2, null, outer, dim, inner);
                 be.sumBackward(be.upload(gy), gx, outer, dim, inner);
-                return new float[][] {download(s), download(m), download(idx), download(m2), download(gx)};
+                Storage gmax = be.upload(gx0);
+                be.maxBackward(be.upload(gy), idx, gmax, outer, dim, inner);
+                return new float[][] {download(s), download(m), download(idx), download(m2), download(gx), download(gmax)};
             });
         }
     }

@@ -100,6 +100,9 @@ public interface Backend {
     /** {@code y[o,i] = max_d x[o,d,i]}, and the argmax in {@code idx} (as floats) when not null. */
     void max(Storage x, Storage y, Storage idx, int outer, int dim, int inner);
 
+    /** Gradient of {@link #max}: {@code gx[o, idx[o,i], i] += gy[o,i]} (the argmax of the forward, as floats). */
+    void maxBackward(Storage gy, Storage idx, Storage gx, int outer, int dim, int inner);
+
     /** Gradient of {@link #sum}: {@code gx[o,d,i] += gy[o,i]}. */
     void sumBackward(Storage gy, Storage gx, int outer, int dim, int inner);
 

@@ -127,6 +127,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void maxBackward(Storage gy, Storage idx, Storage gx, int outer, int dim, int inner) {
+        ReduceKernels.maxBackward(data(gy), data(idx), data(gx), outer, dim, inner);
+    }
+
+    @Override
     public void sumBackward(Storage gy, Storage gx, int outer, int dim, int inner) {
         ReduceKernels.sumBackward(data(gy), data(gx), outer, dim, inner);
     }

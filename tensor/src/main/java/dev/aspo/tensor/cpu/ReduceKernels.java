@@ -63,6 +63,14 @@ final class ReduceKernels {
         });
     }
 
+    /** {@code gx[o, idx[o,i], i] += gy[o,i]}: the gradient goes to the argmax only. */
+    static void maxBackward(float[] gy, float[] idx, float[] gx, int outer, int dim, int inner) {
+        for (int t = 0; t < outer * inner; t++) {
+            int o = t / inner, i = t % inner;
+            gx[(o * dim + (int) idx[t]) * inner + i] += gy[t];
+        }
+    }
+
     /** {@code gx[o,d,i] += gy[o,i]}: each of the outer*dim rows of gx gets its row of gy. */
     static void sumBackward(float[] gy, float[] gx, int outer, int dim, int inner) {
         Parallel.forRange(outer * dim, Math.max(1, GRAIN / Math.max(1, inner)), (s, e) -> {

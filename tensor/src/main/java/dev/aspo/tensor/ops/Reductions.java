@@ -2,7 +2,6 @@ package dev.aspo.tensor.ops;
 
 import dev.aspo.tensor.Autograd;
 import dev.aspo.tensor.Backend;
-import dev.aspo.tensor.BinaryOp;
 import dev.aspo.tensor.Storage;
 import dev.aspo.tensor.Tensor;
 import java.util.Arrays;
@@ -55,25 +54,14 @@ public final class Reductions {
         }
         Backend be = x.backend();
         Tensor out = Tensor.zeros(be, reducedShape(s, a, keepDim));
-        Storage argmax = be.allocate(out.numel());
+        boolean grad = Autograd.isRecording(x);
+        Storage argmax = grad ? Autograd.allocateSaved(be, out.numel()) : null;   // only the backward reads it
         be.max(x.storage(), out.storage(), argmax, outer, dim, inner);
-        if (!Autograd.isRecording(x)) return out;
+        if (!grad) return out;
 
-        return Autograd.record(out, "max", () -> {
-            // dx = onehot(argmax) * dy broadcast along the axis; the one-hot mask is built on the host
-            float[] arg = new float[out.numel()];
-            be.download(argmax, 0, arg, arg.length);
-            float[] mask = new float[x.numel()];
-            for (int t = 0; t < arg.length; t++) {
-                int o = t / inner, i = t % inner;
-                mask[(o * dim + (int) arg[t]) * inner + i] = 1f;
-            }
-            int[] shape = {outer, dim, inner};
-            Storage contribution = be.allocate(x.numel());
-            be.binary(BinaryOp.MUL, out.gradBuffer(), new int[] {inner, 0, 1}, be.upload(mask),
-                    new int[] {dim * inner, inner, 1}, contribution, shape);
-            be.axpy(1f, contribution, x.gradBuffer(), x.numel());
-        }, x);
+        // dx[o, argmax, i] += dy[o, i], on the backend (the argmax never leaves it)
+        return Autograd.record(out, "max", () -> be.maxBackward(out.gradBuffer(), argmax, x.gradBuffer(), outer, dim, inner),
+                new Storage[] {argmax}, x);
     }
 
     /** {@code out = scale * sum_d x[o, d, i]}; backward {@code dx[o, d, i] += scale * dout[o, i]}. */
