@@ -3,7 +3,8 @@
 # that has the NVIDIA driver but no Java, no ICD loader and no network:
 #   jre.tar.gz   a jlinked Java runtime (from a Temurin JDK: built against glibc 2.17, so it runs on
 #                old and new distributions alike)
-#   jars/        aspo-tensor, aspo-opencl, the opencl test classes, jocl, the JUnit console launcher
+#   jars/        aspo-tensor, aspo-opencl, the opencl test classes, jocl, the JUnit console launcher,
+#                and bench/'s benchmarks.jar (JMH; the training-step benchmark runs with -p model=random)
 #   lib/         libOpenCL.so(.1) from Debian's ocl-icd-libopencl1 (the ICD loader; JOCL opens libOpenCL.so)
 # Run from anywhere on a machine with Maven, the JDK and apt: opencl/nvidia/prepare.sh
 set -euo pipefail
@@ -19,8 +20,8 @@ rm -rf "$B"
 mkdir -p "$B/jars" "$B/lib"
 
 echo "== jars"
-mvn -B -q package -DskipTests -pl opencl -am
-cp tensor/target/aspo-tensor-*.jar opencl/target/aspo-opencl-*.jar "$B/jars/"
+mvn -B -q package -DskipTests -pl opencl,bench -am
+cp tensor/target/aspo-tensor-*.jar opencl/target/aspo-opencl-*.jar bench/target/benchmarks.jar "$B/jars/"
 "$JLINK_JDK/bin/jar" cf "$B/jars/aspo-opencl-tests.jar" -C opencl/target/test-classes .
 mvn -B -q dependency:copy -Dartifact="$JOCL" -DoutputDirectory="$B/jars"
 mvn -B -q dependency:copy -Dartifact="$JUNIT_CONSOLE" -DoutputDirectory="$B/jars"

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # On a GPU machine with the NVIDIA driver (libnvidia-opencl.so.1) but no Java, ICD loader or network:
-# runs the OpenCL test suite (ASPO_OPENCL_REQUIRED=1) and the GEMM benchmark from the bundle that
-# opencl/nvidia/prepare.sh built, writing everything under $OUT (default: a new temporary folder).
+# runs the OpenCL test suite (ASPO_OPENCL_REQUIRED=1), the GEMM benchmark and the training step of
+# docs/PERFORMANCE.md eager and replayed as a task graph (JMH LlavaStepBench, random weights) from the
+# bundle that opencl/nvidia/prepare.sh built, writing everything under $OUT (default: a new
+# temporary folder).
 #
 #   opencl/nvidia/run-on-nvidia.sh            (from the repository root, bundle at opencl/nvidia/bundle)
 #
 # ASPO_OPENCL_DEVICE picks the device (default "opencl": the first GPU); GEMM_SIZES and GEMM_REPS
-# size the benchmark. Exit status: 0 when the tests pass and the benchmark ran.
+# size the GEMM benchmark; STEP_BENCH=0 skips the step benchmark. Exit status: 0 when the tests
+# pass and the benchmarks ran.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT=$PWD
@@ -56,6 +59,7 @@ export ASPO_OPENCL_REQUIRED=1
 "$JAVA" -version
 JOPTS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx16g -Djava.io.tmpdir="$WORK")
 CP=$(ls "$B"/jars/aspo-*.jar "$B"/jars/jocl-*.jar | tr '\n' ':')
+[ -f "$B/jars/benchmarks.jar" ] || { echo "the bundle has no benchmarks.jar: run opencl/nvidia/prepare.sh again"; exit 2; }
 
 echo "== OpenCL devices"
 "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.aspo.opencl.Devices 2>&1 | grep -v 'incubator modules' | tee "$OUT/devices.txt"
@@ -73,5 +77,15 @@ timeout 150 "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.aspo.opencl.GemmBench "${ASPO_OP
 bench=${PIPESTATUS[0]}
 echo "benchmark exit status: $bench"
 
-echo "== done: tests $tests, benchmark $bench; output in $OUT"
-[ "$tests" = 0 ] && [ "$bench" = 0 ]
+step=0
+if [ "${STEP_BENCH:-1}" != 0 ]; then
+  echo "== training step, eager and replayed (JMH LlavaStepBench, -p model=random)"
+  timeout 420 "$JAVA" "${JOPTS[@]}" -jar "$B/jars/benchmarks.jar" 'LlavaStepBench.(step|replayedStep)$' \
+    -p model=random -p device="${ASPO_OPENCL_DEVICE:-opencl}" -f 1 -wi 3 -i 5 -w 2 -r 3 \
+    -jvmArgsAppend "-Djava.io.tmpdir=$WORK" 2>&1 | grep -v 'incubator modules' | tee "$OUT/step.txt"
+  step=${PIPESTATUS[0]}
+  echo "step benchmark exit status: $step"
+fi
+
+echo "== done: tests $tests, GEMM benchmark $bench, step benchmark $step; output in $OUT"
+[ "$tests" = 0 ] && [ "$bench" = 0 ] && [ "$step" = 0 ]

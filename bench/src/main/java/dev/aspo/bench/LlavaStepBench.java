@@ -1,5 +1,9 @@
 package dev.aspo.bench;
 
+import dev.aspo.models.clip.ClipActivation;
+import dev.aspo.models.clip.ClipVisionConfig;
+import dev.aspo.models.llama.LlamaConfig;
+import dev.aspo.models.llava.LlavaConfig;
 import dev.aspo.models.llava.LlavaForConditionalGeneration;
 import dev.aspo.opencl.Devices;
 import dev.aspo.opencl.OpenClBackend;
@@ -10,6 +14,7 @@ import dev.aspo.tensor.io.SafeTensorsFile;
 import dev.aspo.tensor.optim.AdamW;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -39,6 +44,10 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  *                     the batch is the fixed one of every benchmark here)
  * </pre>
  *
+ * <p>{@code -p model=random} builds the same shapes in Java instead (this engine's random init and a
+ * random batch of the same layout): no Python, no weight files, e.g. on a GPU machine; the losses
+ * then differ from PyTorch's, the work per step is the same.
+ *
  * <p>Run: {@code java -jar bench/target/benchmarks.jar LlavaStepBench -p model=DIR}
  * (threads: {@code -jvmArgsAppend -Daspo.threads=2}, the PyTorch figure's setting). The fork runs with the
  * launcher's collector settings (G1, 1 MB regions: see ./aspo). {@code -p device=opencl} runs the same
@@ -52,7 +61,10 @@ import org.openjdk.jmh.infra.BenchmarkParams;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgs = {"--add-modules", "jdk.incubator.vector", "-XX:+UseG1GC", "-XX:G1HeapRegionSize=1m", "-Xmx8g"})
 public class LlavaStepBench {
-    /** A folder written by bench/pytorch/make_step_model.py (config.json, model.safetensors, input.safetensors). */
+    /**
+     * A folder written by bench/pytorch/make_step_model.py (config.json, model.safetensors,
+     * input.safetensors), or {@code random} (the yardstick's shapes built here).
+     */
     @Param("/tmp/aspo-step-model")
     public String model;
 
@@ -72,21 +84,13 @@ public class LlavaStepBench {
 
     @Setup
     public void setup(BenchmarkParams params) throws IOException {
-        Path dir = Path.of(model);
         Backends.use(Devices.select(device));   // before loading: weights live there
-        llava = LlavaForConditionalGeneration.load(dir);
-        opt = new AdamW(llava.namedParameters(), AdamW.Options.of(1e-4), name -> false);
-        try (SafeTensorsFile f = SafeTensorsFile.open(dir.resolve("input.safetensors"))) {
-            int[] shape = f.info("input_ids").shape();
-            batch = shape[0];
-            seq = shape[1];
-            ids = ints(f.readLong("input_ids").data());
-            labels = ints(f.readLong("labels").data());
-            int[] m = ints(f.readLong("attention_mask").data());
-            mask = new float[m.length];
-            for (int i = 0; i < m.length; i++) mask[i] = m[i];
-            pixels = f.readFloat("pixel_values");
+        if (model.equals("random")) {
+            randomYardstick();
+        } else {
+            load(Path.of(model));
         }
+        opt = new AdamW(llava.namedParameters(), AdamW.Options.of(1e-4), name -> false);
         forwardBackward();      // gradients for the optimizer-only benchmark
         if (params.getBenchmark().endsWith(".replayedStep")) {
             if (!(Backends.current() instanceof OpenClBackend)) {
@@ -98,6 +102,51 @@ public class LlavaStepBench {
                 opt.step();
             });
         }
+    }
+
+    private void load(Path dir) throws IOException {
+        llava = LlavaForConditionalGeneration.load(dir);
+        try (SafeTensorsFile f = SafeTensorsFile.open(dir.resolve("input.safetensors"))) {
+            int[] shape = f.info("input_ids").shape();
+            batch = shape[0];
+            seq = shape[1];
+            ids = ints(f.readLong("input_ids").data());
+            labels = ints(f.readLong("labels").data());
+            int[] m = ints(f.readLong("attention_mask").data());
+            mask = new float[m.length];
+            for (int i = 0; i < m.length; i++) mask[i] = m[i];
+            pixels = f.readFloat("pixel_values");
+        }
+    }
+
+    /**
+     * make_step_model.py's model and batch layout with this engine's random init: CLIP tower 128
+     * wide, 4 layers, 48 px in patches of 8; Llama decoder 256 wide, 4 layers, 8 heads / 4 KV heads,
+     * intermediate 688, vocabulary 1024 (the image token last); 8 rows of 6 prompt tokens, 36 image
+     * tokens and 42 text tokens, labels on the text.
+     */
+    private void randomYardstick() {
+        int vocab = 1024, image = vocab - 1, prompt = 6, patches = 36, text = 42;
+        ClipVisionConfig vision = ClipVisionConfig.of(128, 512, 4, 4, 48, 8, ClipActivation.QUICK_GELU);
+        LlamaConfig decoder = LlamaConfig.builder().vocabSize(vocab).hiddenSize(256).intermediateSize(688)
+                .numHiddenLayers(4).numAttentionHeads(8).numKeyValueHeads(4).maxPositionEmbeddings(256).build();
+        llava = LlavaForConditionalGeneration.random(LlavaConfig.builder(vision, decoder).imageTokenIndex(image)
+                .imageSeqLength(patches).visionFeatureLayer(-2).visionFeatureSelectStrategy("default").build(), 1234);
+        Random rng = new Random(1234);
+        batch = 8;
+        seq = prompt + patches + text;
+        ids = new int[batch * seq];
+        labels = new int[batch * seq];
+        mask = new float[batch * seq];
+        for (int r = 0; r < batch; r++) {
+            for (int t = 0; t < seq; t++) {
+                int i = r * seq + t;
+                ids[i] = t >= prompt && t < prompt + patches ? image : 1 + rng.nextInt(image - 1);
+                labels[i] = t < prompt + patches ? -100 : ids[i];
+                mask[i] = 1;
+            }
+        }
+        pixels = Tensor.randn(rng, 1f, batch, 3, 48, 48);
     }
 
     @TearDown
