@@ -122,7 +122,7 @@ abstract class ClCommand {
         final String what;
         /** The recorded values: an {@code int[]} or a {@code float[]}. */
         final Object values;
-        /** Validates new index values (as the op validated the recorded ones); null: not bindable. */
+        /** Validates new index values (as the op validated the recorded ones); null: an index array that is not bindable. */
         final java.util.function.Consumer<int[]> check;
         private final boolean rewrite;
         /** Direct memory for the rewrite: a non-blocking write may read it after enqueue returns. */

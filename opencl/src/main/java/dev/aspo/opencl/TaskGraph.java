@@ -30,9 +30,10 @@ import org.jocl.cl_mem;
  *
  * <p>A whole training step fits: {@code zeroGrad}, forward, loss, backward and AdamW (its learning
  * rate and bias corrections are host values written anew on every replay, see {@code
- * Backend.writeEachStep}; its moments must exist before recording, so run one step first). Both
- * recordings are real steps. After a replay the tensors of the second recording (the loss, the
- * gradients) hold the replayed step's values.
+ * Backend.writeEachStep}). Run the step once before recording: what it does only the first time
+ * (AdamW's moments, caches a model fills on its first call) would otherwise be recorded, or make
+ * the two recordings differ. Both recordings are real steps. After a replay the tensors of the
+ * second recording (the loss, the gradients) hold the replayed step's values.
  *
  * <p>What a plan cannot follow: anything the host decides from a batch other than through the
  * declared inputs. An index array or a scalar that the step derives from the batch (the positions of
@@ -141,7 +142,7 @@ public final class TaskGraph {
                 ClCommand.Upload ua = (ClCommand.Upload) a, ub = (ClCommand.Upload) b;
                 int k1 = match(ua.values, in1), k2 = match(ub.values, in2);
                 if (k1 >= 0 && k1 == k2) {
-                    if (ub.check == null) {
+                    if (ub.values instanceof int[] && ub.check == null) {   // float values need no check
                         throw new IllegalStateException("task graph: input " + k1 + " reaches command " + j + " (" + ub
                                 + "), an array that cannot take new values on replay");
                     }

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.aspo.tensor.Backends;
 import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.ops.MatMul;
+import dev.aspo.tensor.ops.Reductions;
 import dev.aspo.tensor.optim.AdamW;
 import java.util.ArrayList;
 import java.util.List;
@@ -257,6 +259,24 @@ class TaskGraphTest {
         assertTrue(moments.getMessage().contains("run one step before recording"), moments.getMessage());
         // and nothing is left recording after a refusal
         assertTrue(!cl.recordingStep());
+    }
+
+    @Test
+    void floatInputsMadeIntoTensorsAreBound() {
+        Backends.use(cl);
+        Tensor w = Tensor.randn(new Random(3), 1f, 6, 4).requiresGrad(true);
+        Random rng = new Random(4);
+        float[][] xs = new float[3][12];
+        for (float[] x : xs) for (int i = 0; i < x.length; i++) x[i] = (float) rng.nextGaussian();
+        AtomicReference<Tensor> out = new AtomicReference<>();
+        Consumer<float[]> step = x -> out.set(Reductions.sum(MatMul.matmul(Tensor.of(x, 2, 6), w)));
+        step.accept(xs[2]);
+        float eager = out.get().item();
+        try (TaskGraph.Plan<float[]> plan = TaskGraph.record(cl, step, x -> new Object[] {x}, xs[0], xs[1])) {
+            assertTrue(plan.describe().get(0).startsWith("input0(upload)"), plan.describe().toString());
+            plan.execute(xs[2]);
+            assertEquals(eager, out.get().item(), 0f, "the replay computed with the new values");
+        }
     }
 
     private static int[] shift(int[] ids) {
