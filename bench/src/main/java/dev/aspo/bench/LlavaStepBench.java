@@ -9,6 +9,7 @@ import dev.aspo.opencl.Devices;
 import dev.aspo.opencl.OpenClBackend;
 import dev.aspo.opencl.TaskGraph;
 import dev.aspo.tensor.Backends;
+import dev.aspo.tensor.BufferPool;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.io.SafeTensorsFile;
 import dev.aspo.tensor.optim.AdamW;
@@ -37,7 +38,7 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  *
  * <pre>
  *   forward           forward + mean cross-entropy, graph recorded (as in a training step)
- *   forwardBackward   zeroGrad, forward + loss, backward
+ *   forwardBackward   zeroGrad, forward + loss, backward (in a BufferPool step scope, as the trainers)
  *   optimizer         one AdamW update (lr 1e-4, torch's defaults) of every parameter
  *   step              all of it: what aspo bench step and bench/pytorch/step_bench.py time
  *   replayedStep      step recorded once as an OpenCL task graph and replayed (OpenCL devices only;
@@ -171,7 +172,9 @@ public class LlavaStepBench {
 
     @Benchmark
     public float forwardBackward() {
-        return forwardBackwardTensor().item();
+        try (var buffers = BufferPool.step()) {   // as the trainers and aspo bench step: the graph's buffers are reused
+            return forwardBackwardTensor().item();
+        }
     }
 
     private Tensor forwardBackwardTensor() {
