@@ -298,6 +298,42 @@ class DevicePreferenceLossTest {
         }
     }
 
+    /**
+     * The same through a two-batch recording: the policy and reference log-probs are the plan's
+     * inputs (the sentence layout and similarities stay those of the batch), and a replay on a third
+     * pair of arrays gives that batch's eager loss and gradient bit for bit.
+     */
+    @Test
+    void aRecordedStepTakesNewLogProbsAsInputs() {
+        Backend cl = device();
+        Case c = randomCase(new Random(23), 3, 10, 4);
+        Case[] cases = new Case[3];
+        for (int k = 0; k < 3; k++) {
+            float[] lp = c.lp.clone(), ref = c.ref.clone();
+            for (int i = 0; i < lp.length; i++) {
+                lp[i] = lp[i] * (1 - 0.1f * k) - 0.05f * k;
+                ref[i] = ref[i] * (1 + 0.07f * k);
+            }
+            cases[k] = new Case(c.batch, lp, ref, c.simChosen, c.simRejected);
+        }
+        Object[] eager = run(cl, ASPO, cases[2]);
+        Backends.use(cl);
+        Tensor[] out = new Tensor[2];
+        java.util.function.Consumer<Case> step = x -> {
+            Tensor lp = Tensor.of(x.lp, x.batch.batch, x.batch.seq).requiresGrad(true);
+            Tensor loss = PreferenceStep.loss(ASPO, lp, x.ref, x.batch, x.simChosen, null).loss();
+            loss.backward();
+            out[0] = loss;
+            out[1] = lp;
+        };
+        try (TaskGraph.Plan<Case> plan = TaskGraph.record((OpenClBackend) cl, step, x -> new Object[] {x.lp, x.ref},
+                cases[0], cases[1])) {
+            plan.execute(cases[2]);
+            assertEquals(((LossResult) eager[0]).value(), out[0].item(), 0.0);
+            assertArrayEquals((float[]) eager[1], out[1].grad().toFloatArray(), 0f);
+        }
+    }
+
     @Test
     void everyConfigurationRunsOnTheDeviceOnlyThere() {
         Backend cl = device();
