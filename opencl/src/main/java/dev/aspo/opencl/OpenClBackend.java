@@ -621,7 +621,7 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public synchronized void scatterAddRows(Storage gy, int[] index, Storage gx, int cols) {
+    public synchronized void scatterAddRows(Storage gy, int[] index, Storage gx, int cols, int skip) {
         if (index.length == 0 || cols == 0) return;
         int rows = gx.size() / cols;
         checkRows(index, index.length, rows, "scatterAddRows");
@@ -629,15 +629,22 @@ public final class OpenClBackend implements Backend {
             // the host-built CSR would be frozen into a plan: one work-item per column walks the
             // index itself, adding in ascending source order as the CSR kernel does (same sums)
             cl_mem idx = ints(index, "scatterAddRows", a -> checkRows(a, a.length, rows, "scatterAddRows"));
-            k("scatter_add_rows_scan").mem(gy).mem(idx).mem(gx).i(index.length).i(cols).run(cols);
+            k("scatter_add_rows_scan").mem(gy).mem(idx).mem(gx).i(index.length).i(cols).i(skip).run(cols);
             CL.clReleaseMemObject(idx);
             return;
         }
-        Csr csr = Csr.of(index, index.length, rows).compact();
+        int[] dest = index;
+        if (skip >= 0) {   // the CSR leaves out negative destinations
+            dest = index.clone();
+            for (int i = 0; i < dest.length; i++) if (dest[i] == skip) dest[i] = -1;
+        }
+        Csr csr = Csr.of(dest, dest.length, rows).compact();
         cl_mem dst = ints(csr.rows, "scatterAddRows", null), starts = ints(csr.starts, "scatterAddRows", null),
                 order = ints(csr.order, "scatterAddRows", null);
-        k("scatter_add_rows").mem(gy).mem(dst).mem(starts).mem(order).mem(gx).i(csr.rows.length).i(cols)
-                .run(csr.rows.length * cols);
+        if (csr.rows.length > 0) {
+            k("scatter_add_rows").mem(gy).mem(dst).mem(starts).mem(order).mem(gx).i(csr.rows.length).i(cols)
+                    .run(csr.rows.length * cols);
+        }
         CL.clReleaseMemObject(dst);
         CL.clReleaseMemObject(starts);
         CL.clReleaseMemObject(order);

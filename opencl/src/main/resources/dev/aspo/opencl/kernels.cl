@@ -802,10 +802,10 @@ __kernel void scatter_add_rows(__global const float* gy, __global const int* dst
 // scatter_add_rows without the host's CSR (for recorded task graphs): one work-item per column
 // walks the index in order, so every gx element gets the same additions in the same order
 __kernel void scatter_add_rows_scan(__global const float* gy, __global const int* index, __global float* gx,
-                                    int n, int cols) {
+                                    int n, int cols, int skip) {
     int c = get_global_id(0);
     if (c >= cols) return;
-    for (int i = 0; i < n; i++) gx[index[i] * cols + c] += gy[i * cols + c];
+    for (int i = 0; i < n; i++) if (index[i] != skip) gx[index[i] * cols + c] += gy[i * cols + c];
 }
 
 // meta = [rank, yShape[rank], xStride-of-y-axis[rank]]

@@ -377,10 +377,11 @@ class KernelParityTest {
         for (int i = 0; i < n; i++) index[i] = rng.nextInt(rows / 5);   // many repeats
         float[] x = randn(rng, rows * cols), gy = randn(rng, n * cols), gx0 = randn(rng, rows * cols);
         same("gather/scatter", cpu, cl, be -> {
-            Storage y = be.allocate(n * cols), gx = be.upload(gx0);
+            Storage y = be.allocate(n * cols), gx = be.upload(gx0), gxSkip = be.upload(gx0);
             be.gatherRows(be.upload(x), index, y, cols);
-            be.scatterAddRows(be.upload(gy), index, gx, cols);
-            return new float[][] {download(y), download(gx)};
+            be.scatterAddRows(be.upload(gy), index, gx, cols, -1);
+            be.scatterAddRows(be.upload(gy), index, gxSkip, cols, index[3]);   // an id that occurs: its rows are left out
+            return new float[][] {download(y), download(gx), download(gxSkip)};
         });
         assertThrows(IllegalArgumentException.class, () -> cl.gatherRows(cl.upload(x), new int[] {rows}, cl.allocate(cols), cols));
     }

@@ -191,8 +191,12 @@ public interface Backend {
     /** {@code y[i, :] = x[index[i], :]} for rows of length {@code cols} (embedding, index-select). */
     void gatherRows(Storage x, int[] index, Storage y, int cols);
 
-    /** Gradient of {@link #gatherRows}: {@code gx[index[i], :] += gy[i, :]} (scatter-add). */
-    void scatterAddRows(Storage gy, int[] index, Storage gx, int cols);
+    /**
+     * Gradient of {@link #gatherRows}: {@code gx[index[i], :] += gy[i, :]} (scatter-add), in
+     * ascending {@code i}, leaving out every {@code i} with {@code index[i] == skip} (an embedding's
+     * padding row; -1 leaves out nothing).
+     */
+    void scatterAddRows(Storage gy, int[] index, Storage gx, int cols, int skip);
 
     /**
      * Permutes the axes of a contiguous tensor: {@code y} has shape {@code shape[perm[i]]}.

@@ -1,9 +1,6 @@
 package dev.aspo.models.llama;
 
 import dev.aspo.models.nn.Module;
-import dev.aspo.tensor.Autograd;
-import dev.aspo.tensor.Backend;
-import dev.aspo.tensor.Storage;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.ops.Embedding;
 
@@ -31,27 +28,6 @@ public final class LlamaEmbedding extends Module {
 
     /** Rows of {@code ids} laid out as {@code idsShape}: {@code [...idsShape, C]}. */
     public Tensor forward(int[] ids, int... idsShape) {
-        int padded = 0;
-        for (int id : ids) if (id == paddingIdx) padded++;
-        if (padded == 0 || !Autograd.isRecording(weight)) return Embedding.lookup(weight, ids, idsShape);
-
-        // Look up in a detached view (checks the ids and shape, records nothing), then record a
-        // backward that scatters only the rows of non-pad positions.
-        Tensor rows = Embedding.lookup(weight.detach(), ids, idsShape);
-        int cols = weight.size(1), kept = ids.length - padded;
-        int[] keptPositions = new int[kept], keptIds = new int[kept];
-        for (int i = 0, j = 0; i < ids.length; i++) {
-            if (ids[i] != paddingIdx) {
-                keptPositions[j] = i;
-                keptIds[j++] = ids[i];
-            }
-        }
-        Backend be = weight.backend();
-        return Autograd.record(rows, "embedding(padding_idx)", () -> {
-            if (kept == 0) return;
-            Storage g = be.allocate(kept * cols);
-            be.gatherRows(rows.gradBuffer(), keptPositions, g, cols);
-            be.scatterAddRows(g, keptIds, weight.gradBuffer(), cols);
-        }, weight);
+        return Embedding.lookup(weight, ids, idsShape, paddingIdx);
     }
 }

@@ -227,8 +227,8 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void scatterAddRows(Storage gy, int[] index, Storage gx, int cols) {
-        IndexKernels.scatterAddRows(data(gy), index, data(gx), cols);
+    public void scatterAddRows(Storage gy, int[] index, Storage gx, int cols, int skip) {
+        IndexKernels.scatterAddRows(data(gy), index, data(gx), cols, skip);
     }
 
     @Override

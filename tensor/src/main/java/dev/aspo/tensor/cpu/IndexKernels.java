@@ -27,16 +27,18 @@ final class IndexKernels {
     }
 
     /**
-     * {@code gx[index[i]] += gy[i]}. An index may repeat, so threads split the columns, not the
-     * rows: each thread adds every row into its own column range (no two threads write one
-     * float, and the order of the additions does not depend on the thread count).
+     * {@code gx[index[i]] += gy[i]} for every {@code i} with {@code index[i] != skip}. An index may
+     * repeat, so threads split the columns, not the rows: each thread adds every row into its own
+     * column range (no two threads write one float, and the order of the additions does not depend
+     * on the thread count).
      */
-    static void scatterAddRows(float[] gy, int[] index, float[] gx, int cols) {
+    static void scatterAddRows(float[] gy, int[] index, float[] gx, int cols, int skip) {
         int blocks = (cols + L - 1) / L;
         int grain = Math.max(1, WORK_GRAIN / Math.max(1, index.length * L));
         Parallel.forRange(blocks, grain, (b0, b1) -> {
             int c0 = b0 * L, c1 = Math.min(cols, b1 * L);
             for (int i = 0; i < index.length; i++) {
+                if (index[i] == skip) continue;
                 int src = i * cols, dst = index[i] * cols;
                 int c = c0;
                 for (; c + L <= c1; c += L) {

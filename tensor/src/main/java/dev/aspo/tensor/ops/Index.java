@@ -11,10 +11,11 @@ public final class Index {
 
     /** {@code x [N, ...]} and {@code rows} in {@code [0, N)} give {@code [rows.length, ...]}. */
     public static Tensor selectRows(Tensor x, int[] rows) {
-        return selectRows(x, rows, "selectRows: row index", "N = x.size(0)");
+        return selectRows(x, rows, -1, "selectRows: row index", "N = x.size(0)");
     }
 
-    static Tensor selectRows(Tensor x, int[] rows, String what, String limitName) {
+    /** {@link #selectRows}, with no gradient from the positions that select row {@code skip} (-1: none). */
+    static Tensor selectRows(Tensor x, int[] rows, int skip, String what, String limitName) {
         if (x.rank() < 1) throw new IllegalArgumentException("selectRows: x needs at least one axis, got a scalar shape");
         int n = x.size(0);
         for (int i = 0; i < rows.length; i++) {
@@ -33,6 +34,7 @@ public final class Index {
         be.gatherRows(x.storage(), index, out.storage(), cols);
         if (!Autograd.isRecording(x)) return out;
 
-        return Autograd.record(out, "selectRows", () -> be.scatterAddRows(out.gradBuffer(), index, x.gradBuffer(), cols), x);
+        return Autograd.record(out, "selectRows", () -> be.scatterAddRows(out.gradBuffer(), index, x.gradBuffer(), cols, skip),
+                x);
     }
 }

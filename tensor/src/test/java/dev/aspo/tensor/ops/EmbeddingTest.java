@@ -75,8 +75,17 @@ class EmbeddingTest {
         double[] expected = new double[vocab * cols];
         for (int i = 0; i < n; i++) for (int c = 0; c < cols; c++) expected[ids[i] * cols + c] += gy[i * cols + c];
         Storage g = be.upload(g0);
-        be.scatterAddRows(be.upload(gy), ids, g, cols);
+        be.scatterAddRows(be.upload(gy), ids, g, cols, -1);
         assertClose("scatterAdd", plus(g0, expected), toDouble(host(g)), 1e-5);
+        // skipping one id: its rows get nothing, every other row the same sums
+        int skip = ids[0];
+        double[] skipped = new double[vocab * cols];
+        for (int i = 0; i < n; i++) {
+            if (ids[i] != skip) for (int c = 0; c < cols; c++) skipped[ids[i] * cols + c] += gy[i * cols + c];
+        }
+        Storage gs = be.upload(g0);
+        be.scatterAddRows(be.upload(gy), ids, gs, cols, skip);
+        assertClose("scatterAdd skipping id " + skip, plus(g0, skipped), toDouble(host(gs)), 1e-5);
     }
 
     @Test
