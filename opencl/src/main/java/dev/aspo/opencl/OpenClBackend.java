@@ -483,6 +483,14 @@ public final class OpenClBackend implements Backend {
         CL.clReleaseMemObject(t);
     }
 
+    @Override
+    public synchronized void inverseCount(int[] target, Storage out) {
+        check(out, 1, "inverseCount");
+        cl_mem t = ints(target, "inverseCount", a -> {});
+        k("inverse_count").mem(t).i(target.length).mem(out).runExact(1);
+        CL.clReleaseMemObject(t);
+    }
+
     /** A row kernel: one work-item per row, or one work-group of {@link #ROW_GROUP} per row. */
     private void rows(Launch l, int rows) {
         if (rowKind == RowKind.GROUP) l.enqueue(new long[] {(long) rows * ROW_GROUP}, new long[] {ROW_GROUP});

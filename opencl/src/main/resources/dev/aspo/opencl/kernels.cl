@@ -374,6 +374,14 @@ __kernel void segment_sum_scan(__global const float* x, __global const int* seg,
     y[s] = (float) acc;
 }
 
+// out[0] = 1 / max(1, #{target >= 0}): the mean cross-entropy's factor (one work-item)
+__kernel void inverse_count(__global const int* target, int n, __global float* out) {
+    if (get_global_id(0) != 0) return;
+    int kept = 0;
+    for (int i = 0; i < n; i++) kept += target[i] >= 0 ? 1 : 0;
+    out[0] = 1.0f / (float) max(1, kept);
+}
+
 __kernel void segment_sum_backward(__global const float* gy, __global const int* seg, __global float* gx, int n) {
     int t = get_global_id(0);
     if (t < n && seg[t] >= 0) gx[t] += gy[seg[t]];

@@ -370,6 +370,23 @@ class KernelParityTest {
     }
 
     @Test
+    void inverseCountOfKeptTargets() {
+        int[][] cases = {{3, -100, 0, 7, -1, 2}, {-100, -100}, {}, {5}};
+        for (int[] targets : cases) {
+            same("inverseCount " + java.util.Arrays.toString(targets), cpu, cl, be -> {
+                Storage out = be.allocate(1);
+                be.inverseCount(targets, out);
+                return new float[][] {download(out)};
+            });
+        }
+        Storage out = cl.allocate(1);
+        cl.inverseCount(cases[0], out);
+        assertEquals(1f / 4, download(out)[0], 0f, "four kept targets");
+        cl.inverseCount(cases[1], out);
+        assertEquals(1f, download(out)[0], 0f, "none kept: 1, not infinity");
+    }
+
+    @Test
     void gatherAndScatterAdd() {
         Random rng = new Random(13);
         int rows = 50, cols = 37, n = 200;

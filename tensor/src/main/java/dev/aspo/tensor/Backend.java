@@ -133,6 +133,12 @@ public interface Backend {
     void crossEntropyBackward(Storage logits, int[] target, Storage lse, Storage gloss, Storage gx,
                               int rows, int cols);
 
+    /**
+     * {@code out[0] = 1f / max(1, number of targets >= 0)} (float division): the mean cross-entropy's
+     * factor, worked out where the targets are, so that a recorded step can take new ones.
+     */
+    void inverseCount(int[] target, Storage out);
+
     // ---- normalisation ------------------------------------------------------------------------
 
     /**

@@ -137,14 +137,16 @@ public final class LlavaForConditionalGeneration extends Module {
                     + ") but pixel_values give " + features + " image features (" + images + " image" + (images == 1 ? "" : "s")
                     + " x " + perImage + "); expand the image token once per feature");
         }
-        // Embed with a placeholder id at image positions (the image token may lie outside the
-        // vocabulary), then gather: row i of the output is token row i, or image feature n for the
-        // n-th image token. Unselected rows get no gradient, as masked_scatter gives them none.
+        // Embed the ids (a placeholder id at image positions when the image token lies outside the
+        // vocabulary; inside it the ids go as they are, so a recorded step can take new ones), then
+        // gather: row i of the output is token row i, or image feature n for the n-th image token.
+        // Unselected rows get no gradient, as masked_scatter gives them none.
         int c = config.textConfig.hiddenSize, n = batch * seq;
-        int[] tokenIds = ids.clone(), rows = new int[n];
+        boolean placeholder = config.imageTokenIndex >= config.textConfig.vocabSize;
+        int[] tokenIds = placeholder ? ids.clone() : ids, rows = new int[n];
         for (int i = 0, f = 0; i < n; i++) {
             if (ids[i] == config.imageTokenIndex) {
-                tokenIds[i] = 0;
+                if (placeholder) tokenIds[i] = 0;
                 rows[i] = n + f++;
             } else {
                 rows[i] = i;

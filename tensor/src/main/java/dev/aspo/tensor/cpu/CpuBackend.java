@@ -248,6 +248,13 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void inverseCount(int[] target, Storage out) {
+        int kept = 0;
+        for (int t : target) if (t >= 0) kept++;
+        data(out)[0] = 1f / Math.max(1, kept);
+    }
+
+    @Override
     public void adamw(Storage p, Storage g, Storage m, Storage v, int n, Storage scalars, int at, double beta1,
                       double beta2, double eps) {
         float[] sc = data(scalars);

@@ -60,8 +60,12 @@ public final class CrossEntropy {
      * nothing to learn from then leaves the parameters alone instead of poisoning them.
      */
     public static Tensor mean(Tensor logits, int[] targets) {
-        int kept = 0;
-        for (int t : targets) if (t >= 0) kept++;
-        return Arithmetic.scale(Reductions.sum(perRow(logits, targets)), 1f / Math.max(1, kept));
+        Tensor sum = Reductions.sum(perRow(logits, targets));
+        // 1 / max(1, kept) as a constant tensor made by the backend from the targets (not a host
+        // scalar), so that a recorded step replayed on new targets divides by their count; one
+        // float straight from the backend (a step-pool buffer would stay wrapped by this leaf)
+        Storage factor = logits.backend().allocate(1);
+        logits.backend().inverseCount(targets, factor);
+        return Arithmetic.mul(sum, Tensor.of(factor, 1));
     }
 }
