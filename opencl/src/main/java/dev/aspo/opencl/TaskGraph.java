@@ -19,11 +19,12 @@ import org.jocl.cl_mem;
  * building, shape checks, autograd bookkeeping or allocations.
  *
  * <pre>
- *   record(step, inputs, batch1, batch2)
+ *   record(step, inputs, batch1, batch2)   (or start(...), run(batch1), run(batch2), plan():
+ *     │                                     the same, with host work between the two runs)
  *     ├─ runs step(batch1) ──> [launch, zero, upload, launch, ...]   compared command by command
  *     └─ runs step(batch2) ──> [launch, zero, upload, launch, ...]   with the first: same kernels,
  *                                                                    sizes and scalars, and every
- *        upload either the same in both or one of the declared inputs of its batch (then bound)
+ *        upload either one of the declared inputs of its batch (then bound) or the same in both
  *   plan.execute(batch) ──> checks the batch's inputs as the ops checked them, then the second
  *                           recording's commands, bound uploads writing the batch's values
  * </pre>
@@ -40,7 +41,9 @@ import org.jocl.cl_mem;
  * padding tokens, the number of unmasked targets) is fixed at its recorded value. Recording on two
  * batches finds those that differ between the two (the recording fails and names the command);
  * one that happens to be equal in both is not found, so keep such quantities fixed across the
- * batches a plan replays (same padding, same number of labelled positions). Host reads of device
+ * batches a plan replays, or better, let the ops take the inputs as they are (this engine's
+ * models do: a LLaVA step replays on batches of any padding). An input that is the same in both
+ * recording batches (an all-ones mask) is bound wherever its values reach the device. Host reads of device
  * values ({@link OpenClBackend#sumOfSquares}) are refused while recording. Record outside a
  * {@link BufferPool#step()} scope: a plan keeps its buffers, which a pool would hand to other tensors.
  */
@@ -69,40 +72,84 @@ public final class TaskGraph {
      */
     public static <B> Plan<B> record(OpenClBackend backend, Consumer<B> step, Function<B, Object[]> inputs, B first,
                                      B second) {
-        Objects.requireNonNull(step, "step");
-        Object[] in1 = inputsOf(inputs, first, "first"), in2 = inputsOf(inputs, second, "second");
-        if (in1.length != in2.length) {
-            throw new IllegalArgumentException("task graph: the batches give " + in1.length + " and " + in2.length
-                    + " inputs");
+        Recording<B> r = start(backend, step, inputs);
+        r.run(first);
+        r.run(second);
+        return r.plan();
+    }
+
+    /**
+     * {@link #record} in steps, for a caller with host work between the two recorded runs (a
+     * trainer's gradient clipping and optimiser step): {@link Recording#run} twice, then
+     * {@link Recording#plan}. Close the recording if it is abandoned before {@code plan}.
+     */
+    public static <B> Recording<B> start(OpenClBackend backend, Consumer<B> step, Function<B, Object[]> inputs) {
+        return new Recording<>(backend, Objects.requireNonNull(step, "step"), Objects.requireNonNull(inputs, "inputs"));
+    }
+
+    /** A task graph being recorded: two runs of the step, then the plan. */
+    public static final class Recording<B> implements AutoCloseable {
+        private final OpenClBackend backend;
+        private final Consumer<B> step;
+        private final Function<B, Object[]> inputs;
+        private final List<List<ClCommand>> runs = new ArrayList<>();
+        private final List<Object[]> values = new ArrayList<>();
+        private boolean done;
+
+        private Recording(OpenClBackend backend, Consumer<B> step, Function<B, Object[]> inputs) {
+            this.backend = backend;
+            this.step = step;
+            this.inputs = inputs;
         }
-        for (int k = 0; k < in1.length; k++) {
-            if (in1[k].getClass() != in2[k].getClass() || length(in1[k]) != length(in2[k])) {
-                throw new IllegalArgumentException("task graph: input " + k + " is " + shape(in1[k]) + " in the first "
-                        + "batch and " + shape(in2[k]) + " in the second: a plan replays one shape");
+
+        /** Runs the step on {@code batch} (for real) and records it; at most twice. */
+        public void run(B batch) {
+            if (done || runs.size() == 2) throw new IllegalStateException("task graph: a recording takes two runs");
+            Object[] in = inputsOf(inputs, batch, runs.isEmpty() ? "first" : "second");
+            if (!values.isEmpty()) {
+                Object[] before = values.get(0);
+                if (before.length != in.length) {
+                    throw new IllegalArgumentException("task graph: the batches give " + before.length + " and " + in.length
+                            + " inputs");
+                }
+                for (int k = 0; k < in.length; k++) {
+                    if (before[k].getClass() != in[k].getClass() || length(before[k]) != length(in[k])) {
+                        throw new IllegalArgumentException("task graph: input " + k + " is " + shape(before[k])
+                                + " in the first batch and " + shape(in[k]) + " in the second: a plan replays one shape");
+                    }
+                }
             }
-            if (sameValues(in1[k], in2[k])) {
-                throw new IllegalArgumentException("task graph: input " + k + " (" + shape(in1[k]) + ") is the same in "
-                        + "both recording batches: record on two batches that differ in every input, so that what "
-                        + "depends on them can be told from what does not");
+            runs.add(TaskGraph.run(backend, step, batch));
+            values.add(copies(in));   // the caller may reuse its arrays for the next batch
+        }
+
+        /** Compares the two runs and returns the plan that replays the second (see {@link TaskGraph#record}). */
+        public Plan<B> plan() {
+            if (done || runs.size() != 2) throw new IllegalStateException("task graph: plan() needs two runs, has " + runs.size());
+            done = true;
+            try {
+                bind(runs.get(0), values.get(0), runs.get(1), values.get(1));
+            } catch (RuntimeException e) {
+                release(runs.get(0));
+                release(runs.get(1));
+                throw e;
             }
+            release(runs.get(0));
+            return new Plan<>(backend, runs.get(1), inputs, values.get(1));
         }
-        List<ClCommand> c1 = run(backend, step, first);
-        List<ClCommand> c2;
-        try {
-            c2 = run(backend, step, second);
-        } catch (RuntimeException | Error e) {
-            release(c1);
-            throw e;
+
+        @Override
+        public void close() {
+            if (done) return;
+            done = true;
+            for (List<ClCommand> r : runs) release(r);
         }
-        try {
-            bind(c1, in1, c2, in2);
-        } catch (RuntimeException e) {
-            release(c1);
-            release(c2);
-            throw e;
-        }
-        release(c1);
-        return new Plan<>(backend, c2, inputs, in2);
+    }
+
+    private static Object[] copies(Object[] in) {
+        Object[] out = new Object[in.length];
+        for (int k = 0; k < in.length; k++) out[k] = in[k] instanceof int[] a ? a.clone() : ((float[]) in[k]).clone();
+        return out;
     }
 
     private static <B> List<ClCommand> run(OpenClBackend backend, Consumer<B> step, B batch) {
@@ -141,7 +188,7 @@ public final class TaskGraph {
             } else if (diff == null && a instanceof ClCommand.Upload) {
                 ClCommand.Upload ua = (ClCommand.Upload) a, ub = (ClCommand.Upload) b;
                 int k1 = match(ua.values, in1), k2 = match(ub.values, in2);
-                if (k1 >= 0 && k1 == k2) {
+                if (k1 >= 0 && k1 == k2) {   // also when input k1 is the same in both batches: it is declared
                     if (ub.values instanceof int[] && ub.check == null) {   // float values need no check
                         throw new IllegalStateException("task graph: input " + k1 + " reaches command " + j + " (" + ub
                                 + "), an array that cannot take new values on replay");

@@ -11,6 +11,7 @@ import dev.aspo.tensor.ops.MatMul;
 import dev.aspo.tensor.ops.Reductions;
 import dev.aspo.tensor.optim.AdamW;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicReference;
@@ -244,11 +245,12 @@ class TaskGraphTest {
                 b -> new Object[] {b.ids(), shift(b.targets())}, data.get(0), data.get(1)));
         assertTrue(unused.getMessage().contains("input 1") && unused.getMessage().contains("reached no device command"),
                 unused.getMessage());
-        // the same batch twice proves nothing
-        IllegalArgumentException same = assertThrows(IllegalArgumentException.class, () -> TaskGraph.record(cl,
-                (Batch b) -> AutogradParityTest.loss(p, b.ids(), b.targets(), b.segments()), Batch::inputs,
-                data.get(0), data.get(0)));
-        assertTrue(same.getMessage().contains("same in both"), same.getMessage());
+        // inputs of another shape in the second run
+        Batch shorter = new Batch(Arrays.copyOf(data.get(1).ids(), 5), data.get(1).targets(), data.get(1).segments());
+        IllegalArgumentException shape = assertThrows(IllegalArgumentException.class, () -> TaskGraph.record(cl,
+                (Batch b) -> AutogradParityTest.loss(p, data.get(0).ids(), b.targets(), b.segments()), Batch::inputs,
+                data.get(0), shorter));
+        assertTrue(shape.getMessage().contains("input 0 is int[14] in the first batch and int[5]"), shape.getMessage());
         // AdamW's moments made inside a recording would be zeroed on every replay
         AdamW fresh = new AdamW(p, AdamW.Options.of(1e-2));
         IllegalStateException moments = assertThrows(IllegalStateException.class, () -> TaskGraph.record(cl, () -> {
@@ -259,6 +261,51 @@ class TaskGraphTest {
         assertTrue(moments.getMessage().contains("run one step before recording"), moments.getMessage());
         // and nothing is left recording after a refusal
         assertTrue(!cl.recordingStep());
+    }
+
+    /**
+     * The recording in steps, with the optimiser between the runs as a trainer does it, and an
+     * input that is the same in both runs (bound all the same): replays follow eager steps.
+     */
+    @Test
+    void aRecordingInStepsTakesHostWorkBetweenItsRuns() {
+        Backends.use(cl);
+        List<Batch> data = batches(6);
+        int[] sameSegments = data.get(0).segments();
+        List<Batch> batches = new ArrayList<>();
+        for (Batch b : data) batches.add(new Batch(b.ids(), b.targets(), sameSegments));
+        List<Tensor> pe = AutogradParityTest.params(), pr = AutogradParityTest.params();
+        AdamW oe = new AdamW(pe, AdamW.Options.of(1e-2)), or = new AdamW(pr, AdamW.Options.of(1e-2));
+        float[] eager = new float[batches.size()], replayed = new float[batches.size()];
+        for (int s = 0; s < batches.size(); s++) {
+            Batch b = batches.get(s);
+            oe.zeroGrad();
+            Tensor l = AutogradParityTest.loss(pe, b.ids(), b.targets(), b.segments());
+            l.backward();
+            oe.step();
+            eager[s] = l.item();
+        }
+        AtomicReference<Tensor> loss = new AtomicReference<>();
+        Consumer<Batch> forwardBackward = b -> {   // the optimiser stays outside the recorded part
+            or.zeroGrad();
+            loss.set(AutogradParityTest.loss(pr, b.ids(), b.targets(), b.segments()));
+            loss.get().backward();
+        };
+        TaskGraph.Plan<Batch> plan = null;
+        try (TaskGraph.Recording<Batch> rec = TaskGraph.start(cl, forwardBackward, Batch::inputs)) {
+            for (int s = 0; s < batches.size(); s++) {
+                if (s == 0) forwardBackward.accept(batches.get(s));
+                else if (s <= 2) rec.run(batches.get(s));
+                else plan.execute(batches.get(s));
+                replayed[s] = loss.get().item();
+                or.step();
+                if (s == 2) plan = rec.plan();
+            }
+        } finally {
+            if (plan != null) plan.close();
+        }
+        assertArrayEquals(eager, replayed, 0f, "losses of eager steps and of recorded and replayed ones");
+        for (int i = 0; i < pe.size(); i++) assertArrayEquals(pe.get(i).toFloatArray(), pr.get(i).toFloatArray(), 0f);
     }
 
     @Test
