@@ -187,14 +187,22 @@ public final class TaskGraph {
                 diff = a + " vs " + b;
             } else if (diff == null && a instanceof ClCommand.Upload) {
                 ClCommand.Upload ua = (ClCommand.Upload) a, ub = (ClCommand.Upload) b;
-                int k1 = match(ua.values, in1), k2 = match(ub.values, in2);
-                if (k1 >= 0 && k1 == k2) {   // also when input k1 is the same in both batches: it is declared
+                // the inputs holding these values in each run; one in both: bound to it (also
+                // when that input is the same in both batches: it is declared)
+                List<Integer> both = matches(ua.values, in1);
+                both.retainAll(matches(ub.values, in2));
+                if (both.size() > 1) {
+                    throw new IllegalStateException("task graph: command " + j + " (" + ub + ") holds the values of inputs "
+                            + both + " in both recording batches: record on batches where they differ");
+                }
+                if (both.size() == 1) {
+                    int k = both.get(0);
                     if (ub.values instanceof int[] && ub.check == null) {   // float values need no check
-                        throw new IllegalStateException("task graph: input " + k1 + " reaches command " + j + " (" + ub
+                        throw new IllegalStateException("task graph: input " + k + " reaches command " + j + " (" + ub
                                 + "), an array that cannot take new values on replay");
                     }
-                    ub.input = k2;
-                    used[k2] = true;
+                    ub.input = k;
+                    used[k] = true;
                 } else if (!sameValues(ua.values, ub.values)) {
                     diff = "the " + ua.what + " array (" + shape(ua.values) + ") differs between the batches but is "
                             + "none of the declared inputs: it is derived from the batch (declare the array the op "
@@ -214,16 +222,13 @@ public final class TaskGraph {
         }
     }
 
-    /** The one input whose values equal {@code values}, or -1 (none, or more than one). */
-    private static int match(Object values, Object[] inputs) {
-        int found = -1;
+    /** The inputs whose values equal {@code values}. */
+    private static List<Integer> matches(Object values, Object[] inputs) {
+        List<Integer> out = new ArrayList<>();
         for (int k = 0; k < inputs.length; k++) {
-            if (inputs[k].getClass() == values.getClass() && sameValues(inputs[k], values)) {
-                if (found >= 0) return -1;
-                found = k;
-            }
+            if (inputs[k].getClass() == values.getClass() && sameValues(inputs[k], values)) out.add(k);
         }
-        return found;
+        return out;
     }
 
     private static <B> Object[] inputsOf(Function<B, Object[]> inputs, B batch, String which) {

@@ -40,6 +40,14 @@ public final class Batch {
 
     /** A batch whose row {@code r} comes with {@code images.get(r)} (null: no images at all). */
     public Batch(List<Sequence> rows, int padId, List<List<java.nio.file.Path>> images) {
+        this(rows, padId, images, 0);
+    }
+
+    /**
+     * The same, padded to at least {@code padTo} positions (0: to the longest row): batches of one
+     * shape, as a recorded training step needs.
+     */
+    public Batch(List<Sequence> rows, int padId, List<List<java.nio.file.Path>> images, int padTo) {
         if (images != null && images.size() != rows.size()) {
             throw new IllegalArgumentException("batch: " + images.size() + " image lists for " + rows.size() + " rows");
         }
@@ -47,7 +55,7 @@ public final class Batch {
         if (rows.isEmpty()) throw new IllegalArgumentException("batch: no sequences");
         this.rows = List.copyOf(rows);
         this.batch = rows.size();
-        int t = 0;
+        int t = Math.max(0, padTo);
         for (Sequence s : rows) t = Math.max(t, s.ids().length);
         this.seq = t;
         ids = new int[batch * seq];

@@ -58,12 +58,25 @@ public final class LlavaPolicy implements PolicyModel {
 
     @Override
     public Tensor logits(Batch batch) {
-        List<Path> files = new ArrayList<>();
-        if (batch.images != null) for (List<Path> row : batch.images) files.addAll(row);
-        return model.forward(batch.ids, batch.batch, batch.seq, batch.attentionMask, files.isEmpty() ? null : pixelValues(files));
+        float[] pixels = pixels(batch);
+        return model.forward(batch.ids, batch.batch, batch.seq, batch.attentionMask,
+                pixels == null ? null : Tensor.of(pixels, pixels.length / (chw[0] * chw[1] * chw[2]), chw[0], chw[1], chw[2]));
     }
 
-    private Tensor pixelValues(List<Path> files) {
+    @Override
+    public Object[] deviceInputs(Batch batch) {
+        float[] pixels = pixels(batch);
+        return pixels == null ? new Object[] {batch.ids, batch.attentionMask} : new Object[] {batch.ids, batch.attentionMask, pixels};
+    }
+
+    /** The batch's images, preprocessed and concatenated ({@code [I, 3, H, W]}), or null when it has none. */
+    private float[] pixels(Batch batch) {
+        List<Path> files = new ArrayList<>();
+        if (batch.images != null) for (List<Path> row : batch.images) files.addAll(row);
+        return files.isEmpty() ? null : pixelValues(files);
+    }
+
+    private float[] pixelValues(List<Path> files) {
         float[][] each = new float[files.size()][];
         for (int i = 0; i < each.length; i++) {
             Path f = files.get(i);
@@ -85,7 +98,7 @@ public final class LlavaPolicy implements PolicyModel {
         int per = each[0].length;
         float[] all = new float[per * each.length];
         for (int i = 0; i < each.length; i++) System.arraycopy(each[i], 0, all, i * per, per);
-        return Tensor.of(all, each.length, chw[0], chw[1], chw[2]);
+        return all;
     }
 
     @Override

@@ -15,6 +15,15 @@ public interface PolicyModel {
     /** Logits {@code [B, T, V]} for the batch (padding masked with {@code batch.attentionMask}). */
     Tensor logits(Batch batch);
 
+    /**
+     * The host arrays {@link #logits} hands to the backend for {@code batch}, as they are: the
+     * inputs of a training step recorded as an OpenCL task graph. A text model's are the ids and
+     * the mask; a vision-language model adds its pixels.
+     */
+    default Object[] deviceInputs(Batch batch) {
+        return new Object[] {batch.ids, batch.attentionMask};
+    }
+
     /** The parameter tree (optimised, saved, copied). */
     Module module();
 

@@ -38,6 +38,7 @@ public final class TrainConfig {
         d.put("max_length", "512");
         // optimisation
         d.put("device", "cpu");             // cpu | opencl | opencl:P:D
+        d.put("task_graph", "false");       // sft on opencl: record the step's device work once, replay it
         d.put("seed", "42");
         d.put("epochs", "1");
         d.put("max_steps", "0");            // > 0 overrides epochs

@@ -15,6 +15,7 @@ import dev.aspo.method.loss.LossResult;
 import dev.aspo.method.loss.SftLoss;
 import dev.aspo.method.loss.TokenLogProbs;
 import dev.aspo.models.tokenizer.Tokenizer;
+import dev.aspo.opencl.OpenClBackend;
 import dev.aspo.tensor.Autograd;
 import dev.aspo.tensor.BufferPool;
 import dev.aspo.tensor.Tensor;
@@ -106,6 +107,15 @@ public final class Trainer {
         if (mode == Mode.ASPO && !oracle() && lossConfig.alpha() > 0 && similarity == null) {
             throw new IllegalArgumentException("aspo with alpha > 0 needs image-text similarities: set clip_model (or alpha 0)");
         }
+        if (cfg.bool("task_graph")) {
+            if (mode != Mode.SFT) {
+                throw new IllegalArgumentException("task_graph: true works for sft; dpo and aspo build each batch's sentence "
+                        + "layout on the host, which a recorded step cannot follow yet");
+            }
+            if (!(policy.module().namedParameters().values().iterator().next().backend() instanceof OpenClBackend)) {
+                throw new IllegalArgumentException("task_graph: true records OpenCL commands: set device: opencl");
+            }
+        }
     }
 
     private boolean oracle() {
@@ -120,6 +130,9 @@ public final class Trainer {
         int skipped;
         Reference reference;
     }
+
+    /** Steps whose device work was a task-graph replay ({@code task_graph: true}; for tests). */
+    long replayedSteps;
 
     /** Tests: stop right after this step (its metrics and any checkpoint written), as a kill would. */
     long stopAfterStep = -1;
@@ -181,60 +194,73 @@ public final class Trainer {
 
         Progress progress = new Progress(console, style, cfg.integer("log_every"), step, total);
         double maxNorm = cfg.number("max_grad_norm");
-        while (step < total) {
-            long t0 = System.nanoTime();
-            List<int[]> micro = new ArrayList<>();
-            int stepRecords = 0;
-            for (int a = 0; a < accum; a++) {
-                int[] idx = cursor.next(bs);
-                micro.add(idx);
-                stepRecords += idx.length;
-            }
-            opt.zeroGrad();
-            Metrics m = new Metrics();
-            long tokens = 0;
-            for (int[] idx : micro) {
-                Batch b = batch(train, idx);
-                tokens += b.tokens;
-                try (var buffers = BufferPool.step()) {   // the micro-batch's graph serves the next one
-                    m.add(forward(train, idx, b, step + 1, (float) idx.length / stepRecords, true), idx.length);
+        try (StepGraph<SftResult> graph = cfg.bool("task_graph") ? sftGraph(opt) : null) {
+            while (step < total) {
+                long t0 = System.nanoTime();
+                List<int[]> micro = new ArrayList<>();
+                int stepRecords = 0;
+                for (int a = 0; a < accum; a++) {
+                    int[] idx = cursor.next(bs);
+                    micro.add(idx);
+                    stepRecords += idx.length;
                 }
-            }
-            List<Tensor> params = opt.params();
-            double norm = maxNorm > 0 ? GradClip.clipGlobalNorm(params, maxNorm) : GradClip.globalNorm(params);
-            if (!Double.isFinite(norm)) {
-                List<String> where = new ArrayList<>();
-                for (int[] idx : micro) for (int i : idx) where.add(train.records.get(i).where());
-                throw new TrainingStopped(step + 1, "step " + (step + 1) + ": the gradient norm is " + norm
-                        + "; records of this step: " + String.join(", ", where));
-            }
-            double lr = schedule.lr(step);
-            opt.setLr(lr);
-            opt.step();
-            step++;
-            double secs = (System.nanoTime() - t0) / 1e9;
-            Map<String, Object> line = new LinkedHashMap<>();
-            line.put("step", step);
-            line.put("epoch", cursor.epoch + (double) cursor.position / n);
-            line.putAll(m.result());
-            line.put("grad_norm", norm);
-            line.put("lr", lr);
-            line.put("tokens_per_s", tokens / secs);
-            if (step % cfg.integer("log_every") == 0 || step == total) appendMetrics(metricsFile, line);
-            progress.step(step, (Double) line.get("loss"), tokens / secs);
+                Metrics m = new Metrics();
+                long tokens = 0;
+                if (graph != null) {
+                    List<Batch> batches = new ArrayList<>();
+                    for (int[] idx : micro) batches.add(batch(train, idx));
+                    List<SftResult> results = graph.run(batches);
+                if (graph.replayed()) replayedSteps++;
+                    for (int i = 0; i < micro.size(); i++) {
+                        tokens += batches.get(i).tokens;
+                        m.add(finishSft(train, micro.get(i), batches.get(i), results.get(i), step + 1), micro.get(i).length);
+                    }
+                } else {
+                    opt.zeroGrad();
+                    for (int[] idx : micro) {
+                        Batch b = batch(train, idx);
+                        tokens += b.tokens;
+                        try (var buffers = BufferPool.step()) {   // the micro-batch's graph serves the next one
+                            m.add(forward(train, idx, b, step + 1, (float) idx.length / stepRecords, true), idx.length);
+                        }
+                    }
+                }
+                List<Tensor> params = opt.params();
+                double norm = maxNorm > 0 ? GradClip.clipGlobalNorm(params, maxNorm) : GradClip.globalNorm(params);
+                if (!Double.isFinite(norm)) {
+                    List<String> where = new ArrayList<>();
+                    for (int[] idx : micro) for (int i : idx) where.add(train.records.get(i).where());
+                    throw new TrainingStopped(step + 1, "step " + (step + 1) + ": the gradient norm is " + norm
+                            + "; records of this step: " + String.join(", ", where));
+                }
+                double lr = schedule.lr(step);
+                opt.setLr(lr);
+                opt.step();
+                step++;
+                double secs = (System.nanoTime() - t0) / 1e9;
+                Map<String, Object> line = new LinkedHashMap<>();
+                line.put("step", step);
+                line.put("epoch", cursor.epoch + (double) cursor.position / n);
+                line.putAll(m.result());
+                line.put("grad_norm", norm);
+                line.put("lr", lr);
+                line.put("tokens_per_s", tokens / secs);
+                if (step % cfg.integer("log_every") == 0 || step == total) appendMetrics(metricsFile, line);
+                progress.step(step, (Double) line.get("loss"), tokens / secs);
 
-            boolean end = step == total;
-            if (eval != null && ((cfg.integer("eval_every") > 0 && step % cfg.integer("eval_every") == 0) || end)) {
-                Map<String, Object> ev = new LinkedHashMap<>();
-                ev.put("step", step);
-                evaluate(eval, step).forEach((k, v) -> ev.put("eval_" + k, v));
-                appendMetrics(metricsFile, ev);
-                progress.message(String.format(Locale.ROOT, "step %d: eval_loss %.4f", step, (Double) ev.get("eval_loss")));
+                boolean end = step == total;
+                if (eval != null && ((cfg.integer("eval_every") > 0 && step % cfg.integer("eval_every") == 0) || end)) {
+                    Map<String, Object> ev = new LinkedHashMap<>();
+                    ev.put("step", step);
+                    evaluate(eval, step).forEach((k, v) -> ev.put("eval_" + k, v));
+                    appendMetrics(metricsFile, ev);
+                    progress.message(String.format(Locale.ROOT, "step %d: eval_loss %.4f", step, (Double) ev.get("eval_loss")));
+                }
+                if ((cfg.integer("save_every") > 0 && step % cfg.integer("save_every") == 0) || end) {
+                    last = saveCheckpoint(out, step, cursor, n, opt);
+                }
+                if (step == stopAfterStep) throw new Killed(step);
             }
-            if ((cfg.integer("save_every") > 0 && step % cfg.integer("save_every") == 0) || end) {
-                last = saveCheckpoint(out, step, cursor, n, opt);
-            }
-            if (step == stopAfterStep) throw new Killed(step);
         }
         BufferPool.clear();                     // the last step's buffers: no further step takes them
         return new Result(step, last, train.skipped);
@@ -391,7 +417,7 @@ public final class Trainer {
                 images.add(d.records.get(i).images());
             }
         }
-        return new Batch(rows, policy.padId(), images);
+        return new Batch(rows, policy.padId(), images, cfg.bool("task_graph") ? cfg.integer("max_length") : 0);
     }
 
     private int[] keys(int[] idx) {
@@ -411,9 +437,71 @@ public final class Trainer {
      * is back-propagated (gradients accumulate).
      */
     private Map<String, Double> forward(Data d, int[] idx, Batch b, long step, float scale, boolean backward) {
+        if (mode == Mode.SFT) return finishSft(d, idx, b, sft(b, scale, backward), step);
         Tensor logits = policy.logits(b);
         Tensor lp = TokenLogProbs.of(logits, b.targets);   // [R, T], 0 where no target
-        float[] values = lp.toFloatArray();
+        checkLogProbs(d, idx, b, lp.toFloatArray(), step);
+        float[] ref = d.reference.logps(b, keys(idx));
+        int n = idx.length;
+        List<double[]> simC = null, simR = null;
+        if (oracle()) {
+            simC = new ArrayList<>(n);
+            simR = new ArrayList<>(n);
+            for (int i : idx) {
+                simC.add(d.records.get(i).chosenLabels());
+                simR.add(d.records.get(i).rejectedLabels());
+            }
+        } else if (!d.simChosen.isEmpty()) {
+            simC = new ArrayList<>(n);
+            simR = new ArrayList<>(n);
+            for (int i : idx) {
+                simC.add(d.simChosen.get(i));
+                simR.add(d.simRejected.get(i));
+            }
+        }
+        // with weights: oracle the per-sentence arrays are the labels, else the similarities
+        LossResult res = PreferenceStep.loss(lossConfig, lp, ref, b, simC, lossConfig.weightsRejected() ? simR : null);
+        for (int j = 0; j < n; j++) {
+            if (!Float.isFinite(res.pairs().get(j).loss())) {
+                throw new TrainingStopped(step, "step " + step + ": the loss is " + res.pairs().get(j).loss() + " at record "
+                        + d.records.get(idx[j]).where());
+            }
+        }
+        Tensor loss = res.loss();
+        Map<String, Double> metrics = LossMetrics.of(res);
+        if (!Float.isFinite(loss.item())) {
+            throw new TrainingStopped(step, "step " + step + ": the loss is " + loss.item() + " on records " + whereOf(d, idx));
+        }
+        if (backward) Arithmetic.scale(loss, scale).backward();
+        return metrics;
+    }
+
+    /** An SFT micro-batch's device results, read by {@link #finishSft} once its kernels ran (eagerly or replayed). */
+    private record SftResult(Tensor logProbs, Tensor loss) {}
+
+    /** Forward, loss and (with {@code backward}) the backward of {@code loss * scale}: device work only. */
+    private SftResult sft(Batch b, float scale, boolean backward) {
+        Tensor logits = policy.logits(b);
+        Tensor lp = TokenLogProbs.of(logits, b.targets);   // [R, T], 0 where no target: checked for non-finite values
+        Tensor loss = SftLoss.loss(logits, b.targets);
+        if (backward) Arithmetic.scale(loss, scale).backward();
+        return new SftResult(lp, loss);
+    }
+
+    /** The host side of an SFT micro-batch: a clear stop on a non-finite log-prob or loss, and the metrics. */
+    private Map<String, Double> finishSft(Data d, int[] idx, Batch b, SftResult r, long step) {
+        checkLogProbs(d, idx, b, r.logProbs().toFloatArray(), step);
+        float loss = r.loss().item();
+        if (!Float.isFinite(loss)) {
+            throw new TrainingStopped(step, "step " + step + ": the loss is " + loss + " on records " + whereOf(d, idx));
+        }
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        metrics.put("loss", (double) loss);
+        return metrics;
+    }
+
+    /** Stops at the first non-finite log-prob of a target, naming the record, its side and the position. */
+    private void checkLogProbs(Data d, int[] idx, Batch b, float[] values, long step) {
         for (int p = 0; p < values.length; p++) {
             if (b.targets[p] >= 0 && !Float.isFinite(values[p])) {
                 int row = p / b.seq;
@@ -423,47 +511,29 @@ public final class Trainer {
                         + r.where() + " (" + side + "), position " + (p % b.seq));
             }
         }
-        Tensor loss;
-        Map<String, Double> metrics;
-        if (mode == Mode.SFT) {
-            loss = SftLoss.loss(logits, b.targets);
-            metrics = new LinkedHashMap<>();
-            metrics.put("loss", (double) loss.item());
-        } else {
-            float[] ref = d.reference.logps(b, keys(idx));
-            int n = idx.length;
-            List<double[]> simC = null, simR = null;
-            if (oracle()) {
-                simC = new ArrayList<>(n);
-                simR = new ArrayList<>(n);
-                for (int i : idx) {
-                    simC.add(d.records.get(i).chosenLabels());
-                    simR.add(d.records.get(i).rejectedLabels());
-                }
-            } else if (!d.simChosen.isEmpty()) {
-                simC = new ArrayList<>(n);
-                simR = new ArrayList<>(n);
-                for (int i : idx) {
-                    simC.add(d.simChosen.get(i));
-                    simR.add(d.simRejected.get(i));
-                }
-            }
-            // with weights: oracle the per-sentence arrays are the labels, else the similarities
-            LossResult res = PreferenceStep.loss(lossConfig, lp, ref, b, simC, lossConfig.weightsRejected() ? simR : null);
-            for (int j = 0; j < n; j++) {
-                if (!Float.isFinite(res.pairs().get(j).loss())) {
-                    throw new TrainingStopped(step, "step " + step + ": the loss is " + res.pairs().get(j).loss() + " at record "
-                            + d.records.get(idx[j]).where());
-                }
-            }
-            loss = res.loss();
-            metrics = LossMetrics.of(res);
-        }
-        if (!Float.isFinite(loss.item())) {
-            throw new TrainingStopped(step, "step " + step + ": the loss is " + loss.item() + " on records " + whereOf(d, idx));
-        }
-        if (backward) Arithmetic.scale(loss, scale).backward();
-        return metrics;
+    }
+
+    /**
+     * The SFT step's device work as a task graph ({@code task_graph: true}): zeroGrad, then every
+     * micro-batch's forward, loss and backward; the inputs of a micro-batch are what the policy
+     * hands the backend and the targets. A micro-batch's share of the step ({@code rows / step
+     * rows}) is a constant of the plan: a step of another shape runs eagerly ({@link StepGraph}).
+     */
+    private StepGraph<SftResult> sftGraph(AdamW opt) {
+        OpenClBackend cl = (OpenClBackend) policy.module().namedParameters().values().iterator().next().backend();
+        return new StepGraph<>(cl, batches -> {
+            opt.zeroGrad();
+            int rows = 0;
+            for (Batch b : batches) rows += b.batch;
+            List<SftResult> out = new ArrayList<>();
+            for (Batch b : batches) out.add(sft(b, (float) b.batch / rows, true));
+            return out;
+        }, b -> {
+            Object[] in = policy.deviceInputs(b);
+            Object[] all = java.util.Arrays.copyOf(in, in.length + 1);
+            all[in.length] = b.targets;
+            return all;
+        }, console::println);
     }
 
     private static String whereOf(Data d, int[] idx) {

@@ -56,6 +56,17 @@ class TrainerTest {
                 mode == Trainer.Mode.ASPO ? TEXT_SIMILARITY : null, new PrintStream(new ByteArrayOutputStream()));
     }
 
+    @Test
+    void taskGraphsAreForSftOnOpenClOnly(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 4, 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> trainer(Trainer.Mode.DPO, config(dir, train, "task_graph", "true"), Tiny.model(TOK, 1)));
+        assertTrue(e.getMessage().startsWith("task_graph: true works for sft"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> trainer(Trainer.Mode.SFT, config(dir, train, "task_graph", "true"), Tiny.model(TOK, 1)));
+        assertTrue(e.getMessage().contains("set device: opencl"), e.getMessage());
+    }
+
     static List<ObjectNode> metrics(Path out) throws IOException {
         List<ObjectNode> lines = new ArrayList<>();
         for (String l : Files.readAllLines(out.resolve(Trainer.METRICS))) {
