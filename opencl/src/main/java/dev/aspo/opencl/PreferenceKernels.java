@@ -15,7 +15,8 @@ import dev.aspo.tensor.Storage;
  *       ({@link #ints}), per row 0-based contiguous sentence ids, -1 outside the response;</li>
  *   <li>{@code sim}: the similarities of all rows, each as a float pair {@code hi, lo} (a double
  *       {@code hi + lo}); {@code simOffsets}: {@code rows + 1} ints, row r's similarities are pairs
- *       {@code simOffsets[r] .. simOffsets[r+1]} (none: all {@code S'} are 0, as with alpha 0);</li>
+ *       from {@code simOffsets[r]}, its first K used (none when {@code simOffsets[r+1] == simOffsets[r]}:
+ *       all {@code S'} are 0, as with alpha 0);</li>
  *   <li>{@code sentences}: {@code SENTENCE_FIELDS * rows * seq} floats, field f of row r sentence i at
  *       {@code (f * rows + r) * seq + i};</li>
  *   <li>{@code perRecord}: {@code RECORD_FIELDS} floats per record ({@code R_*});</li>
@@ -57,12 +58,19 @@ public final class PreferenceKernels {
     }
 
     /**
-     * An int array on the device (sentence ids, offsets), freed when the storage is unreachable. A
-     * task graph keeps it fixed: it cannot be bound to a graph input (the ids are checked on the
-     * host by the caller, as a whole, not by a per-value check a replay could run).
+     * An int array on the device (sentence ids, offsets), freed when the storage is unreachable; a
+     * task graph keeps it fixed (it cannot be bound to an input: see the overload with a check).
      */
     public static Storage ints(Backend backend, int[] values) {
         return cl(backend).uploadInts(values, "preference ids", null);
+    }
+
+    /**
+     * The same for an array a task graph may bind to an input: {@code check} validates a replayed
+     * batch's values (it throws {@code IllegalArgumentException}) before anything is enqueued.
+     */
+    public static Storage ints(Backend backend, int[] values, java.util.function.Consumer<int[]> check) {
+        return cl(backend).uploadInts(values, "preference ids", java.util.Objects.requireNonNull(check, "check"));
     }
 
     /**

@@ -52,24 +52,40 @@ public final class DevicePreferenceLoss {
      */
     public static LossResult compute(LossConfig config, Tensor lp, float[] ref, int[] sentenceIds, List<double[]> simChosen,
                                      List<double[]> simRejected) {
-        Backend be = lp.backend();
-        if (!supports(config, be)) {
-            throw new IllegalArgumentException("device preference loss: " + config.lossType().key() + " with objective "
-                    + config.objective().key() + " and weights " + config.weightSource().key() + " on " + be.name()
-                    + " is not supported (OpenCL only)");
-        }
+        return enqueue(config, lp, ref, inputs(config, lp, sentenceIds, simChosen, simRejected)).result();
+    }
+
+    /**
+     * What the kernels read of a batch besides the log-probs, built and checked on the host: the
+     * sentence ids as the device takes them (a response that is not weighted in sentence 0) and
+     * the similarities (or oracle weights) as float pairs, each weighted row's at a fixed place
+     * ({@code row * T}), so that only values change from batch to batch: a recorded step takes
+     * {@link #ids} and {@link #similarities} as its inputs.
+     */
+    public record DeviceInputs(int[] ids, float[] similarities, int[] offsets, int records, int seq, boolean[] hasSimilarities) {}
+
+    /** {@link DeviceInputs} of a batch; every record's ids and similarities are checked here. */
+    public static DeviceInputs inputs(LossConfig config, Tensor lp, int[] sentenceIds, List<double[]> simChosen,
+                                      List<double[]> simRejected) {
         if (lp.rank() != 2 || lp.size(0) % 2 != 0 || lp.size(0) == 0) {
             throw new IllegalArgumentException("device preference loss: need [2n, T] log-probs, got " + Arrays.toString(lp.shape()));
         }
-        int rows = lp.size(0), n = rows / 2, t = lp.size(1), cells = rows * t;
-        if (ref.length != cells || sentenceIds.length != cells) {
-            throw new IllegalArgumentException("device preference loss: " + ref.length + " reference log-probs and "
-                    + sentenceIds.length + " sentence ids for " + rows + " x " + t + " log-probs");
+        return inputs(config, lp.size(0), lp.size(1), sentenceIds, simChosen, simRejected);
+    }
+
+    /** {@link #inputs(LossConfig, Tensor, int[], List, List)} for {@code rows x t} log-probs. */
+    public static DeviceInputs inputs(LossConfig config, int rows, int t, int[] sentenceIds, List<double[]> simChosen,
+                                      List<double[]> simRejected) {
+        int n = rows / 2, cells = rows * t;
+        if (sentenceIds.length != cells) {
+            throw new IllegalArgumentException("device preference loss: " + sentenceIds.length + " sentence ids for " + rows
+                    + " x " + t + " log-probs");
         }
         boolean weighC = config.weightsChosen(), weighR = config.weightsRejected();
         boolean oracle = config.weightSource() == LossConfig.WeightSource.ORACLE;
         int[] ids = sentenceIds.clone();
-        int[] simOffsets = new int[rows + 1];
+        int[] offsets = new int[rows + 1];
+        boolean[] has = new boolean[rows];
         List<double[]> sims = new ArrayList<>();
         for (int r = 0; r < rows; r++) {
             boolean chosen = r < n, weighted = chosen ? weighC : weighR;
@@ -94,66 +110,137 @@ public final class DevicePreferenceLoss {
                                 + (oracle ? ", not in [0, 1]" : ""));
                     }
                 }
-                sims.add(s);
             }
-            simOffsets[r + 1] = simOffsets[r] + (s == null ? 0 : s.length);
+            sims.add(s);
+            has[r] = s != null;
+            offsets[r + 1] = offsets[r] + (s == null ? 0 : t);   // a fixed stride: K <= T values, the rest zero
         }
-        float[] simPairs = new float[2 * simOffsets[rows]];
-        int p = 0;
-        for (double[] s : sims) {
-            for (double v : s) {
-                float hi = (float) v;
-                simPairs[p++] = hi;
-                simPairs[p++] = (float) (v - hi);
+        float[] pairs = new float[2 * offsets[rows]];
+        for (int r = 0; r < rows; r++) {
+            double[] s = sims.get(r);
+            if (s == null) continue;
+            for (int i = 0; i < s.length; i++) {
+                float hi = (float) s[i];
+                pairs[2 * (offsets[r] + i)] = hi;
+                pairs[2 * (offsets[r] + i) + 1] = (float) (s[i] - hi);
             }
         }
-        int flags = (weighC ? PreferenceKernels.WEIGHT_CHOSEN : 0) | (weighR ? PreferenceKernels.WEIGHT_REJECTED : 0)
+        return new DeviceInputs(ids, pairs, offsets, n, t, has);
+    }
+
+    /**
+     * Enqueues the loss of a batch (the kernels, and its autograd op when {@code lp} is recording);
+     * {@link Pending#result} reads the per-pair results back, then or after a replay.
+     */
+    public static Pending enqueue(LossConfig config, Tensor lp, float[] ref, DeviceInputs in) {
+        Backend be = lp.backend();
+        if (!supports(config, be)) {
+            throw new IllegalArgumentException("device preference loss: " + config.lossType().key() + " with objective "
+                    + config.objective().key() + " and weights " + config.weightSource().key() + " on " + be.name()
+                    + " is not supported (OpenCL only)");
+        }
+        int rows = lp.size(0), n = rows / 2, t = lp.size(1), cells = rows * t;
+        if (rows != 2 * in.records() || t != in.seq()) {
+            throw new IllegalArgumentException("device preference loss: inputs for " + 2 * in.records() + " x " + in.seq()
+                    + ", log-probs " + Arrays.toString(lp.shape()));
+        }
+        if (ref.length != cells) {
+            throw new IllegalArgumentException("device preference loss: " + ref.length + " reference log-probs for " + rows
+                    + " x " + t + " log-probs");
+        }
+        boolean oracle = config.weightSource() == LossConfig.WeightSource.ORACLE;
+        int flags = (config.weightsChosen() ? PreferenceKernels.WEIGHT_CHOSEN : 0)
+                | (config.weightsRejected() ? PreferenceKernels.WEIGHT_REJECTED : 0)
                 | (config.normalization() == LossConfig.Normalization.REWARD_RATIO ? PreferenceKernels.REWARD_RATIO : 0)
                 | (config.perplexitySource() == LossConfig.PerplexitySource.REFERENCE ? PreferenceKernels.PERPLEXITY_REFERENCE : 0)
                 | (config.objective() == LossConfig.Objective.IPO ? PreferenceKernels.IPO : 0)
                 | (oracle ? PreferenceKernels.ORACLE : 0);
 
-        Storage refS = be.upload(ref), idsS = PreferenceKernels.ints(be, ids), simS = be.upload(simPairs);
-        Storage offS = PreferenceKernels.ints(be, simOffsets);
+        Storage refS = be.upload(ref), simS = be.upload(in.similarities());
+        Storage idsS = PreferenceKernels.ints(be, in.ids(), values -> {   // a replayed batch's ids get the same checks
+            for (int r = 0; r < rows; r++) {
+                String where = "record " + (r % n) + ", " + (r < n ? "chosen" : "rejected");
+                if (SentenceIds.count(Arrays.copyOfRange(values, r * t, (r + 1) * t), where) == 0) {
+                    throw new IllegalArgumentException(where + ": the response has no tokens");
+                }
+            }
+        });
+        Storage offS = PreferenceKernels.ints(be, in.offsets());
         Storage sent = be.allocate(PreferenceKernels.SENTENCE_FIELDS * cells);
         Storage rec = be.allocate(PreferenceKernels.RECORD_FIELDS * n);
         Tensor loss = Tensor.zeros(be, 1);
         PreferenceKernels.forward(be, lp.storage(), refS, idsS, simS, offS, n, t, flags, (float) config.beta(),
                 (float) config.labelSmoothing(), (float) (-1 / (2 * config.beta())), (float) config.alpha(), sent, rec,
                 loss.storage());
-
-        float[] recHost = new float[rec.size()];
-        be.download(rec, 0, recHost, recHost.length);
-        float[] sentHost = null;
-        if (weighC || weighR) {
-            sentHost = new float[sent.size()];
-            be.download(sent, 0, sentHost, sentHost.length);
-        }
-        List<LossResult.PairResult> results = new ArrayList<>(n);
-        for (int j = 0; j < n; j++) {
-            int o = j * PreferenceKernels.RECORD_FIELDS;
-            int bad = (int) recHost[o + PreferenceKernels.R_BAD_TOKEN];
-            if (bad >= 0) {
-                int r = bad / t;
-                float[] policy = lp.toFloatArray();
-                throw new IllegalArgumentException("record " + j + ", " + (r < n ? "chosen" : "rejected") + ": token "
-                        + bad % t + " has a non-finite log-prob (policy " + policy[bad] + ", reference " + ref[bad] + ")");
-            }
-            ResponseWeights wc = weighC ? weights(sentHost, rows, t, j, (int) recHost[o + PreferenceKernels.R_K_C],
-                    simChosen != null && !oracle, recHost[o + PreferenceKernels.R_FALLBACK_C] != 0) : null;
-            ResponseWeights wr = weighR ? weights(sentHost, rows, t, n + j, (int) recHost[o + PreferenceKernels.R_K_R],
-                    simRejected != null && !oracle, recHost[o + PreferenceKernels.R_FALLBACK_R] != 0) : null;
-            results.add(new LossResult.PairResult(recHost[o + PreferenceKernels.R_LOSS],
-                    recHost[o + PreferenceKernels.R_REWARD_C], recHost[o + PreferenceKernels.R_REWARD_R],
-                    (double) recHost[o + PreferenceKernels.R_LOGPS_C_HI] + recHost[o + PreferenceKernels.R_LOGPS_C_LO],
-                    (double) recHost[o + PreferenceKernels.R_LOGPS_R_HI] + recHost[o + PreferenceKernels.R_LOGPS_R_LO],
-                    wc, wr));
-        }
         if (Autograd.isRecording(lp)) {
             Autograd.record(loss, "preferenceLoss",
                     () -> PreferenceKernels.backward(be, loss.gradBuffer(), rec, sent, idsS, lp.gradBuffer(), n, t), lp);
         }
-        return new LossResult(config, loss, results);
+        return new Pending(config, lp, ref, loss, rec, sent, n, t, in.hasSimilarities(), oracle);
+    }
+
+    /** An enqueued loss: the tensor, and the device buffers its per-pair results are read from. */
+    public static final class Pending {
+        private final LossConfig config;
+        private final Tensor lp, loss;
+        private final float[] ref;
+        private final Storage rec, sent;
+        private final int n, t;
+        private final boolean[] hasSimilarities;
+        private final boolean oracle;
+
+        private Pending(LossConfig config, Tensor lp, float[] ref, Tensor loss, Storage rec, Storage sent, int n, int t,
+                        boolean[] hasSimilarities, boolean oracle) {
+            this.config = config;
+            this.lp = lp;
+            this.ref = ref;
+            this.loss = loss;
+            this.rec = rec;
+            this.sent = sent;
+            this.n = n;
+            this.t = t;
+            this.hasSimilarities = hasSimilarities;
+            this.oracle = oracle;
+        }
+
+        public Tensor loss() {
+            return loss;
+        }
+
+        /** Reads the per-pair results back (a non-finite log-prob is an error naming record and token). */
+        public LossResult result() {
+            Backend be = loss.backend();
+            int rows = 2 * n;
+            boolean weighC = config.weightsChosen(), weighR = config.weightsRejected();
+            float[] recHost = new float[rec.size()];
+            be.download(rec, 0, recHost, recHost.length);
+            float[] sentHost = null;
+            if (weighC || weighR) {
+                sentHost = new float[sent.size()];
+                be.download(sent, 0, sentHost, sentHost.length);
+            }
+            List<LossResult.PairResult> results = new ArrayList<>(n);
+            for (int j = 0; j < n; j++) {
+                int o = j * PreferenceKernels.RECORD_FIELDS;
+                int bad = (int) recHost[o + PreferenceKernels.R_BAD_TOKEN];
+                if (bad >= 0) {
+                    int r = bad / t;
+                    float[] policy = lp.toFloatArray();
+                    throw new IllegalArgumentException("record " + j + ", " + (r < n ? "chosen" : "rejected") + ": token "
+                            + bad % t + " has a non-finite log-prob (policy " + policy[bad] + ", reference " + ref[bad] + ")");
+                }
+                ResponseWeights wc = weighC ? weights(sentHost, rows, t, j, (int) recHost[o + PreferenceKernels.R_K_C],
+                        hasSimilarities[j] && !oracle, recHost[o + PreferenceKernels.R_FALLBACK_C] != 0) : null;
+                ResponseWeights wr = weighR ? weights(sentHost, rows, t, n + j, (int) recHost[o + PreferenceKernels.R_K_R],
+                        hasSimilarities[n + j] && !oracle, recHost[o + PreferenceKernels.R_FALLBACK_R] != 0) : null;
+                results.add(new LossResult.PairResult(recHost[o + PreferenceKernels.R_LOSS],
+                        recHost[o + PreferenceKernels.R_REWARD_C], recHost[o + PreferenceKernels.R_REWARD_R],
+                        (double) recHost[o + PreferenceKernels.R_LOGPS_C_HI] + recHost[o + PreferenceKernels.R_LOGPS_C_LO],
+                        (double) recHost[o + PreferenceKernels.R_LOGPS_R_HI] + recHost[o + PreferenceKernels.R_LOGPS_R_LO],
+                        wc, wr));
+            }
+            return new LossResult(config, loss, results);
+        }
     }
 
     /** Row {@code row}'s sentence quantities from the host copy of the sentence buffer. */
