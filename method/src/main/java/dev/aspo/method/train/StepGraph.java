@@ -24,12 +24,13 @@ import java.util.function.Function;
  * The results ({@code P}: the tensors the trainer reads) of a replay are those the second
  * recorded run returned: the plan refills them.
  */
-final class StepGraph<P> implements AutoCloseable {
+final class StepGraph<M, P> implements AutoCloseable {
     private final OpenClBackend backend;
-    private final Function<List<Batch>, List<P>> work;
-    private final Function<Batch, Object[]> inputs;
-    private TaskGraph.Recording<List<Batch>> recording;
-    private TaskGraph.Plan<List<Batch>> plan;
+    private final Function<List<M>, List<P>> work;
+    private final Function<M, Batch> batchOf;
+    private final Function<M, Object[]> inputs;
+    private TaskGraph.Recording<List<M>> recording;
+    private TaskGraph.Plan<List<M>> plan;
     private List<P> last, planned;
     private final java.util.function.Consumer<String> warn;
     private String shape;
@@ -37,20 +38,22 @@ final class StepGraph<P> implements AutoCloseable {
     private boolean warm, disabled, toldShape, replayed;
 
     /**
-     * @param work   the step's device work on its micro-batches, returning each one's results
-     * @param inputs a micro-batch's host arrays as the ops receive them ({@link PolicyModel#deviceInputs} and targets)
+     * @param work    the step's device work on its micro-batches ({@code M}), returning each one's results
+     * @param batchOf a micro-batch's padded batch (its shape decides whether the plan fits)
+     * @param inputs  a micro-batch's host arrays as the ops receive them ({@link PolicyModel#deviceInputs}, targets, ...)
      * @param warn   takes the one line said when the step cannot be recorded (the run goes on eagerly)
      */
-    StepGraph(OpenClBackend backend, Function<List<Batch>, List<P>> work, Function<Batch, Object[]> inputs,
+    StepGraph(OpenClBackend backend, Function<List<M>, List<P>> work, Function<M, Batch> batchOf, Function<M, Object[]> inputs,
               java.util.function.Consumer<String> warn) {
         this.backend = backend;
         this.work = work;
+        this.batchOf = batchOf;
         this.inputs = inputs;
         this.warn = warn;
     }
 
     /** Runs the step's device work on {@code batches}: eagerly, recorded or replayed. */
-    List<P> run(List<Batch> batches) {
+    List<P> run(List<M> batches) {
         String s = shape(batches);
         replayed = false;
         if (disabled) return work.apply(batches);
@@ -105,15 +108,18 @@ final class StepGraph<P> implements AutoCloseable {
         runs = 0;
     }
 
-    private Object[] inputsOf(List<Batch> batches) {
+    private Object[] inputsOf(List<M> batches) {
         List<Object> all = new ArrayList<>();
-        for (Batch b : batches) all.addAll(List.of(inputs.apply(b)));
+        for (M b : batches) all.addAll(List.of(inputs.apply(b)));
         return all.toArray();
     }
 
-    private static String shape(List<Batch> batches) {
+    private String shape(List<M> batches) {
         StringBuilder sb = new StringBuilder();
-        for (Batch b : batches) sb.append(b.batch).append('x').append(b.seq).append(' ');
+        for (M m : batches) {
+            Batch b = batchOf.apply(m);
+            sb.append(b.batch).append('x').append(b.seq).append(' ');
+        }
         return sb.toString();
     }
 

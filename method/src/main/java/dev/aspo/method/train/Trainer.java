@@ -9,6 +9,7 @@ import dev.aspo.method.data.DatasetException;
 import dev.aspo.method.data.Record;
 import dev.aspo.method.data.Sequence;
 import dev.aspo.method.data.SequenceEncoder;
+import dev.aspo.method.loss.DevicePreferenceLoss;
 import dev.aspo.method.loss.LossConfig;
 import dev.aspo.method.loss.LossMetrics;
 import dev.aspo.method.loss.LossResult;
@@ -108,9 +109,9 @@ public final class Trainer {
             throw new IllegalArgumentException("aspo with alpha > 0 needs image-text similarities: set clip_model (or alpha 0)");
         }
         if (cfg.bool("task_graph")) {
-            if (mode != Mode.SFT) {
-                throw new IllegalArgumentException("task_graph: true works for sft; dpo and aspo build each batch's sentence "
-                        + "layout on the host, which a recorded step cannot follow yet");
+            if (mode != Mode.SFT && !cfg.str("reference_mode").equals("cached")) {
+                throw new IllegalArgumentException("task_graph: true needs reference_mode: cached for " + mode.key()
+                        + " (a frozen reference model's forward would be recorded with the step)");
             }
             if (!(policy.module().namedParameters().values().iterator().next().backend() instanceof OpenClBackend)) {
                 throw new IllegalArgumentException("task_graph: true records OpenCL commands: set device: opencl");
@@ -194,7 +195,7 @@ public final class Trainer {
 
         Progress progress = new Progress(console, style, cfg.integer("log_every"), step, total);
         double maxNorm = cfg.number("max_grad_norm");
-        try (StepGraph<SftResult> graph = cfg.bool("task_graph") ? sftGraph(opt) : null) {
+        try (StepGraph<Micro, DeviceResult> graph = cfg.bool("task_graph") ? stepGraph(train, opt) : null) {
             while (step < total) {
                 long t0 = System.nanoTime();
                 List<int[]> micro = new ArrayList<>();
@@ -207,13 +208,13 @@ public final class Trainer {
                 Metrics m = new Metrics();
                 long tokens = 0;
                 if (graph != null) {
-                    List<Batch> batches = new ArrayList<>();
-                    for (int[] idx : micro) batches.add(batch(train, idx));
-                    List<SftResult> results = graph.run(batches);
-                if (graph.replayed()) replayedSteps++;
+                    List<Micro> batches = new ArrayList<>();
+                    for (int[] idx : micro) batches.add(new Micro(idx, batch(train, idx)));
+                    List<DeviceResult> results = graph.run(batches);
+                    if (graph.replayed()) replayedSteps++;
                     for (int i = 0; i < micro.size(); i++) {
-                        tokens += batches.get(i).tokens;
-                        m.add(finishSft(train, micro.get(i), batches.get(i), results.get(i), step + 1), micro.get(i).length);
+                        tokens += batches.get(i).batch().tokens;
+                        m.add(finish(train, batches.get(i), results.get(i), step + 1), micro.get(i).length);
                     }
                 } else {
                     opt.zeroGrad();
@@ -437,7 +438,7 @@ public final class Trainer {
      * is back-propagated (gradients accumulate).
      */
     private Map<String, Double> forward(Data d, int[] idx, Batch b, long step, float scale, boolean backward) {
-        if (mode == Mode.SFT) return finishSft(d, idx, b, sft(b, scale, backward), step);
+        if (mode == Mode.SFT) return finish(d, new Micro(idx, b), device(d, new Micro(idx, b), scale, backward), step);
         Tensor logits = policy.logits(b);
         Tensor lp = TokenLogProbs.of(logits, b.targets);   // [R, T], 0 where no target
         checkLogProbs(d, idx, b, lp.toFloatArray(), step);
@@ -476,27 +477,79 @@ public final class Trainer {
         return metrics;
     }
 
-    /** An SFT micro-batch's device results, read by {@link #finishSft} once its kernels ran (eagerly or replayed). */
-    private record SftResult(Tensor logProbs, Tensor loss) {}
+    /** A micro-batch: its records and their padded batch. */
+    private record Micro(int[] idx, Batch batch) {}
 
-    /** Forward, loss and (with {@code backward}) the backward of {@code loss * scale}: device work only. */
-    private SftResult sft(Batch b, float scale, boolean backward) {
+    /**
+     * A micro-batch's device results, read by {@link #finish} once its kernels ran (eagerly or
+     * replayed): the log-probs (checked for non-finite values), the loss, and for DPO/ASPO the
+     * device loss whose per-pair results feed the metrics.
+     */
+    private record DeviceResult(Tensor logProbs, Tensor loss, DevicePreferenceLoss.Pending preference) {}
+
+    /**
+     * A micro-batch's device work: forward, loss and (with {@code backward}) the backward of
+     * {@code loss * scale}; nothing read back. DPO/ASPO take the device loss ({@link
+     * DevicePreferenceLoss}) with the cached reference log-probs.
+     */
+    private DeviceResult device(Data d, Micro mb, float scale, boolean backward) {
+        Batch b = mb.batch();
         Tensor logits = policy.logits(b);
         Tensor lp = TokenLogProbs.of(logits, b.targets);   // [R, T], 0 where no target: checked for non-finite values
-        Tensor loss = SftLoss.loss(logits, b.targets);
+        Tensor loss;
+        DevicePreferenceLoss.Pending pref = null;
+        if (mode == Mode.SFT) {
+            loss = SftLoss.loss(logits, b.targets);
+        } else {
+            PreferenceInputs in = preferenceInputs(d, mb);
+            pref = DevicePreferenceLoss.enqueue(lossConfig, lp, in.ref(), in.device());
+            loss = pref.loss();
+        }
         if (backward) Arithmetic.scale(loss, scale).backward();
-        return new SftResult(lp, loss);
+        return new DeviceResult(lp, loss, pref);
     }
 
-    /** The host side of an SFT micro-batch: a clear stop on a non-finite log-prob or loss, and the metrics. */
-    private Map<String, Double> finishSft(Data d, int[] idx, Batch b, SftResult r, long step) {
-        checkLogProbs(d, idx, b, r.logProbs().toFloatArray(), step);
+    /** A preference micro-batch's host arrays for the device loss: reference log-probs, ids and similarities. */
+    private record PreferenceInputs(float[] ref, DevicePreferenceLoss.DeviceInputs device) {}
+
+    private PreferenceInputs preferenceInputs(Data d, Micro mb) {
+        int[] idx = mb.idx();
+        Batch b = mb.batch();
+        List<double[]> simC = null, simR = null;
+        if (oracle() || !d.simChosen.isEmpty()) {
+            simC = new ArrayList<>(idx.length);
+            simR = new ArrayList<>(idx.length);
+            for (int i : idx) {
+                simC.add(oracle() ? d.records.get(i).chosenLabels() : d.simChosen.get(i));
+                simR.add(oracle() ? d.records.get(i).rejectedLabels() : d.simRejected.get(i));
+            }
+        }
+        return new PreferenceInputs(d.reference.logps(b, keys(idx)), DevicePreferenceLoss.inputs(lossConfig, b.batch, b.seq,
+                b.sentenceIds, simC, lossConfig.weightsRejected() ? simR : null));
+    }
+
+    /** The host side of a micro-batch: a clear stop on a non-finite log-prob or loss, and the metrics. */
+    private Map<String, Double> finish(Data d, Micro mb, DeviceResult r, long step) {
+        int[] idx = mb.idx();
+        checkLogProbs(d, idx, mb.batch(), r.logProbs().toFloatArray(), step);
+        Map<String, Double> metrics;
+        if (r.preference() == null) {
+            metrics = new LinkedHashMap<>();
+            metrics.put("loss", (double) r.loss().item());
+        } else {
+            LossResult res = r.preference().result();
+            for (int j = 0; j < idx.length; j++) {
+                if (!Float.isFinite(res.pairs().get(j).loss())) {
+                    throw new TrainingStopped(step, "step " + step + ": the loss is " + res.pairs().get(j).loss() + " at record "
+                            + d.records.get(idx[j]).where());
+                }
+            }
+            metrics = LossMetrics.of(res);
+        }
         float loss = r.loss().item();
         if (!Float.isFinite(loss)) {
             throw new TrainingStopped(step, "step " + step + ": the loss is " + loss + " on records " + whereOf(d, idx));
         }
-        Map<String, Double> metrics = new LinkedHashMap<>();
-        metrics.put("loss", (double) loss);
         return metrics;
     }
 
@@ -514,25 +567,32 @@ public final class Trainer {
     }
 
     /**
-     * The SFT step's device work as a task graph ({@code task_graph: true}): zeroGrad, then every
-     * micro-batch's forward, loss and backward; the inputs of a micro-batch are what the policy
-     * hands the backend and the targets. A micro-batch's share of the step ({@code rows / step
-     * rows}) is a constant of the plan: a step of another shape runs eagerly ({@link StepGraph}).
+     * The step's device work as a task graph ({@code task_graph: true}): zeroGrad, then every
+     * micro-batch's forward, loss and backward. A micro-batch's inputs are what the policy hands the
+     * backend, the targets, and for DPO/ASPO the cached reference log-probs, the sentence ids and
+     * the similarities (an empty array is no input: it carries nothing). A micro-batch's share of
+     * the step ({@code rows / step rows}) is a constant of the plan: a step of another shape runs
+     * eagerly ({@link StepGraph}).
      */
-    private StepGraph<SftResult> sftGraph(AdamW opt) {
+    private StepGraph<Micro, DeviceResult> stepGraph(Data d, AdamW opt) {
         OpenClBackend cl = (OpenClBackend) policy.module().namedParameters().values().iterator().next().backend();
         return new StepGraph<>(cl, batches -> {
             opt.zeroGrad();
             int rows = 0;
-            for (Batch b : batches) rows += b.batch;
-            List<SftResult> out = new ArrayList<>();
-            for (Batch b : batches) out.add(sft(b, (float) b.batch / rows, true));
+            for (Micro mb : batches) rows += mb.batch().batch;
+            List<DeviceResult> out = new ArrayList<>();
+            for (Micro mb : batches) out.add(device(d, mb, (float) mb.batch().batch / rows, true));
             return out;
-        }, b -> {
-            Object[] in = policy.deviceInputs(b);
-            Object[] all = java.util.Arrays.copyOf(in, in.length + 1);
-            all[in.length] = b.targets;
-            return all;
+        }, Micro::batch, mb -> {
+            List<Object> in = new ArrayList<>(List.of(policy.deviceInputs(mb.batch())));
+            in.add(mb.batch().targets);
+            if (mode != Mode.SFT) {
+                PreferenceInputs p = preferenceInputs(d, mb);
+                in.add(p.ref());
+                in.add(p.device().ids());
+                if (p.device().similarities().length > 0) in.add(p.device().similarities());
+            }
+            return in.toArray();
         }, console::println);
     }
 

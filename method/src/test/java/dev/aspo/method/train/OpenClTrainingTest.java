@@ -171,6 +171,57 @@ class OpenClTrainingTest {
         }
     }
 
+    /**
+     * {@code task_graph: true} for DPO and ASPO on the smoke study's pairs and LLaVA (CLIP
+     * similarities, cached reference log-probs): the replayed steps give the eager run's losses,
+     * rewards, margins and sentence-weight metrics.
+     */
+    @Test
+    void dpoAndAspoStepsReplayedAsATaskGraphGiveTheEagerRun(@TempDir Path dir) throws IOException {
+        boolean required = "1".equals(System.getenv("ASPO_OPENCL_REQUIRED"));
+        assumeTrue(required || dev.aspo.opencl.Devices.available(), "no OpenCL platform");
+        Backend opencl = dev.aspo.opencl.Devices.select("opencl");
+        Path train = smokePairs(dir);
+        List<String> corpus = new java.util.ArrayList<>(java.nio.file.Files.readAllLines(train));
+        Tokenizer tok = dev.aspo.method.study.StudyModels.tokenizer(corpus);
+        for (Trainer.Mode mode : new Trainer.Mode[] {Trainer.Mode.DPO, Trainer.Mode.ASPO}) {
+            List<List<ObjectNode>> runs = new java.util.ArrayList<>();
+            long replayed = 0;
+            for (String graph : new String[] {"false", "true"}) {
+                Backends.use(opencl);
+                Path out = dir.resolve(mode.key() + "-graph-" + graph);
+                Map<String, String> kv = new java.util.LinkedHashMap<>();
+                String[] pairs = {"train_file", train.toString(), "output_dir", out.toString(), "batch_size", "4", "lr", "1e-3",
+                    "beta", "0.1", "max_steps", "8", "max_length", "96", "progress", "none", "freeze", "vision_tower.",
+                    "cache_dir", out.resolve("cache").toString(), "task_graph", graph};
+                for (int p = 0; p < pairs.length; p += 2) kv.put(pairs[p], pairs[p + 1]);
+                TrainConfig cfg = TrainConfig.of(kv);
+                var clip = dev.aspo.method.study.StudyModels.clip(tok, 2);
+                var llava = dev.aspo.method.study.StudyModels.llava(tok, clip, 4);
+                var proc = dev.aspo.models.image.ClipImageProcessor.clip(dev.aspo.method.study.StudyModels.IMAGE_SIZE);
+                SimilaritySource sim = mode == Trainer.Mode.ASPO ? new ClipSimilarity(clip, tok, proc, null) : null;
+                Trainer t = new Trainer(mode, cfg, new LlavaPolicy(llava, proc), null, tok, sim,
+                        new PrintStream(new ByteArrayOutputStream()));
+                t.run(null);
+                if (graph.equals("true")) replayed = t.replayedSteps;
+                runs.add(TrainerTest.metrics(out));
+            }
+            // 24 pairs, 4 a step: step 1 eager, 2-3 recorded, 4-8 replayed
+            assertEquals(5, replayed, mode + ": replayed steps");
+            for (int i = 0; i < 8; i++) {
+                ObjectNode a = runs.get(0).get(i), b = runs.get(1).get(i);
+                for (var it = a.fieldNames(); it.hasNext(); ) {
+                    String k = it.next();
+                    if (k.equals("tokens_per_s")) continue;
+                    double x = a.get(k).asDouble(), y = b.get(k).asDouble();
+                    assertTrue(Math.abs(x - y) <= 1e-5 * Math.max(1, Math.abs(x)),
+                            mode + " step " + (i + 1) + " " + k + ": eager " + x + ", replayed " + y);
+                }
+            }
+            assertTrue(runs.get(1).get(7).get("rewards/margins").asDouble() != 0, mode + ": the run moved");
+        }
+    }
+
     @Test
     void fiftyDpoAndAspoStepsGiveTheCpuLosses(@TempDir Path dir) throws IOException {
         boolean required = "1".equals(System.getenv("ASPO_OPENCL_REQUIRED"));

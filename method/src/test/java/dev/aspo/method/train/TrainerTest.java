@@ -57,14 +57,16 @@ class TrainerTest {
     }
 
     @Test
-    void taskGraphsAreForSftOnOpenClOnly(@TempDir Path dir) throws IOException {
+    void taskGraphsNeedOpenClAndCachedReferenceLogProbs(@TempDir Path dir) throws IOException {
         Path train = Tiny.preferenceFile(dir, "train.jsonl", 4, 1);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> trainer(Trainer.Mode.DPO, config(dir, train, "task_graph", "true"), Tiny.model(TOK, 1)));
-        assertTrue(e.getMessage().startsWith("task_graph: true works for sft"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
-                () -> trainer(Trainer.Mode.SFT, config(dir, train, "task_graph", "true"), Tiny.model(TOK, 1)));
-        assertTrue(e.getMessage().contains("set device: opencl"), e.getMessage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> trainer(Trainer.Mode.DPO,
+                config(dir, train, "task_graph", "true", "reference_mode", "frozen"), Tiny.model(TOK, 1)));
+        assertTrue(e.getMessage().startsWith("task_graph: true needs reference_mode: cached"), e.getMessage());
+        for (Trainer.Mode mode : new Trainer.Mode[] {Trainer.Mode.SFT, Trainer.Mode.DPO}) {
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> trainer(mode, config(dir, train, "task_graph", "true"), Tiny.model(TOK, 1)));
+            assertTrue(e.getMessage().contains("set device: opencl"), e.getMessage());
+        }
     }
 
     static List<ObjectNode> metrics(Path out) throws IOException {
