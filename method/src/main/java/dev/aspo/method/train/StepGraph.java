@@ -5,6 +5,7 @@ import dev.aspo.opencl.OpenClBackend;
 import dev.aspo.opencl.TaskGraph;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -29,10 +30,12 @@ final class StepGraph<M, P> implements AutoCloseable {
     private final Function<List<M>, List<P>> work;
     private final Function<M, Batch> batchOf;
     private final Function<M, Object[]> inputs;
+    private final Consumer<String> warn;
     private TaskGraph.Recording<List<M>> recording;
     private TaskGraph.Plan<List<M>> plan;
+    /** The results of the last recorded run, and of the run the plan replays. */
     private List<P> last, planned;
-    private final java.util.function.Consumer<String> warn;
+    /** The recorded micro-batches' shape (rows x positions each). */
     private String shape;
     private int runs;
     private boolean warm, disabled, toldShape, replayed;
@@ -41,10 +44,10 @@ final class StepGraph<M, P> implements AutoCloseable {
      * @param work    the step's device work on its micro-batches ({@code M}), returning each one's results
      * @param batchOf a micro-batch's padded batch (its shape decides whether the plan fits)
      * @param inputs  a micro-batch's host arrays as the ops receive them ({@link PolicyModel#deviceInputs}, targets, ...)
-     * @param warn   takes the one line said when the step cannot be recorded (the run goes on eagerly)
+     * @param warn    takes the line said when the step cannot be recorded (the run goes on eagerly) or changes shape
      */
     StepGraph(OpenClBackend backend, Function<List<M>, List<P>> work, Function<M, Batch> batchOf, Function<M, Object[]> inputs,
-              java.util.function.Consumer<String> warn) {
+              Consumer<String> warn) {
         this.backend = backend;
         this.work = work;
         this.batchOf = batchOf;
@@ -86,7 +89,7 @@ final class StepGraph<M, P> implements AutoCloseable {
                 plan = recording.plan();
                 planned = last;
             } catch (IllegalStateException e) {
-                // the step cannot be replayed (it derives arrays from the batch that no input gives): say so once, go on eagerly
+                // the step cannot be replayed (it derives arrays from the batch that no input gives): say so, go on eagerly
                 warn.accept("task_graph: " + e.getMessage().replaceFirst("^task graph: ", "") + "; the steps run eagerly");
                 disabled = true;
             } finally {
