@@ -268,6 +268,13 @@ public final class TaskGraph {
         private final Function<B, Object[]> inputs;
         /** The recorded inputs: their types and lengths, which a replayed batch must have. */
         private final Object[] shapes;
+        /**
+         * Device bytes the plan keeps alive, counted in the backend's live bytes while it is open:
+         * the tensors whose buffers it holds stop being counted when they are collected, the plan's
+         * hold goes on (while they live, the count is too high, which only makes the backend collect
+         * sooner near its memory limit).
+         */
+        private final long bytes;
         private boolean closed;
 
         private Plan(OpenClBackend backend, List<ClCommand> commands, Function<B, Object[]> inputs, Object[] shapes) {
@@ -275,6 +282,27 @@ public final class TaskGraph {
             this.commands = commands;
             this.inputs = inputs;
             this.shapes = shapes;
+            this.bytes = heldBytes(commands);
+            backend.liveBytes.addAndGet(bytes);
+        }
+
+        /** Device bytes of the plan's buffers, each counted once. */
+        public long heldBytes() {
+            return bytes;
+        }
+
+        private static long heldBytes(List<ClCommand> commands) {
+            java.util.Set<cl_mem> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            long sum = 0;
+            long[] size = new long[1];
+            for (ClCommand c : commands) {
+                for (cl_mem m : c.buffers()) {
+                    if (!seen.add(m)) continue;
+                    CL.clGetMemObjectInfo(m, CL.CL_MEM_SIZE, org.jocl.Sizeof.cl_long, org.jocl.Pointer.to(size), null);
+                    sum += size[0];
+                }
+            }
+            return sum;
         }
 
         /**
@@ -334,6 +362,7 @@ public final class TaskGraph {
             if (closed) return;
             closed = true;
             release(commands);
+            backend.liveBytes.addAndGet(-bytes);
         }
     }
 }

@@ -50,6 +50,11 @@ class TaskGraphTest {
             loss.set(l);
         })) {
             assertTrue(plan.size() > 50, "a transformer block's step is many commands: " + plan.size());
+            // the buffers it holds count as live device memory (at least the parameters' gradients)
+            long gradBytes = 0;
+            for (Tensor t : p) gradBytes += 4L * t.numel();
+            assertTrue(plan.heldBytes() >= gradBytes, plan.heldBytes() + " bytes held, gradients alone " + gradBytes);
+            long live = cl.liveBytes();
             float first = loss.get().item();
             float[][] grads = grads(p);
             for (int rep = 0; rep < 2; rep++) {
@@ -59,6 +64,9 @@ class TaskGraphTest {
                 // bit-identical, and not doubled: the replay zeroes the gradients it accumulates into
                 for (int i = 0; i < grads.length; i++) assertArrayEquals(grads[i], again[i], 0f, "gradient " + i);
             }
+            plan.close();
+            // (the collector may free other storages meanwhile: the count only falls further)
+            assertTrue(cl.liveBytes() <= live - plan.heldBytes(), "closing gives the plan's bytes back");
         }
     }
 
