@@ -438,36 +438,17 @@ public final class Trainer {
      * is back-propagated (gradients accumulate).
      */
     private Map<String, Double> forward(Data d, int[] idx, Batch b, long step, float scale, boolean backward) {
-        if (mode == Mode.SFT) return finish(d, new Micro(idx, b), device(d, new Micro(idx, b), scale, backward), step);
+        if (mode == Mode.SFT) {
+            Micro mb = new Micro(idx, b);
+            return finish(d, mb, device(d, mb, scale, backward), step);
+        }
         Tensor logits = policy.logits(b);
         Tensor lp = TokenLogProbs.of(logits, b.targets);   // [R, T], 0 where no target
         checkLogProbs(d, idx, b, lp.toFloatArray(), step);
         float[] ref = d.reference.logps(b, keys(idx));
-        int n = idx.length;
-        List<double[]> simC = null, simR = null;
-        if (oracle()) {
-            simC = new ArrayList<>(n);
-            simR = new ArrayList<>(n);
-            for (int i : idx) {
-                simC.add(d.records.get(i).chosenLabels());
-                simR.add(d.records.get(i).rejectedLabels());
-            }
-        } else if (!d.simChosen.isEmpty()) {
-            simC = new ArrayList<>(n);
-            simR = new ArrayList<>(n);
-            for (int i : idx) {
-                simC.add(d.simChosen.get(i));
-                simR.add(d.simRejected.get(i));
-            }
-        }
-        // with weights: oracle the per-sentence arrays are the labels, else the similarities
-        LossResult res = PreferenceStep.loss(lossConfig, lp, ref, b, simC, lossConfig.weightsRejected() ? simR : null);
-        for (int j = 0; j < n; j++) {
-            if (!Float.isFinite(res.pairs().get(j).loss())) {
-                throw new TrainingStopped(step, "step " + step + ": the loss is " + res.pairs().get(j).loss() + " at record "
-                        + d.records.get(idx[j]).where());
-            }
-        }
+        List<List<double[]>> sims = sentenceScores(d, idx);
+        LossResult res = PreferenceStep.loss(lossConfig, lp, ref, b, sims.get(0), sims.get(1));
+        checkPairs(d, idx, res, step);
         Tensor loss = res.loss();
         Map<String, Double> metrics = LossMetrics.of(res);
         if (!Float.isFinite(loss.item())) {
@@ -513,8 +494,18 @@ public final class Trainer {
     private record PreferenceInputs(float[] ref, DevicePreferenceLoss.DeviceInputs device) {}
 
     private PreferenceInputs preferenceInputs(Data d, Micro mb) {
-        int[] idx = mb.idx();
         Batch b = mb.batch();
+        List<List<double[]>> sims = sentenceScores(d, mb.idx());
+        return new PreferenceInputs(d.reference.logps(b, keys(mb.idx())), DevicePreferenceLoss.inputs(lossConfig, b.batch, b.seq,
+                b.sentenceIds, sims.get(0), sims.get(1)));
+    }
+
+    /**
+     * Per record of {@code idx}, the chosen and the rejected sentences' scores for the loss: with
+     * {@code weights: oracle} their labels, else their image-text similarities (none when there are
+     * none; the rejected ones only under {@code rejected-weighting = inverse}).
+     */
+    private List<List<double[]>> sentenceScores(Data d, int[] idx) {
         List<double[]> simC = null, simR = null;
         if (oracle() || !d.simChosen.isEmpty()) {
             simC = new ArrayList<>(idx.length);
@@ -524,8 +515,17 @@ public final class Trainer {
                 simR.add(oracle() ? d.records.get(i).rejectedLabels() : d.simRejected.get(i));
             }
         }
-        return new PreferenceInputs(d.reference.logps(b, keys(idx)), DevicePreferenceLoss.inputs(lossConfig, b.batch, b.seq,
-                b.sentenceIds, simC, lossConfig.weightsRejected() ? simR : null));
+        return java.util.Arrays.asList(simC, lossConfig.weightsRejected() ? simR : null);
+    }
+
+    /** A clear stop at the first record whose loss is not finite. */
+    private static void checkPairs(Data d, int[] idx, LossResult res, long step) {
+        for (int j = 0; j < idx.length; j++) {
+            if (!Float.isFinite(res.pairs().get(j).loss())) {
+                throw new TrainingStopped(step, "step " + step + ": the loss is " + res.pairs().get(j).loss() + " at record "
+                        + d.records.get(idx[j]).where());
+            }
+        }
     }
 
     /** The host side of a micro-batch: a clear stop on a non-finite log-prob or loss, and the metrics. */
@@ -538,12 +538,7 @@ public final class Trainer {
             metrics.put("loss", (double) r.loss().item());
         } else {
             LossResult res = r.preference().result();
-            for (int j = 0; j < idx.length; j++) {
-                if (!Float.isFinite(res.pairs().get(j).loss())) {
-                    throw new TrainingStopped(step, "step " + step + ": the loss is " + res.pairs().get(j).loss() + " at record "
-                            + d.records.get(idx[j]).where());
-                }
-            }
+            checkPairs(d, idx, res, step);
             metrics = LossMetrics.of(res);
         }
         float loss = r.loss().item();
