@@ -52,7 +52,10 @@ public final class DevicePreferenceLoss {
      */
     public static LossResult compute(LossConfig config, Tensor lp, float[] ref, int[] sentenceIds, List<double[]> simChosen,
                                      List<double[]> simRejected) {
-        return enqueue(config, lp, ref, inputs(config, lp, sentenceIds, simChosen, simRejected)).result();
+        if (lp.rank() != 2 || lp.size(0) % 2 != 0 || lp.size(0) == 0) {
+            throw new IllegalArgumentException("device preference loss: need [2n, T] log-probs, got " + Arrays.toString(lp.shape()));
+        }
+        return enqueue(config, lp, ref, inputs(config, lp.size(0), lp.size(1), sentenceIds, simChosen, simRejected)).result();
     }
 
     /**
@@ -62,18 +65,16 @@ public final class DevicePreferenceLoss {
      * ({@code row * T}), so that only values change from batch to batch: a recorded step takes
      * {@link #ids} and {@link #similarities} as its inputs.
      */
-    public record DeviceInputs(int[] ids, float[] similarities, int[] offsets, int records, int seq, boolean[] hasSimilarities) {}
-
-    /** {@link DeviceInputs} of a batch; every record's ids and similarities are checked here. */
-    public static DeviceInputs inputs(LossConfig config, Tensor lp, int[] sentenceIds, List<double[]> simChosen,
-                                      List<double[]> simRejected) {
-        if (lp.rank() != 2 || lp.size(0) % 2 != 0 || lp.size(0) == 0) {
-            throw new IllegalArgumentException("device preference loss: need [2n, T] log-probs, got " + Arrays.toString(lp.shape()));
+    public record DeviceInputs(int[] ids, float[] similarities, int records, int seq, boolean[] hasSimilarities) {
+        /** Where row {@code r}'s similarity pairs start: {@code seq} places for each earlier row that has them. */
+        int[] offsets() {
+            int[] out = new int[hasSimilarities.length + 1];
+            for (int r = 0; r < hasSimilarities.length; r++) out[r + 1] = out[r] + (hasSimilarities[r] ? seq : 0);
+            return out;
         }
-        return inputs(config, lp.size(0), lp.size(1), sentenceIds, simChosen, simRejected);
     }
 
-    /** {@link #inputs(LossConfig, Tensor, int[], List, List)} for {@code rows x t} log-probs. */
+    /** {@link DeviceInputs} of a batch of {@code rows x t} log-probs; every record's ids and similarities are checked here. */
     public static DeviceInputs inputs(LossConfig config, int rows, int t, int[] sentenceIds, List<double[]> simChosen,
                                       List<double[]> simRejected) {
         int n = rows / 2, cells = rows * t;
@@ -125,7 +126,7 @@ public final class DevicePreferenceLoss {
                 pairs[2 * (offsets[r] + i) + 1] = (float) (s[i] - hi);
             }
         }
-        return new DeviceInputs(ids, pairs, offsets, n, t, has);
+        return new DeviceInputs(ids, pairs, n, t, has);
     }
 
     /**
