@@ -76,14 +76,7 @@ final class BenchStepCommand implements Callable<Integer> {
     /** The bench group: {@code aspo bench step ...}. */
     @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchStepCommand.class},
             description = "Benchmarks: aspo bench step times a training step.")
-    static final class Group implements Runnable {
-        @Spec
-        CommandSpec spec;
-
-        @Override
-        public void run() {
-            spec.commandLine().usage(spec.commandLine().getOut());
-        }
+    static final class Group extends CommandGroup {
     }
 
     @Override

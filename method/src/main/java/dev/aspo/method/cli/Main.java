@@ -17,9 +17,7 @@ import picocli.CommandLine.Command;
                 BenchStepCommand.Group.class, WorldCommand.Group.class},
         description = "Train compact vision-language models in pure Java and align them with ASPO "
                 + "(sentence-level preference optimisation, arXiv 2505.19100).")
-public final class Main implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+public final class Main extends CommandGroup {
 
     public static void main(String[] args) {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
@@ -39,11 +37,6 @@ public final class Main implements Runnable {
             return 1;
         });
         return cli.execute(args);
-    }
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
     }
 
     /** The version Maven wrote into the jar, plus the runtime it runs on. */

@@ -33,14 +33,7 @@ final class WorldCommand implements Callable<Integer> {
     /** The world group: {@code aspo world generate ...}. */
     @Command(name = "world", mixinStandardHelpOptions = true, subcommands = {WorldCommand.class},
             description = "The synthetic shapes world: aspo world generate writes a dataset.")
-    static final class Group implements Runnable {
-        @Spec
-        CommandSpec spec;
-
-        @Override
-        public void run() {
-            spec.commandLine().usage(spec.commandLine().getOut());
-        }
+    static final class Group extends CommandGroup {
     }
 
     @Override
