@@ -84,7 +84,7 @@ public final class OpenClBackend implements Backend {
         props.addProperty(CL.CL_CONTEXT_PLATFORM, device.platform);
         context = CL.clCreateContext(props, 1, new cl_device_id[] {device.device}, null, null, null);
         queue = CL.clCreateCommandQueue(context, device.device, 0, null);
-        program = CL.clCreateProgramWithSource(context, 1, new String[] {source()}, null, null);
+        program = programOf("kernels.cl");
         // CPU GEMM rows per work-item: 8 float16 accumulators fill half of AVX-512's 32 registers;
         // with AVX2 (preferred width 8) a float16 takes two registers, so 4 rows
         int[] width = new int[1];
@@ -723,7 +723,7 @@ public final class OpenClBackend implements Backend {
     /** A kernel of {@code preference.cl}, a program of its own built on first use (see that file). */
     private Launch kp(String name) {
         if (preferenceProgram == null) {
-            cl_program p = CL.clCreateProgramWithSource(context, 1, new String[] {source("preference.cl")}, null, null);
+            cl_program p = programOf("preference.cl");
             try {
                 CL.clBuildProgram(p, 0, null, "-cl-fp32-correctly-rounded-divide-sqrt", null, null);
             } catch (CLException e) {
@@ -945,8 +945,9 @@ public final class OpenClBackend implements Backend {
         return new String(buf, StandardCharsets.UTF_8).trim();
     }
 
-    private static String source() {
-        return source("kernels.cl");
+    /** A program of {@code prelude.cl} and {@code file} (not built yet). */
+    private cl_program programOf(String file) {
+        return CL.clCreateProgramWithSource(context, 2, new String[] {source("prelude.cl"), source(file)}, null, null);
     }
 
     private static String source(String file) {

@@ -2,15 +2,7 @@
 // elementwise one). Every kernel writes each output element from exactly one work-item, so results
 // are race-free and deterministic; accumulations run in double where the device has it (acc_t).
 // Sizes come as ints; every kernel bound-checks because global sizes are rounded up to work-groups.
-
-#ifdef cl_khr_fp64
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-typedef double acc_t;
-#else
-typedef float acc_t;
-#endif
-// No silent a*b+c -> fma contraction: the CPU backend rounds each step, and so do we.
-#pragma OPENCL FP_CONTRACT OFF
+// prelude.cl comes first (acc_t, no fma contraction).
 
 // ---- memory -------------------------------------------------------------------------------
 

@@ -15,15 +15,7 @@
 //
 // The arithmetic follows PreferenceLoss and SentenceWeights on the CPU step by step: float where
 // they use float tensors (d_t = lp - ref, d_t * omega, the rewards, softplus), double for the
-// segment sums and the weights (acc_t, float only on a device without fp64).
-
-#ifdef cl_khr_fp64
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-typedef double acc_t;
-#else
-typedef float acc_t;
-#endif
-#pragma OPENCL FP_CONTRACT OFF
+// segment sums and the weights (acc_t, float only on a device without fp64). prelude.cl comes first.
 
 // flags (OpenClBackend.PREF_*)
 #define F_WEIGHT_CHOSEN 1
