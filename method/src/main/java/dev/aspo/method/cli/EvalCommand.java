@@ -6,7 +6,6 @@ import dev.aspo.method.study.ModelEvaluation;
 import dev.aspo.method.train.LlavaPolicy;
 import dev.aspo.models.hf.AutoModel;
 import dev.aspo.models.hf.HfJson;
-import dev.aspo.models.image.ClipImageProcessor;
 import dev.aspo.models.llava.LlavaConfig;
 import dev.aspo.models.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -79,7 +78,7 @@ final class EvalCommand implements Callable<Integer> {
         if (pope < 0) throw new IllegalArgumentException("--pope-scenes must be 0 or more, got " + pope);
         Tokenizer tok = Tokenizer.fromFile(tokFile);
         LlavaPolicy policy = LlavaPolicy.load(model);
-        ObjectNode result = ModelEvaluation.run(policy, tok, ClipImageProcessor.load(model), world, pope, answers);
+        ObjectNode result = ModelEvaluation.run(policy, tok, policy.processor(), world, pope, answers);
         String text = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result);
         if (out != null) HfJson.writeText(out, text + "\n");
         PrintWriter w = spec.commandLine().getOut();

@@ -43,6 +43,11 @@ public final class LlavaPolicy implements PolicyModel {
         return model;
     }
 
+    /** The image preprocessing of the model's directory. */
+    public ClipImageProcessor processor() {
+        return processor;
+    }
+
     @Override
     public String promptText(String prompt, int images) {
         String tag = LlavaProcessor.IMAGE_TOKEN;
