@@ -275,6 +275,8 @@ public final class TaskGraph {
          * sooner near its memory limit).
          */
         private final long bytes;
+        /** The uploads bound to index-array inputs: their checks run on every replayed batch. */
+        private final List<ClCommand.Upload> boundIndices = new ArrayList<>();
         private boolean closed;
 
         private Plan(OpenClBackend backend, List<ClCommand> commands, Function<B, Object[]> inputs, Object[] shapes) {
@@ -283,6 +285,9 @@ public final class TaskGraph {
             this.inputs = inputs;
             this.shapes = shapes;
             this.bytes = heldBytes(commands);
+            for (ClCommand c : commands) {
+                if (c instanceof ClCommand.Upload u && u.input >= 0 && u.values instanceof int[]) boundIndices.add(u);
+            }
             backend.liveBytes.addAndGet(bytes);
         }
 
@@ -324,17 +329,11 @@ public final class TaskGraph {
                             + ", the plan was recorded with " + shape(shapes[k]));
                 }
             }
-            for (ClCommand c : commands) {
-                if (c instanceof ClCommand.Upload && ((ClCommand.Upload) c).input >= 0) {
-                    ClCommand.Upload u = (ClCommand.Upload) c;
-                    Object v = values[u.input];
-                    if (v instanceof int[]) {
-                        try {
-                            u.check.accept((int[]) v);
-                        } catch (IllegalArgumentException e) {
-                            throw new IllegalArgumentException("task graph input " + u.input + ": " + e.getMessage(), e);
-                        }
-                    }
+            for (ClCommand.Upload u : boundIndices) {
+                try {
+                    u.check.accept((int[]) values[u.input]);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("task graph input " + u.input + ": " + e.getMessage(), e);
                 }
             }
             backend.replay(commands, values);
