@@ -19,6 +19,7 @@ import java.util.Locale;
  *   preference: {"images": ["img/0.png"], "prompt": "...", "chosen": "...", "rejected": "..."}
  *   sft:        {"images": ["img/0.png"], "prompt": "...", "response": "..."}
  *   caption:    {"images": ["img/0.png"], "text": "..."}                 (CLIP; the text is in response())
+ *               optional "negatives": ["...", ...]: texts false of the image, hard negatives (NegCLIP)
  * </pre>
  * {@code images} is optional (text-only records); paths are relative to the JSONL file's folder.
  * A preference record may carry {@code "chosen_sentence_labels": [1, 0, 1]} (and
@@ -107,7 +108,8 @@ public final class Dataset {
         }
         if (kind == Kind.CAPTION) {
             if (images.isEmpty()) throw new DatasetException(where + "a caption record needs an image");
-            return new Record(file, line, images, "", null, null, text(node, "text", where, false));
+            return new Record(file, line, images, "", null, null, text(node, "text", where, false), null, null,
+                    negatives(node, where));
         }
         String prompt = text(node, "prompt", where, true);
         if (kind == Kind.PREFERENCE) {
@@ -116,6 +118,22 @@ public final class Dataset {
                     labels(node, "chosen_sentence_labels", where), labels(node, "rejected_sentence_labels", where));
         }
         return new Record(file, line, images, prompt, null, null, text(node, "response", where, false));
+    }
+
+    /** A caption record's optional {@code "negatives"}: an array of non-empty strings, or empty when absent. */
+    private static List<String> negatives(JsonNode node, String where) {
+        JsonNode v = node.get("negatives");
+        if (v == null || v.isNull()) return List.of();
+        if (!v.isArray()) throw new DatasetException(where + "\"negatives\" must be an array of strings");
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < v.size(); i++) {
+            JsonNode x = v.get(i);
+            if (!x.isTextual() || x.asText().isBlank()) {
+                throw new DatasetException(where + "\"negatives\"[" + i + "] must be a non-empty string, got " + x);
+            }
+            out.add(x.asText());
+        }
+        return out;
     }
 
     /** An optional array of per-sentence ground-truth labels in [0, 1], or null when absent. */

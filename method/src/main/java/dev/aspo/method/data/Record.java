@@ -17,17 +17,26 @@ import java.util.List;
  * @param chosenLabels   per sentence of the chosen response its ground truth (1 correct, 0 wrong), from the
  *                       optional field {@code chosen_sentence_labels}, for {@code weights: oracle}; else null
  * @param rejectedLabels the same for the rejected response ({@code rejected_sentence_labels}), or null
+ * @param negatives      a caption record's hard negatives (field {@code negatives}): texts that are false of
+ *                       its image, e.g. its caption with one attribute changed (NegCLIP); empty otherwise
  */
 public record Record(Path file, int line, List<Path> images, String prompt, String chosen, String rejected,
-                     String response, double[] chosenLabels, double[] rejectedLabels) {
+                     String response, double[] chosenLabels, double[] rejectedLabels, List<String> negatives) {
 
     public Record {
         images = List.copyOf(images);
+        negatives = negatives == null ? List.of() : List.copyOf(negatives);
     }
 
     /** A record without sentence labels. */
     public Record(Path file, int line, List<Path> images, String prompt, String chosen, String rejected, String response) {
-        this(file, line, images, prompt, chosen, rejected, response, null, null);
+        this(file, line, images, prompt, chosen, rejected, response, null, null, List.of());
+    }
+
+    /** A record without hard negatives. */
+    public Record(Path file, int line, List<Path> images, String prompt, String chosen, String rejected, String response,
+                  double[] chosenLabels, double[] rejectedLabels) {
+        this(file, line, images, prompt, chosen, rejected, response, chosenLabels, rejectedLabels, List.of());
     }
 
     /** {@code file:line}, for error messages. */

@@ -5,10 +5,10 @@ import dev.aspo.models.tokenizer.Tokenizer;
 import java.util.Arrays;
 
 /** Token ids for CLIP's text tower: the tokenizer's special tokens, EOS last (the tower pools there), at most max_position_embeddings. */
-final class ClipText {
+public final class ClipText {
     private ClipText() {}
 
-    static int[] ids(Tokenizer tokenizer, ClipTextConfig config, String text) {
+    public static int[] ids(Tokenizer tokenizer, ClipTextConfig config, String text) {
         int[] ids = tokenizer.encode(text, true).ids();
         Integer eos = config.eosTokenId();
         if (eos != null && eos != 2 && (ids.length == 0 || ids[ids.length - 1] != eos)) {   // 2: legacy argmax pooling

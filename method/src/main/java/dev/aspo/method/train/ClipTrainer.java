@@ -12,6 +12,8 @@ import dev.aspo.tensor.Autograd;
 import dev.aspo.tensor.BufferPool;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.ops.Arithmetic;
+import dev.aspo.tensor.ops.CrossEntropy;
+import dev.aspo.tensor.ops.Shapes;
 import dev.aspo.tensor.optim.AdamW;
 import dev.aspo.tensor.optim.GradClip;
 import dev.aspo.tensor.optim.LrSchedule;
@@ -34,7 +36,12 @@ import java.util.Map;
  * and metrics as {@link Trainer}. With {@code grad_accum > 1} each micro-batch is its own set of
  * negatives (a different loss from one large batch, as in any accumulation without feature caching).
  *
- * <p>Metrics: {@code loss}, {@code accuracy} (image-to-text top-1 within the batch),
+ * <p>Hard negatives (NegCLIP): a record's {@code negatives} are texts false of its image. They join
+ * the batch's texts as extra columns of the image-to-text direction only,
+ * {@code (CE([S | S_neg], diag) + CE(S^T, diag)) / 2}, {@code S_neg = exp(logit_scale) i n^T} over
+ * every negative of the micro-batch; without negatives this is HF's {@code clip_loss}.
+ *
+ * <p>Metrics: {@code loss}, {@code accuracy} (image-to-text top-1 within the batch, negatives included),
  * {@code logit_scale} ({@code exp}, the temperature's inverse), {@code grad_norm}, {@code lr},
  * {@code tokens_per_s} (text tokens).
  */
@@ -68,7 +75,8 @@ public final class ClipTrainer {
     private static final class Data {
         final List<Record> records = new ArrayList<>();
         final List<int[]> ids = new ArrayList<>();
-        final List<float[]> pixels = new ArrayList<>();
+        final List<List<int[]>> negatives = new ArrayList<>();
+        final List<float[]> pixels = new ArrayList<>();   // per record; records of one image share the array
         int[] chw;
     }
 
@@ -183,24 +191,32 @@ public final class ClipTrainer {
         boolean skip = cfg.bool("skip_bad_records");
         Dataset ds = Dataset.load(file, Dataset.Kind.CAPTION, skip);
         Data d = new Data();
+        Map<Path, float[]> byImage = new java.util.HashMap<>();   // several captions of one image: one pixel array
         for (Record r : ds.records()) {
-            int[] hw = new int[2];
-            float[] px;
-            try {
-                px = processor.preprocess(dev.aspo.models.image.RgbImage.read(r.images().get(0)), hw);
-            } catch (IOException | RuntimeException e) {
-                if (!skip) throw new DatasetException(r.where() + ": cannot read image " + r.images().get(0) + ": " + e.getMessage());
-                continue;
-            }
-            int[] chw = {3, hw[0], hw[1]};
-            if (d.chw == null) d.chw = chw;
-            else if (!Arrays.equals(d.chw, chw)) {
-                throw new DatasetException(r.where() + ": image comes out " + hw[0] + "x" + hw[1] + ", others " + d.chw[1] + "x" + d.chw[2]
-                        + " (turn do_center_crop on)");
+            Path image = r.images().get(0);
+            float[] px = byImage.get(image);
+            if (px == null) {
+                int[] hw = new int[2];
+                try {
+                    px = processor.preprocess(dev.aspo.models.image.RgbImage.read(image), hw);
+                } catch (IOException | RuntimeException e) {
+                    if (!skip) throw new DatasetException(r.where() + ": cannot read image " + image + ": " + e.getMessage());
+                    continue;
+                }
+                int[] chw = {3, hw[0], hw[1]};
+                if (d.chw == null) d.chw = chw;
+                else if (!Arrays.equals(d.chw, chw)) {
+                    throw new DatasetException(r.where() + ": image comes out " + hw[0] + "x" + hw[1] + ", others " + d.chw[1] + "x" + d.chw[2]
+                            + " (turn do_center_crop on)");
+                }
+                byImage.put(image, px);
             }
             int[] ids = ClipText.ids(tokenizer, model.config().textConfig(), r.response());
+            List<int[]> negatives = new ArrayList<>();
+            for (String n : r.negatives()) negatives.add(ClipText.ids(tokenizer, model.config().textConfig(), n));
             d.records.add(r);
             d.ids.add(ids);
+            d.negatives.add(negatives);
             d.pixels.add(px);
         }
         if (d.records.isEmpty()) throw new DatasetException(file + ": no usable records");
@@ -209,35 +225,55 @@ public final class ClipTrainer {
 
     /** {loss, accuracy} of records {@code idx}; with {@code backward} the loss times {@code scale} is back-propagated. */
     private float[] forward(Data d, int[] idx, long step, float scale, boolean backward) {
-        int b = idx.length, t = 0, per = d.pixels.get(0).length;
-        for (int i : idx) t = Math.max(t, d.ids.get(i).length);
+        int b = idx.length, per = d.pixels.get(0).length;
+        List<int[]> texts = new ArrayList<>();           // the captions, then every negative of the micro-batch
+        for (int i : idx) texts.add(d.ids.get(i));
+        for (int i : idx) texts.addAll(d.negatives.get(i));
+        int nt = texts.size(), t = 0;
+        for (int[] s : texts) t = Math.max(t, s.length);
         int eos = model.config().textConfig().eosTokenId();
         int pad = eos == 2 ? 0 : eos;   // legacy configs pool at argmax(id): pad with a small id there
-        int[] ids = new int[b * t], mask = new int[b * t];
+        int[] ids = new int[nt * t], mask = new int[nt * t];
         Arrays.fill(ids, pad);
-        float[] px = new float[b * per];
-        for (int j = 0; j < b; j++) {
-            int[] s = d.ids.get(idx[j]);
+        for (int j = 0; j < nt; j++) {
+            int[] s = texts.get(j);
             System.arraycopy(s, 0, ids, j * t, s.length);
             Arrays.fill(mask, j * t, j * t + s.length, 1);
-            System.arraycopy(d.pixels.get(idx[j]), 0, px, j * per, per);
         }
+        float[] px = new float[b * per];
+        for (int j = 0; j < b; j++) System.arraycopy(d.pixels.get(idx[j]), 0, px, j * per, per);
         Tensor pixels = Tensor.of(px, b, d.chw[0], d.chw[1], d.chw[2]);
-        var output = model.forward(ids, b, t, mask, pixels, true);
-        float loss = output.loss().item();
-        if (!Float.isFinite(loss)) {
+        Tensor loss, perImage;
+        if (nt == b) {
+            var output = model.forward(ids, b, t, mask, pixels, true);
+            loss = output.loss();
+            perImage = output.logitsPerImage();
+        } else {
+            Tensor image = model.imageEmbeds(pixels), text = model.textEmbeds(ids, nt, t, mask);
+            perImage = model.logitsPerImage(image, text);                       // [b, nt]: captions, then negatives
+            Tensor perText = Shapes.slice(model.logitsPerText(text, image), 0, 0, b);   // captions only
+            loss = Arithmetic.scale(Arithmetic.add(CrossEntropy.mean(perImage, diagonal(b)), CrossEntropy.mean(perText, diagonal(b))), 0.5f);
+        }
+        float value = loss.item();
+        if (!Float.isFinite(value)) {
             List<String> w = new ArrayList<>();
             for (int i : idx) w.add(d.records.get(i).where());
-            throw new TrainingStopped(step, "step " + step + ": the loss is " + loss + " on records " + String.join(", ", w));
+            throw new TrainingStopped(step, "step " + step + ": the loss is " + value + " on records " + String.join(", ", w));
         }
-        float[] s = output.logitsPerImage().toFloatArray();
+        float[] s = perImage.toFloatArray();
         int right = 0;
         for (int i = 0; i < b; i++) {
             int best = 0;
-            for (int j = 1; j < b; j++) if (s[i * b + j] > s[i * b + best]) best = j;
+            for (int j = 1; j < nt; j++) if (s[i * nt + j] > s[i * nt + best]) best = j;
             if (best == i) right++;
         }
-        if (backward) Arithmetic.scale(output.loss(), scale).backward();
-        return new float[] {loss, (float) right / b};
+        if (backward) Arithmetic.scale(loss, scale).backward();
+        return new float[] {value, (float) right / b};
+    }
+
+    private static int[] diagonal(int n) {
+        int[] d = new int[n];
+        for (int i = 0; i < n; i++) d[i] = i;
+        return d;
     }
 }

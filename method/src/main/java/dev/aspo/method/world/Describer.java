@@ -55,7 +55,8 @@ public final class Describer {
         return String.join(" ", sentences);
     }
 
-    private String objectSentence(SceneObject o) {
+    /** One sentence stating {@code o}'s size, colour, shape and place, in one of the six templates at random. */
+    public String objectSentence(SceneObject o) {
         String size = sizeWord(o.size());
         String thing = size + " " + o.colour().word() + " " + o.shape().word();
         String where = pick(Positions.phrases(o.cell()));
@@ -73,7 +74,8 @@ public final class Describer {
         return size == Size.SMALL ? pick(List.of("small", "small", "little")) : pick(List.of("large", "large", "big"));
     }
 
-    private String countSentence(int n) {
+    /** One sentence stating that the scene holds {@code n} objects, in one of three phrasings. */
+    public String countSentence(int n) {
         String num = rng.nextBoolean() ? Numbers.WORDS.get(n) : Integer.toString(n);
         String noun = rng.nextBoolean() ? "object" : "shape";
         String nouns = n == 1 ? noun : noun + "s";
