@@ -24,7 +24,8 @@ import javax.imageio.ImageIO;
  *   DIR/scenes.jsonl    {"id":0,"image":"images/000000.png","scene":{"objects":[...]}}
  *   DIR/sft.jsonl       {"images":["images/000000.png"],"prompt":...,"response":...,"scene_id":0}
  *                       per scene 4 records: a description, one attribute question, one yes- and
- *                       one no-probe (random split) answered "Yes." / "No."
+ *                       one no-probe answered "Yes." / "No."; each yes-question is asked again of a
+ *                       later scene without the object (SHAPES-style balance: {@link BalancedProbes})
  *   DIR/captions.jsonl  {"images":["images/000000.png"],"text":...,"scene_id":0}: the whole description, in
  *                       the caption format aspo train clip reads
  *   DIR/pope.jsonl      {"images":[...],"prompt":question,"answer":"yes"|"no","split":"random"|...,"scene_id":0}
@@ -56,18 +57,19 @@ public final class WorldWriter {
         ProbeSampler sampler = new ProbeSampler(freq);
         Random rng = new Random(seed * 0x9E3779B97F4A7C15L + 1);   // text choices: a stream apart from the generator's
         Describer describer = new Describer(rng);
+        BalancedProbes yesNo = new BalancedProbes();
 
         try (Jsonl scenesOut = new Jsonl(dir.resolve("scenes.jsonl")); Jsonl sft = new Jsonl(dir.resolve("sft.jsonl"));
                 Jsonl captions = new Jsonl(dir.resolve("captions.jsonl")); Jsonl pope = new Jsonl(dir.resolve("pope.jsonl"))) {
             for (int i = 0; i < n; i++) {
-                writeScene(i, scenes.get(i), px, images, sampler, describer, rng, scenesOut, sft, captions, pope);
+                writeScene(i, scenes.get(i), px, images, sampler, yesNo, describer, rng, scenesOut, sft, captions, pope);
             }
             for (Jsonl f : List.of(scenesOut, sft, captions, pope)) f.commit();
         }
     }
 
     /** One scene: its image and its lines in the four JSONL files. */
-    private static void writeScene(int i, Scene s, int px, Path images, ProbeSampler sampler, Describer describer, Random rng,
+    private static void writeScene(int i, Scene s, int px, Path images, ProbeSampler sampler, BalancedProbes yesNo, Describer describer, Random rng,
             Jsonl scenesOut, Jsonl sft, Jsonl captions, Jsonl pope) throws IOException {
         String image = String.format(Locale.ROOT, "images/%06d.png", i);
         writeAtomically(images.resolve(String.format(Locale.ROOT, "%06d.png", i)), out -> ImageIO.write(SceneRenderer.render(s, px), "png", out));
@@ -88,11 +90,7 @@ public final class WorldWriter {
         captions.add(caption);
         String question = describer.questions(s, rng).get(0);
         sft.add(record(image, question, describer.answer(s, question), i));
-        List<Probe> probes = sampler.probes(s, PopeSplit.RANDOM, rng);
-        for (boolean yes : new boolean[] {true, false}) {
-            Probe p = probes.stream().filter(q -> q.answer() == yes).findFirst().orElseThrow();
-            sft.add(record(image, p.question(), ProbeSampler.answerText(yes), i));
-        }
+        for (Probe p : yesNo.next(s, sampler, rng)) sft.add(record(image, p.question(), ProbeSampler.answerText(p.answer()), i));
         for (PopeSplit split : PopeSplit.values()) {
             for (Probe p : sampler.probes(s, split, rng)) {
                 ObjectNode r = JSON.createObjectNode();

@@ -113,6 +113,29 @@ class WorldWriterTest {
     }
 
     @Test
+    void everyYesQuestionIsAskedAgainWhereTheAnswerIsNo() throws IOException {
+        Path dir = tmp.resolve("balanced");
+        WorldWriter.write(dir, 300, 11, 48);
+        Map<Integer, Scene> byId = new HashMap<>();
+        for (JsonNode r : lines(dir.resolve("scenes.jsonl"))) byId.put(r.get("id").asInt(), Scene.fromJson(r.get("scene")));
+        Map<String, int[]> answers = new HashMap<>();   // question -> {yes, no}
+        for (JsonNode r : lines(dir.resolve("sft.jsonl"))) {
+            Boolean yn = Judge.yesNo(r.get("response").asText());
+            if (yn == null) continue;
+            String q = r.get("prompt").asText();
+            assertEquals(new Describer(new java.util.Random(0)).answer(byId.get(r.get("scene_id").asInt()), q), yn ? "Yes." : "No.", q);
+            answers.computeIfAbsent(q, k -> new int[2])[yn ? 0 : 1]++;
+        }
+        // a question is owed a "no" until a scene without its object comes; only the last few scenes' stay owed
+        int owed = 0;
+        for (var e : answers.entrySet()) {
+            assertTrue(e.getValue()[1] >= e.getValue()[0] - 2, e.getKey() + " yes " + e.getValue()[0] + " no " + e.getValue()[1]);
+            owed += Math.max(0, e.getValue()[0] - e.getValue()[1]);
+        }
+        assertTrue(owed <= 5, owed + " yes-answers without their no");
+    }
+
+    @Test
     void badInputIsRefused() throws IOException {
         Path file = Files.writeString(tmp.resolve("file.txt"), "x");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> WorldWriter.write(tmp.resolve("x"), 0, 1, 48)).getMessage().contains("0"));
