@@ -36,9 +36,9 @@ import java.util.List;
 public final class DevicePreferenceLoss {
     private DevicePreferenceLoss() {}
 
-    /** Whether this op computes {@code config} for log-probs on {@code backend} (any config on OpenCL). */
+    /** Whether this op computes {@code config} for log-probs on {@code backend} (any config on OpenCL but normalization none, which the op path computes). */
     public static boolean supports(LossConfig config, Backend backend) {
-        return PreferenceKernels.supports(backend);
+        return PreferenceKernels.supports(backend) && config.normalization() != LossConfig.Normalization.NONE;
     }
 
     /**

@@ -109,7 +109,12 @@ public record LossConfig(LossType lossType, Objective objective, double beta, do
         }
     }
 
-    public enum Normalization implements Keyed { MEAN, REWARD_RATIO;
+    /**
+     * How the weights become the effective {@code omega_i}: ASPO's {@code mean} and {@code reward-ratio}
+     * (docs/METHOD.md step 7), or {@code none}: {@code omega_i = w_i} as they are, so that a weight of 0
+     * removes a sentence from the chosen reward (the study's {@code oracle_mask}; not in the paper).
+     */
+    public enum Normalization implements Keyed { MEAN, REWARD_RATIO, NONE;
         public String key() {
             return name().toLowerCase(Locale.ROOT).replace('_', '-');
         }

@@ -161,7 +161,7 @@ public final class PreferenceLoss {
         }
         int[] counts = new int[k];
         for (int id : ids) if (id >= 0) counts[id]++;
-        return SentenceWeights.compute(config, counts, logRatios, srcSums, similarity, x.oracle(), inverse);
+        return SentenceWeights.compute(config, counts, logRatios, srcSums, similarity, x.oracle(), inverse, x.weightOrder());
     }
 
     private static double[] toDouble(float[] v) {

@@ -17,8 +17,14 @@ import dev.aspo.tensor.Tensor;
  *                    weights and {@code alpha > 0}); else may be null
  * @param oracle      per sentence a ground-truth weight in {@code [0, 1]} (1 correct, 0 wrong), for
  *                    {@link LossConfig.WeightSource#ORACLE}; else null
+ * @param weightOrder null, or a permutation that moves the weights between sentences before they are
+ *                    normalised (sentence i takes sentence {@code weightOrder[i]}'s): the shuffled control
  */
-public record ResponseLogps(Tensor policy, Tensor ref, int[] sentenceIds, double[] similarity, double[] oracle) {
+public record ResponseLogps(Tensor policy, Tensor ref, int[] sentenceIds, double[] similarity, double[] oracle, int[] weightOrder) {
+
+    public ResponseLogps(Tensor policy, Tensor ref, int[] sentenceIds, double[] similarity, double[] oracle) {
+        this(policy, ref, sentenceIds, similarity, oracle, null);
+    }
 
     /** A whole response without sentences (DPO). */
     public static ResponseLogps whole(Tensor policy, Tensor ref) {

@@ -122,6 +122,27 @@ public final class SentenceWeights {
         return new Omega(omega, false);
     }
 
+    /** The same without a permutation of the weights. */
+    public static ResponseWeights compute(LossConfig config, int[] tokenCounts, double[] logRatios, double[] srcLogpSums,
+                                          double[] similarity, double[] oracle, boolean inverse) {
+        return compute(config, tokenCounts, logRatios, srcLogpSums, similarity, oracle, inverse, null);
+    }
+
+    /** {@code out[i] = w[order[i]]}; {@code order} must be a permutation of {@code 0..K-1}. */
+    static double[] permuted(double[] w, int[] order) {
+        if (order.length != w.length) throw new IllegalArgumentException("weight order has " + order.length + " entries for " + w.length + " sentences");
+        boolean[] seen = new boolean[w.length];
+        double[] out = new double[w.length];
+        for (int i = 0; i < w.length; i++) {
+            if (order[i] < 0 || order[i] >= w.length || seen[order[i]]) {
+                throw new IllegalArgumentException("weight order " + java.util.Arrays.toString(order) + " is not a permutation of 0.." + (w.length - 1));
+            }
+            seen[order[i]] = true;
+            out[i] = w[order[i]];
+        }
+        return out;
+    }
+
     /**
      * Every sentence quantity of one response from its detached sums.
      *
@@ -130,9 +151,11 @@ public final class SentenceWeights {
      * @param similarity  {@code S_i} (null allowed when {@code alpha == 0} or with oracle weights)
      * @param oracle      ground-truth weights for {@link LossConfig.WeightSource#ORACLE}
      * @param inverse     the rejected response under {@code inverse}: {@code w_i = 1 - score_i}
+     * @param order       null, or a permutation of the sentences: sentence {@code i} takes the weight of
+     *                    sentence {@code order[i]} (the shuffled control: same weights, no information)
      */
     public static ResponseWeights compute(LossConfig config, int[] tokenCounts, double[] logRatios, double[] srcLogpSums,
-                                          double[] similarity, double[] oracle, boolean inverse) {
+                                          double[] similarity, double[] oracle, boolean inverse, int[] order) {
         double[] ppl = perplexities(srcLogpSums, tokenCounts);
         double[] pScores = perplexityScores(srcLogpSums, tokenCounts);
         double[] sScores = similarity == null ? null : minMax(similarity);
@@ -140,8 +163,12 @@ public final class SentenceWeights {
                 : fuse(config.alpha(), sScores, pScores);
         double[] w = new double[score.length];
         for (int i = 0; i < w.length; i++) w[i] = inverse ? 1 - score[i] : score[i];
-        Omega omega = config.normalization() == LossConfig.Normalization.MEAN ? new Omega(meanOmega(w), false)
-                : rewardRatioOmega(w, logRatios);
+        if (order != null) w = permuted(w, order);
+        Omega omega = switch (config.normalization()) {
+            case MEAN -> new Omega(meanOmega(w), false);
+            case REWARD_RATIO -> rewardRatioOmega(w, logRatios);
+            case NONE -> new Omega(w.clone(), false);
+        };
         return new ResponseWeights(tokenCounts.clone(), logRatios.clone(), ppl, pScores, sScores, w, omega.omega(),
                 omega.fallback());
     }

@@ -37,30 +37,41 @@ public final class PreferenceStep {
      */
     public static LossResult loss(LossConfig config, Tensor lp, float[] ref, Batch b, List<double[]> simChosen,
                                   List<double[]> simRejected) {
+        return loss(config, lp, ref, b, simChosen, simRejected, null);
+    }
+
+    /**
+     * The same with the chosen sentences' weights moved between sentences by a permutation per
+     * pair ({@code weightOrders}, null for none; the shuffled control), computed by the op path.
+     */
+    public static LossResult loss(LossConfig config, Tensor lp, float[] ref, Batch b, List<double[]> simChosen,
+                                  List<double[]> simRejected, List<int[]> weightOrders) {
         int n = b.batch / 2, t = b.seq;
         if (b.batch != 2 * n || lp.rank() != 2 || lp.size(0) != b.batch || lp.size(1) != t || ref.length != b.batch * t) {
             throw new IllegalArgumentException("preference step: need [2n, T] log-probs for a batch of 2n rows, got "
                     + Arrays.toString(lp.shape()) + " for " + b.batch + " x " + t);
         }
-        if (DevicePreferenceLoss.supports(config, lp.backend())) {
+        if (weightOrders == null && DevicePreferenceLoss.supports(config, lp.backend())) {
             return DevicePreferenceLoss.compute(config, lp, ref, b.sentenceIds, simChosen, simRejected);
         }
         List<PreferencePair> pairs = new ArrayList<>(n);
         for (int j = 0; j < n; j++) {
-            pairs.add(new PreferencePair(side(config, lp, ref, b, j, config.weightsChosen(), simChosen == null ? null : simChosen.get(j)),
-                    side(config, lp, ref, b, n + j, config.weightsRejected(), simRejected == null ? null : simRejected.get(j))));
+            pairs.add(new PreferencePair(side(config, lp, ref, b, j, config.weightsChosen(), simChosen == null ? null : simChosen.get(j),
+                    weightOrders == null ? null : weightOrders.get(j)),
+                    side(config, lp, ref, b, n + j, config.weightsRejected(), simRejected == null ? null : simRejected.get(j), null)));
         }
         return PreferenceLoss.compute(config, pairs);
     }
 
-    private static ResponseLogps side(LossConfig config, Tensor lp, float[] ref, Batch b, int row, boolean weighted, double[] sim) {
+    private static ResponseLogps side(LossConfig config, Tensor lp, float[] ref, Batch b, int row, boolean weighted, double[] sim,
+                                      int[] order) {
         int t = b.seq;
         Tensor policyRow = Shapes.slice(lp, 0, row, row + 1).reshape(t);
         Tensor refRow = Tensor.of(Arrays.copyOfRange(ref, row * t, (row + 1) * t), t);
         if (!weighted) return new ResponseLogps(policyRow, refRow, b.rowResponseMask(row), null, null);
         if (config.weightSource() == LossConfig.WeightSource.ORACLE) {
-            return new ResponseLogps(policyRow, refRow, b.rowSentenceIds(row), null, sim);
+            return new ResponseLogps(policyRow, refRow, b.rowSentenceIds(row), null, sim, order);
         }
-        return new ResponseLogps(policyRow, refRow, b.rowSentenceIds(row), sim, null);
+        return new ResponseLogps(policyRow, refRow, b.rowSentenceIds(row), sim, null, order);
     }
 }

@@ -593,7 +593,7 @@ class PreferenceLossTest {
                 () -> LossConfig.aspo().withObjective(Objective.IPO).withLabelSmoothing(0.1));
         assertTrue(e.getMessage().contains("sigmoid"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> LossConfig.parse(Normalization.class, "Mean", "normalization"));
-        assertEquals("normalization: unknown value \"Mean\" (expected one of mean, reward-ratio)", e.getMessage());
+        assertEquals("normalization: unknown value \"Mean\" (expected one of mean, reward-ratio, none)", e.getMessage());
     }
 
     // ---- metrics ----------------------------------------------------------------------------------
