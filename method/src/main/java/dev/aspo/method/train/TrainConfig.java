@@ -60,12 +60,14 @@ public final class TrainConfig {
         // loss (ASPO.md)
         d.put("beta", "0.1");
         d.put("label_smoothing", "0.0");
+        d.put("nll_weight", "0.0");         // dpo/aspo: + nll_weight x the chosen answers' mean token NLL (RPO; TRL's "sft" loss term)
         d.put("objective", "sigmoid");      // sigmoid | ipo
         d.put("alpha", "0.5");
         d.put("normalization", "mean");     // mean | reward-ratio
         d.put("perplexity_source", "policy");
         d.put("rejected_weighting", "none");
         d.put("weights", "adaptive");       // adaptive | oracle (labels from the records' chosen_sentence_labels)
+        d.put("shuffle_weights", "false");  // aspo: permute each chosen answer's weights among its sentences (seeded; the control)
         d.put("clip_model", "");            // CLIP dual encoder for ASPO similarities (needed when alpha > 0)
         DEFAULTS = Collections.unmodifiableMap(d);
     }
@@ -140,6 +142,9 @@ public final class TrainConfig {
             throw new IllegalArgumentException("progress: unknown value \"" + str("progress") + "\" (expected auto, bar, lines or none)");
         }
         lossConfig(LossConfig.LossType.ASPO);
+        if (!(number("nll_weight") >= 0) || Double.isInfinite(number("nll_weight"))) {
+            throw new IllegalArgumentException("nll_weight must be a finite number >= 0, got " + str("nll_weight"));
+        }
     }
 
     public String str(String key) {

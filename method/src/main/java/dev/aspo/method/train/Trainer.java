@@ -108,6 +108,12 @@ public final class Trainer {
         if (mode == Mode.ASPO && !oracle() && lossConfig.alpha() > 0 && similarity == null) {
             throw new IllegalArgumentException("aspo with alpha > 0 needs image-text similarities: set clip_model (or alpha 0)");
         }
+        if (cfg.bool("task_graph") && (cfg.number("nll_weight") > 0 || cfg.bool("shuffle_weights"))) {
+            throw new IllegalArgumentException("nll_weight > 0 and shuffle_weights are not recorded in a task graph yet: set task_graph: false");
+        }
+        if (cfg.bool("shuffle_weights") && (mode != Mode.ASPO)) {
+            throw new IllegalArgumentException("shuffle_weights permutes ASPO's sentence weights: it needs aspo, not " + mode.key());
+        }
         if (cfg.bool("task_graph")) {
             if (mode != Mode.SFT && !cfg.str("reference_mode").equals("cached")) {
                 throw new IllegalArgumentException("task_graph: true needs reference_mode: cached for " + mode.key()
@@ -447,10 +453,17 @@ public final class Trainer {
         checkLogProbs(d, idx, b, lp.toFloatArray(), step);
         float[] ref = d.reference.logps(b, keys(idx));
         List<List<double[]>> sims = sentenceScores(d, idx);
-        LossResult res = PreferenceStep.loss(lossConfig, lp, ref, b, sims.get(0), sims.get(1));
+        LossResult res = PreferenceStep.loss(lossConfig, lp, ref, b, sims.get(0), sims.get(1), weightOrders(d, idx));
         checkPairs(d, idx, res, step);
         Tensor loss = res.loss();
         Map<String, Double> metrics = LossMetrics.of(res);
+        double nllWeight = cfg.number("nll_weight");
+        if (nllWeight > 0) {
+            Tensor nll = ChosenNll.of(lp, b);
+            metrics.put("nll_loss", (double) nll.item());
+            loss = Arithmetic.add(loss, Arithmetic.scale(nll, (float) nllWeight));
+            metrics.put("loss", (double) loss.item());
+        }
         if (!Float.isFinite(loss.item())) {
             throw new TrainingStopped(step, "step " + step + ": the loss is " + loss.item() + " on records " + whereOf(d, idx));
         }
@@ -516,6 +529,25 @@ public final class Trainer {
             }
         }
         return java.util.Arrays.asList(simC, lossConfig.weightsRejected() ? simR : null);
+    }
+
+    /**
+     * With {@code shuffle_weights}, per record of {@code idx} a permutation of its chosen
+     * sentences, fixed for the run (seeded by the run's seed and the record's index); else null.
+     */
+    private List<int[]> weightOrders(Data d, int[] idx) {
+        if (!cfg.bool("shuffle_weights")) return null;
+        List<int[]> out = new ArrayList<>(idx.length);
+        for (int i : idx) {
+            int k = d.sequences.get(2 * i).sentences().size();
+            Integer[] order = new Integer[k];
+            for (int j = 0; j < k; j++) order[j] = j;
+            java.util.Collections.shuffle(Arrays.asList(order), new Random(cfg.integer("seed") * 1_000_003L + i));
+            int[] o = new int[k];
+            for (int j = 0; j < k; j++) o[j] = order[j];
+            out.add(o);
+        }
+        return out;
     }
 
     /** A clear stop at the first record whose loss is not finite. */
