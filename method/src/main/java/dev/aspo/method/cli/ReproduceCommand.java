@@ -30,14 +30,28 @@ final class ReproduceCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "the study's folder (created; finished stages in it are reused)")
     Path out;
 
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "change one setting of the scale, e.g. --set sft_steps=6000 "
+            + "(repeatable; the study's folder records them and refuses other settings)")
+    java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
+
+    @Option(names = "--until", paramLabel = "STAGE", description = "run each seed up to this stage (world, tokenizer, clip, sft, "
+            + "pairs, train-M, eval-M) and stop without the report, e.g. to choose settings on validation scenes")
+    String until;
+
     @Mixin
     Devices device;
 
     @Override
     public Integer call() throws IOException {
         StudyScale s = StudyScale.of(scale);
+        for (var e : settings.entrySet()) s = s.with(e.getKey(), e.getValue());
         device.select();
-        Path results = new Reproduction(s, seeds, out, System.out).run();
+        Path results = new Reproduction(s, seeds, out, System.out).until(until).run();
+        if (results == null) {
+            spec.commandLine().getOut().println("stopped after stage " + until + " in " + out);
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
         spec.commandLine().getOut().println("wrote " + results + ", " + out.resolve("results.md") + " and " + out.resolve("plots"));
         spec.commandLine().getOut().flush();
         return 0;

@@ -1,38 +1,31 @@
 package dev.aspo.method.study;
 
-import java.util.Arrays;
-import java.util.Comparator;
+import org.apache.commons.math3.stat.ranking.NaNStrategy;
+import org.apache.commons.math3.stat.ranking.NaturalRanking;
+import org.apache.commons.math3.stat.ranking.TiesStrategy;
 
 /**
  * The area under the ROC curve of {@code score} for telling positives from negatives: the chance
- * that a random positive scores above a random negative, ties counting one half (the Mann-Whitney
- * statistic, computed from average ranks).
+ * that a random positive scores above a random negative, ties counting one half. It is the
+ * Mann-Whitney statistic of the positives, {@code U = R_pos - n_pos (n_pos + 1) / 2}, divided by
+ * {@code n_pos n_neg}, from ranks with ties averaged (Commons Math's {@link NaturalRanking}).
  */
 public final class Auroc {
     private Auroc() {}
 
-    /** NaN when there are no positives or no negatives. */
+    /** NaN when there are no positives or no negatives; a NaN score is refused. */
     public static double of(double[] score, boolean[] positive) {
         if (score.length != positive.length) throw new IllegalArgumentException(score.length + " scores for " + positive.length + " labels");
-        int n = score.length;
-        Integer[] order = new Integer[n];
-        for (int i = 0; i < n; i++) order[i] = i;
-        Arrays.sort(order, Comparator.comparingDouble(i -> score[i]));
+        double[] ranks = new NaturalRanking(NaNStrategy.FAILED, TiesStrategy.AVERAGE).rank(score);
         double rankSum = 0;
         long pos = 0;
-        for (int i = 0; i < n; ) {
-            int j = i;
-            while (j + 1 < n && score[order[j + 1]] == score[order[i]]) j++;
-            double rank = (i + j) / 2.0 + 1;   // average 1-based rank of the tie group
-            for (int k = i; k <= j; k++) {
-                if (positive[order[k]]) {
-                    rankSum += rank;
-                    pos++;
-                }
+        for (int i = 0; i < ranks.length; i++) {
+            if (positive[i]) {
+                rankSum += ranks[i];
+                pos++;
             }
-            i = j + 1;
         }
-        long neg = n - pos;
+        long neg = score.length - pos;
         if (pos == 0 || neg == 0) return Double.NaN;
         return (rankSum - pos * (pos + 1) / 2.0) / ((double) pos * neg);
     }

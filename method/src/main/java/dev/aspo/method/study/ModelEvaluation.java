@@ -76,6 +76,7 @@ public final class ModelEvaluation {
         List<Answerer.Question> probes = new ArrayList<>();
         List<Boolean> truth = new ArrayList<>();
         List<String> splits = new ArrayList<>();
+        List<Integer> probeScenes = new ArrayList<>();
         Map<String, RgbImage> images = new java.util.HashMap<>();   // every probe of a scene asks about one image
         Path popeFile = world.resolve("pope.jsonl");
         List<String> lines = Files.readAllLines(popeFile);
@@ -98,12 +99,14 @@ public final class ModelEvaluation {
             probes.add(new Answerer.Question(img, n.get("prompt").asText()));
             truth.add(n.get("answer").asText().equals("yes"));
             splits.add(n.get("split").asText());
+            probeScenes.add(n.get("scene_id").asInt());
         }
         List<String> said = yesNo.answer(probes);
         long yes = 0;
         for (int i = 0; i < said.size(); i++) {
             if (Boolean.TRUE.equals(Judge.yesNo(said.get(i)))) yes++;
             ObjectNode a = JSON.createObjectNode();
+            a.put("scene_id", probeScenes.get(i));
             a.put("split", splits.get(i));
             a.put("prompt", probes.get(i).prompt());
             a.put("truth", truth.get(i) ? "yes" : "no");

@@ -16,6 +16,7 @@ import dev.aspo.method.train.SimilaritySource;
 import dev.aspo.method.train.TrainConfig;
 import dev.aspo.method.train.Trainer;
 import dev.aspo.method.world.Describer;
+import dev.aspo.method.world.Foils;
 import dev.aspo.method.world.Judge;
 import dev.aspo.method.world.Scene;
 import dev.aspo.method.world.SentenceJudgement;
@@ -54,7 +55,11 @@ import java.util.Random;
  * second run skips finished stages; the trainers resume from their last checkpoint.
  */
 public final class Reproduction {
-    public static final List<String> METHODS = List.of("sft", "dpo", "aspo", "aspo_s", "aspo_p", "aspo_oracle", "aspo_inverse");
+    public static final List<String> METHODS = List.of("sft", "dpo", "aspo", "aspo_s", "aspo_p", "aspo_oracle", "aspo_inverse",
+            "aspo_rr", "aspo_shuffled", "oracle_mask", "oracle_flip10", "oracle_flip25", "oracle_flip50");
+    /** The oracle variants of the dose-response, by the share of flipped sentence labels. */
+    static final Map<String, Double> FLIP_RATES = Map.of("aspo_oracle", 0.0, "oracle_flip10", 0.10, "oracle_flip25", 0.25,
+            "oracle_flip50", 0.50);
     static final int MAX_LENGTH = 160, DIFFUSION_STEP = 500;
     /** As LLaVA-1.5, SFT and preference training keep the CLIP vision tower frozen (training it let the features decay). */
     static final String FROZEN = "vision_tower.";
@@ -66,6 +71,26 @@ public final class Reproduction {
     private final PrintStream log;
     private final PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
 
+    /** Stop every seed after this stage (null: run all and write the report). */
+    private String until;
+
+    /** Runs each seed up to and including stage {@code stage} (e.g. clip, sft, pairs) and writes no report. */
+    public Reproduction until(String stage) {
+        if (stage != null && !stages().contains(stage)) {
+            throw new IllegalArgumentException("unknown stage \"" + stage + "\" (stages: " + String.join(", ", stages()) + ")");
+        }
+        this.until = stage;
+        return this;
+    }
+
+    /** The stages of one seed, in order. */
+    public static List<String> stages() {
+        List<String> st = new ArrayList<>(List.of("world", "tokenizer", "clip", "sft", "pairs"));
+        for (String m : METHODS) if (!m.equals("sft")) st.add("train-" + m);
+        for (String m : METHODS) st.add("eval-" + m);
+        return st;
+    }
+
     public Reproduction(StudyScale scale, int seeds, Path out, PrintStream log) {
         if (seeds < 1) throw new IllegalArgumentException("--seeds must be at least 1, got " + seeds);
         if (Files.exists(out) && !Files.isDirectory(out)) throw new IllegalArgumentException(out + " exists and is not a directory");
@@ -73,6 +98,16 @@ public final class Reproduction {
         this.seeds = seeds;
         this.out = out;
         this.log = log;
+        this.progress = new StudyProgress(log, System.console() != null && log == System.out, scale, seeds, out);
+    }
+
+    private final StudyProgress progress;
+    private int currentSeed;
+    private String currentStage;
+
+    /** The progress listener of the stage now running. */
+    private dev.aspo.method.train.StepListener steps() {
+        return progress.stage(currentSeed, currentStage);
     }
 
     /** Runs (or continues) the study and writes the report; returns results.json. */
@@ -80,21 +115,41 @@ public final class Reproduction {
         Files.createDirectories(out);
         checkScale();
         for (int s = 1; s <= seeds; s++) runSeed(s);
-        return StudyReport.write(out, scale, seeds, log);
+        return until != null ? null : StudyReport.write(out, scale, seeds, log);
     }
 
-    /** A study directory belongs to one scale: mixing scales would average unlike runs. */
+    /** A study directory belongs to one scale and its settings: mixing them would average unlike runs. */
     private void checkScale() throws IOException {
         Path f = out.resolve("study.json");
+        JsonNode want = JSON.valueToTree(scale.settings());
         if (Files.isRegularFile(f)) {
-            String was = JSON.readTree(f.toFile()).path("scale").asText();
-            if (!was.equals(scale.name())) {
-                throw new IllegalArgumentException(out + " holds a " + was + " study; use another --out for scale " + scale.name());
+            JsonNode was = readState(f);
+            if (!was.path("scale").asText().equals(scale.name())) {
+                throw new IllegalArgumentException(out + " holds a " + was.path("scale").asText() + " study; use another --out for scale "
+                        + scale.name());
+            }
+            if (was.has("settings") && !was.get("settings").equals(want)) {
+                List<String> diff = new ArrayList<>();
+                was.get("settings").fields().forEachRemaining(e -> {
+                    if (!e.getValue().equals(want.get(e.getKey()))) diff.add(e.getKey() + " " + e.getValue() + " -> " + want.get(e.getKey()));
+                });
+                throw new IllegalArgumentException(out + " holds a study with other settings (" + String.join(", ", diff)
+                        + "); use another --out");
             }
         } else {
             ObjectNode n = JSON.createObjectNode();
             n.put("scale", scale.name());
+            n.set("settings", want);
             HfJson.writeText(f, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n));
+        }
+    }
+
+    private static JsonNode readState(Path f) throws IOException {
+        try {
+            return JSON.readTree(f.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(f + " is not valid JSON (" + e.getOriginalMessage() + "); it records the study's "
+                    + "settings: restore it or start the study in another --out");
         }
     }
 
@@ -127,14 +182,19 @@ public final class Reproduction {
     private void stage(Path d, int seed, String name, Body body) throws IOException {
         Path marker = d.resolve(".stages").resolve(name + ".json");
         if (Files.isRegularFile(marker)) return;
+        if (until != null && stages().indexOf(name) > stages().indexOf(until)) return;
         log.printf(Locale.ROOT, "[%s seed %d] %s ...%n", scale.name(), seed, name);
+        currentSeed = seed;
+        currentStage = name;
         long t0 = System.nanoTime();
         body.run();
         double secs = (System.nanoTime() - t0) / 1e9;
         ObjectNode n = JSON.createObjectNode();
         n.put("seconds", secs);
         HfJson.writeText(marker, JSON.writeValueAsString(n));
-        log.printf(Locale.ROOT, "[%s seed %d] %s done in %.1f s%n", scale.name(), seed, name, secs);
+        progress.refresh();
+        log.printf(Locale.ROOT, "[%s seed %d] %s done in %.1f s; study ETA ~%s%n", scale.name(), seed, name, secs,
+                StudyProgress.time(progress.remainingAfter(seed, name)));
     }
 
     // ---- world and tokenizer ------------------------------------------------------------------
@@ -177,48 +237,76 @@ public final class Reproduction {
     // ---- CLIP and SFT -------------------------------------------------------------------------
 
     private void trainClip(Path d, int seed, Tokenizer tok) throws IOException {
-        // captions: each scene's whole description, one of its sentences (ASPO scores single sentences)
-        // and one object without its place ("a small red circle"): with places in every caption,
-        // colour and place tell 32 images apart and CLIP never learns shapes (measured: a nearest-
-        // centroid probe on its patch features found colours 98% of the time and shapes 22%)
+        // captions: one fact a sentence, in every phrasing the describer uses (ASPO scores single
+        // sentences), each with foils that change exactly one attribute or name an absent object
+        // (NegCLIP): without them contrastive training tells images apart by colour and place and
+        // never binds a shape or a size to its object (measured: sentence AUROC at chance)
         Map<Integer, Scene> scenes = scenes(d.resolve("world"));
-        Describer describer = new Describer(new Random(seed * 31L + 7));
-        Random pick = new Random(seed);
+        Random rng = new Random(seed * 31L + 7);
+        Foils foils = new Foils(new Describer(rng), rng);
         List<String> lines = new ArrayList<>();
         for (var e : scenes.entrySet()) {
-            String description = describer.describe(e.getValue());
             String img = "world/images/" + String.format(Locale.ROOT, "%06d.png", e.getKey());
-            lines.add(captionLine(img, description));
-            List<String> sentences = new ArrayList<>();
-            for (var span : dev.aspo.method.sentences.SentenceSplitter.split(description)) {
-                String t = span.text(description).strip();
-                if (!t.isEmpty()) sentences.add(t);
+            for (int c = 0; c < scale.clipCaptions(); c++) {
+                Foils.Fact fact = foils.fact(e.getValue());
+                List<String> negatives = new ArrayList<>();
+                for (Foils.Foil f : foils.foils(e.getValue(), fact, scale.clipFoils())) negatives.add(f.text());
+                lines.add(captionLine(img, fact.text(), negatives));
             }
-            lines.add(captionLine(img, sentences.get(pick.nextInt(sentences.size()))));
-            List<dev.aspo.method.world.SceneObject> objects = e.getValue().objects();
-            var o = objects.get(pick.nextInt(objects.size()));
-            lines.add(captionLine(img, "a " + o.size().word() + " " + o.colour().word() + " " + o.shape().word()));
         }
         HfJson.writeText(d.resolve("clip-captions.jsonl"), String.join("\n", lines) + "\n");
         Path init = d.resolve("clip-init");
         if (!Files.isRegularFile(init.resolve("model.safetensors"))) {
             Path tmp = d.resolve(".clip-init.tmp");
             Files.createDirectories(tmp);
-            StudyModels.clip(tok, seed).save(tmp);
+            StudyModels.clip(tok, seed, scale.clipWidth(), scale.clipLayers()).save(tmp);
             ClipImageProcessor.clip(StudyModels.IMAGE_SIZE).save(tmp);
             Files.writeString(tmp.resolve("tokenizer.json"), tok.toJson());
             Files.move(tmp, init, StandardCopyOption.ATOMIC_MOVE);
         }
-        Map<String, String> o = common(d, seed, "clip", init, scale.clipSteps(), scale.clipBatch(), 1e-3);
+        Map<String, String> o = common(d, seed, "clip", init, scale.clipSteps(), scale.clipBatch(), scale.clipLr());
+        o.put("warmup_steps", String.valueOf(scale.clipSteps() / 20));
         o.put("train_file", d.resolve("clip-captions.jsonl").toString());
         o.put("weight_decay", "0.1");
-        new ClipTrainer(TrainConfig.of(o), quiet).run(resumeFrom(d.resolve("clip")));
+        ClipTrainer trainer = new ClipTrainer(TrainConfig.of(o), quiet);
+        trainer.onStep(steps());
+        trainer.run(resumeFrom(d.resolve("clip")));
+        measureScorerOnFoils(d, seed, tok);
     }
 
-    private static String captionLine(String image, String text) {
+    /**
+     * The trained scorer on its own task, held out: for each evaluation scene a true fact and its
+     * foils of every kind, ranked by {@code S_i} and by the text-only baseline
+     * ({@code scorer-foils.json}; the study's verdict on the scorer uses the SFT model's own
+     * sentences, in the evaluation).
+     */
+    private void measureScorerOnFoils(Path d, int seed, Tokenizer tok) throws IOException {
+        Map<Integer, Scene> scenes = scenes(d.resolve("world-eval"));
+        List<Path> images = new ArrayList<>();
+        for (int id : scenes.keySet()) images.add(image(d.resolve("world-eval"), id));
+        Random rng = new Random(seed * 131L + 3);
+        var items = ScorerQuality.foilItems(images, new ArrayList<>(scenes.values()), new Foils(new Describer(rng), rng));
+        Path clip = Trainer.latestCheckpoint(d.resolve("clip"));
+        ScorerQuality.Result r = new ScorerQuality(ClipModel.load(clip), tok, ClipImageProcessor.load(clip)).measure(items);
+        ObjectNode n = JSON.createObjectNode();
+        n.put("foil_auroc", r.sentenceAuroc());
+        n.put("text_only_foil_auroc", r.textOnlyAuroc());
+        n.put("sentences", r.n());
+        var byKind = n.putObject("foil_auroc_by_kind");
+        r.byKind().forEach((k, v) -> byKind.put(k.name().toLowerCase(Locale.ROOT), v));
+        HfJson.writeText(d.resolve("scorer-foils.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n));
+        log.printf(Locale.ROOT, "[%s seed %d] CLIP on held-out facts vs foils: AUROC %.3f (text only %.3f), by kind %s%n", scale.name(),
+                seed, r.sentenceAuroc(), r.textOnlyAuroc(), byKind);
+    }
+
+    private static String captionLine(String image, String text, List<String> negatives) {
         ObjectNode n = JSON.createObjectNode();
         n.putArray("images").add(image);
         n.put("text", text);
+        if (!negatives.isEmpty()) {
+            var a = n.putArray("negatives");
+            negatives.forEach(a::add);
+        }
         return n.toString();
     }
 
@@ -228,7 +316,7 @@ public final class Reproduction {
             ClipModel clip = ClipModel.load(Trainer.latestCheckpoint(d.resolve("clip")));
             Path tmp = d.resolve(".sft-init.tmp");
             Files.createDirectories(tmp);
-            new LlavaPolicy(StudyModels.llava(tok, clip, seed), ClipImageProcessor.clip(StudyModels.IMAGE_SIZE)).save(tmp);
+            new LlavaPolicy(StudyModels.llava(tok, clip, seed, scale.visionLayer(), scale.decoderLayers()), ClipImageProcessor.clip(StudyModels.IMAGE_SIZE)).save(tmp);
             Files.writeString(tmp.resolve("tokenizer.json"), tok.toJson());
             Files.move(tmp, init, StandardCopyOption.ATOMIC_MOVE);
         }
@@ -252,7 +340,9 @@ public final class Reproduction {
             if (lastStep > total) continue;   // a continued study: this chunk and its check were passed before
             boolean done = lastStep == total;
             if (!done) {
-                new Trainer(Trainer.Mode.SFT, TrainConfig.of(o), PolicyModels.load(init), null, tok, null, quiet).run(resumeFrom(run));
+                Trainer trainer = new Trainer(Trainer.Mode.SFT, TrainConfig.of(o), PolicyModels.load(init), null, tok, null, quiet);
+                trainer.onStep(steps());
+                trainer.run(resumeFrom(run));
                 keepOnlyLatest(run);
             }
             if (total >= scale.sftSteps() || scale.sftTargetError() <= 0 || total < scale.sftMinSteps()) {
@@ -416,7 +506,13 @@ public final class Reproduction {
 
     // ---- preference runs ----------------------------------------------------------------------
 
-    /** The settings that make method {@code m} (ASPO.md: alpha 0.5 full, 1 similarity only, 0 perplexity only). */
+    /**
+     * The settings that make method {@code m} (docs/METHOD.md: alpha 0.5 full, 1 similarity only, 0
+     * perplexity only), and the study's controls: {@code aspo_rr} ASPO with reward-ratio
+     * normalisation; {@code aspo_shuffled} ASPO's weights permuted within each chosen answer;
+     * {@code oracle_mask} the judge's labels used as they are (wrong sentences weigh 0);
+     * {@code oracle_flipNN} the oracle on labels flipped with probability NN% ({@link #flippedPairs}).
+     */
     static Map<String, String> methodSettings(String m) {
         Map<String, String> o = new LinkedHashMap<>();
         switch (m) {
@@ -424,21 +520,68 @@ public final class Reproduction {
             case "aspo" -> o.put("alpha", "0.5");
             case "aspo_s" -> o.put("alpha", "1");
             case "aspo_p" -> o.put("alpha", "0");
-            case "aspo_oracle" -> o.put("weights", "oracle");
+            case "aspo_oracle", "oracle_flip10", "oracle_flip25", "oracle_flip50" -> o.put("weights", "oracle");
             case "aspo_inverse" -> {
                 o.put("alpha", "0.5");
                 o.put("rejected_weighting", "inverse");
+            }
+            case "aspo_rr" -> {
+                o.put("alpha", "0.5");
+                o.put("normalization", "reward-ratio");
+            }
+            case "aspo_shuffled" -> {
+                o.put("alpha", "0.5");
+                o.put("shuffle_weights", "true");
+            }
+            case "oracle_mask" -> {
+                o.put("weights", "oracle");
+                o.put("normalization", "none");
             }
             default -> throw new IllegalArgumentException("unknown method " + m);
         }
         return o;
     }
 
+    /** ASPO's alpha for the methods whose weights are adaptive (their weight AUROC is measured), else NaN. */
+    static double adaptiveAlpha(String m) {
+        return switch (m) {
+            case "aspo", "aspo_rr", "aspo_shuffled" -> 0.5;
+            case "aspo_s" -> 1;
+            case "aspo_p" -> 0;
+            default -> Double.NaN;
+        };
+    }
+
+    /**
+     * {@code pairs} with each chosen sentence label flipped with probability {@code p} (seeded by
+     * {@code seed} and p), written to {@code out}: the oracle's weights made worse in known steps
+     * (their AUROC is 1 - p in expectation).
+     */
+    static void flippedPairs(Path pairs, Path out, double p, long seed) throws IOException {
+        Random rng = new Random(seed * 7919L + Math.round(p * 1000));
+        List<String> lines = new ArrayList<>();
+        for (String line : Files.readAllLines(pairs)) {
+            if (line.isBlank()) continue;
+            ObjectNode n = (ObjectNode) JSON.readTree(line);
+            var labels = n.putArray("chosen_sentence_labels");
+            for (JsonNode v : JSON.readTree(line).get("chosen_sentence_labels")) labels.add(rng.nextDouble() < p ? 1 - v.asInt() : v.asInt());
+            lines.add(n.toString());
+        }
+        HfJson.writeText(out, lines.isEmpty() ? "" : String.join("\n", lines) + "\n");
+    }
+
     private void trainPreference(Path d, int seed, Tokenizer tok, String m) throws IOException {
         Path sft = Trainer.latestCheckpoint(d.resolve("sft"));
         Map<String, String> o = common(d, seed, "runs/" + m, sft, scale.prefSteps(), scale.prefBatch(), scale.prefLr());
-        o.put("train_file", d.resolve("pairs/train.jsonl").toString());
-        o.put("eval_file", d.resolve("pairs/eval.jsonl").toString());
+        Path train = d.resolve("pairs/train.jsonl"), eval = d.resolve("pairs/eval.jsonl");
+        double flip = FLIP_RATES.getOrDefault(m, 0.0);
+        if (flip > 0) {
+            Path flipped = d.resolve("pairs/train-" + m + ".jsonl");
+            flippedPairs(train, flipped, flip, seed);
+            train = flipped;
+        }
+        o.put("train_file", train.toString());
+        o.put("eval_file", eval.toString());
         o.put("warmup_steps", String.valueOf(scale.prefSteps() / 10));
         o.put("beta", "0.1");
         o.put("freeze", FROZEN);
@@ -449,32 +592,99 @@ public final class Reproduction {
             sim = ClipSimilarity.load(Trainer.latestCheckpoint(d.resolve("clip")), d.resolve("cache"));
         }
         Trainer.Mode mode = m.equals("dpo") ? Trainer.Mode.DPO : Trainer.Mode.ASPO;
-        new Trainer(mode, cfg, PolicyModels.load(sft), PolicyModels.load(sft), tok, sim, quiet).run(resumeFrom(d.resolve("runs/" + m)));
+        Trainer trainer = new Trainer(mode, cfg, PolicyModels.load(sft), PolicyModels.load(sft), tok, sim, quiet);
+        trainer.onStep(steps());
+        trainer.run(resumeFrom(d.resolve("runs/" + m)));
     }
 
     // ---- evaluation ---------------------------------------------------------------------------
 
+    /** The SFT model's step count (its checkpoint's). */
+    static int sftSteps(Path d) throws IOException {
+        Path last = Trainer.latestCheckpoint(d.resolve("sft"));
+        if (last == null) throw new IllegalStateException(d.resolve("sft") + ": no checkpoint");
+        return Integer.parseInt(last.getFileName().toString().substring("checkpoint-".length()));
+    }
+
+    /**
+     * The CLIP scorer on the SFT model's own held-out chosen sentences ({@code pairs/eval.jsonl}),
+     * each judged against its scene: AUROC of raw {@code S_i} and of the text-only baseline
+     * ({@code eval/scorer.json}).
+     */
+    private void evaluateScorer(Path d) throws IOException {
+        Map<Integer, Scene> scenes = scenes(d.resolve("world-eval"));
+        List<ScorerQuality.Item> items = new ArrayList<>();
+        for (String line : Files.readAllLines(d.resolve("pairs/eval.jsonl"))) {
+            if (line.isBlank()) continue;
+            JsonNode n = JSON.readTree(line);
+            int id = n.get("scene_id").asInt();
+            items.addAll(ScorerQuality.judged(image(d.resolve("world-eval"), id), scenes.get(id), n.get("chosen").asText()));
+        }
+        Path clip = Trainer.latestCheckpoint(d.resolve("clip"));
+        ScorerQuality.Result r = new ScorerQuality(ClipModel.load(clip), Tokenizer.fromFile(clip.resolve("tokenizer.json")),
+                ClipImageProcessor.load(clip)).measure(items);
+        ObjectNode o = JSON.createObjectNode();
+        putAuroc(o, "sentence_auroc", r.sentenceAuroc());
+        putAuroc(o, "text_only_auroc", r.textOnlyAuroc());
+        o.put("sentences", r.n());
+        o.put("wrong_sentences", r.wrong());
+        HfJson.writeText(d.resolve("eval/scorer.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o));
+    }
+
+    private static void putAuroc(ObjectNode o, String key, double v) {
+        if (Double.isNaN(v)) o.putNull(key);
+        else o.put(key, v);
+    }
+
     private void evaluate(Path d, Tokenizer tok, String m) throws IOException {
+        if (m.equals("sft")) {
+            Files.createDirectories(d.resolve("eval"));
+            evaluateScorer(d);
+        }
         Path ckpt = Trainer.latestCheckpoint(m.equals("sft") ? d.resolve("sft") : d.resolve("runs/" + m));
         LlavaPolicy policy = LlavaPolicy.load(ckpt);
         Files.createDirectories(d.resolve("eval"));
         ObjectNode result = ModelEvaluation.run(policy, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE),
                 d.resolve("world-eval"), scale.popeScenes(), d.resolve("eval/" + m + "-answers.jsonl"));
         result.put("reward_accuracy", m.equals("sft") ? 0.0 : lastEval(d.resolve("runs/" + m), "eval_rewards/accuracies"));
-        double alpha = switch (m) {
-            case "aspo" -> 0.5;
-            case "aspo_s" -> 1;
-            case "aspo_p" -> 0;
-            default -> Double.NaN;
-        };
+        double alpha = adaptiveAlpha(m);
         if (!Double.isNaN(alpha)) {
             SimilaritySource sim = alpha > 0 ? ClipSimilarity.load(Trainer.latestCheckpoint(d.resolve("clip")), d.resolve("cache")) : null;
             List<Record> pairs = Dataset.load(d.resolve("pairs/eval.jsonl"), Dataset.Kind.PREFERENCE, false).records();
-            double auroc = WeightQuality.auroc(policy, tok, sim, alpha, pairs, MAX_LENGTH);
-            if (Double.isNaN(auroc)) result.putNull("weight_auroc");   // no wrong (or no right) sentence to tell apart
-            else result.put("weight_auroc", auroc);
+            putAuroc(result, "weight_auroc", WeightQuality.auroc(policy, tok, sim, alpha, pairs, MAX_LENGTH, m.equals("aspo_shuffled")));
+        } else if (FLIP_RATES.containsKey(m)) {
+            // the flipped labels' AUROC for the true ones, on the held-out pairs flipped the same way
+            Path flipped = d.resolve("eval/pairs-" + m + ".jsonl");
+            flippedPairs(d.resolve("pairs/eval.jsonl"), flipped, FLIP_RATES.get(m), seedOf(d) + 17);
+            putAuroc(result, "weight_auroc", labelAuroc(d.resolve("pairs/eval.jsonl"), flipped));
         }
         HfJson.writeText(d.resolve("eval/" + m + ".json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result));
+    }
+
+    private static int seedOf(Path seedDir) {
+        return Integer.parseInt(seedDir.getFileName().toString().substring("seed-".length()));
+    }
+
+    /** AUROC of the labels of {@code scored} for the true labels of {@code truth} (the same pairs, line by line). */
+    static double labelAuroc(Path truth, Path scored) throws IOException {
+        List<String> t = Files.readAllLines(truth), f = Files.readAllLines(scored);
+        List<Double> score = new ArrayList<>();
+        List<Boolean> pos = new ArrayList<>();
+        for (int i = 0, j = 0; i < t.size(); i++) {
+            if (t.get(i).isBlank()) continue;
+            JsonNode a = JSON.readTree(t.get(i)).get("chosen_sentence_labels"), b = JSON.readTree(f.get(j++)).get("chosen_sentence_labels");
+            for (int k = 0; k < a.size(); k++) {
+                score.add(b.get(k).asDouble());
+                pos.add(a.get(k).asInt() == 1);
+            }
+        }
+        double[] sc = new double[score.size()];
+        boolean[] p = new boolean[pos.size()];
+        for (int i = 0; i < sc.length; i++) {
+            sc[i] = score.get(i);
+            p[i] = pos.get(i);
+        }
+        return Auroc.of(sc, p);
     }
 
     /** The value of {@code key} on the last line of a run's metrics.jsonl that has it. */

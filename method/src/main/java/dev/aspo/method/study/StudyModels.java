@@ -35,25 +35,32 @@ public final class StudyModels {
         return new BpeTrainer(VOCAB, 2, List.of("<bos>", "<eos>", "<pad>", "<image>")).withBosToken("<bos>").train(corpus);
     }
 
-    static ClipVisionConfig vision() {
-        return ClipVisionConfig.of(64, 256, 2, 4, IMAGE_SIZE, PATCH, ClipActivation.QUICK_GELU);
-    }
-
-    /** A freshly initialised CLIP dual encoder for {@code tokenizer}. */
+    /** A freshly initialised CLIP dual encoder for {@code tokenizer}: hidden 64, 2 layers a tower. */
     public static ClipModel clip(Tokenizer tokenizer, long seed) {
-        ClipTextConfig text = ClipTextConfig.of(tokenizer.vocabSize(), 64, 256, 2, 4, MAX_TEXT, ClipActivation.QUICK_GELU,
-                tokenizer.tokenToId("<eos>"));
-        return ClipModel.random(ClipConfig.of(text, vision(), 64), seed);
+        return clip(tokenizer, seed, 64, 2);
     }
 
-    /** A freshly initialised LLaVA whose vision tower holds {@code clip}'s vision weights. */
+    /** A freshly initialised CLIP: towers of {@code width} hidden (MLP 4x, heads of 16) and {@code layers} layers, projections to {@code width}. */
+    public static ClipModel clip(Tokenizer tokenizer, long seed, int width, int layers) {
+        ClipTextConfig text = ClipTextConfig.of(tokenizer.vocabSize(), width, 4 * width, layers, width / 16, MAX_TEXT,
+                ClipActivation.QUICK_GELU, tokenizer.tokenToId("<eos>"));
+        ClipVisionConfig vision = ClipVisionConfig.of(width, 4 * width, layers, width / 16, IMAGE_SIZE, PATCH, ClipActivation.QUICK_GELU);
+        return ClipModel.random(ClipConfig.of(text, vision, width), seed);
+    }
+
+    /** A freshly initialised LLaVA whose vision tower holds {@code clip}'s vision weights, reading its last layer, 2 decoder layers. */
     public static LlavaForConditionalGeneration llava(Tokenizer tokenizer, ClipModel clip, long seed) {
+        return llava(tokenizer, clip, seed, -1, 2);
+    }
+
+    /** The same, reading vision layer {@code visionLayer} (-1 last, -2 the one before) into a decoder of {@code decoderLayers}. */
+    public static LlavaForConditionalGeneration llava(Tokenizer tokenizer, ClipModel clip, long seed, int visionLayer, int decoderLayers) {
         LlamaConfig text = LlamaConfig.builder().vocabSize(tokenizer.vocabSize()).hiddenSize(128).intermediateSize(344)
-                .numHiddenLayers(2).numAttentionHeads(4).numKeyValueHeads(2).maxPositionEmbeddings(256)
+                .numHiddenLayers(decoderLayers).numAttentionHeads(4).numKeyValueHeads(2).maxPositionEmbeddings(256)
                 .bosTokenId(tokenizer.tokenToId("<bos>")).eosTokenIds(tokenizer.tokenToId("<eos>"))
                 .padTokenId(tokenizer.tokenToId("<pad>")).build();
         LlavaConfig c = LlavaConfig.builder(clip.config().visionConfig(), text).imageTokenIndex(tokenizer.tokenToId("<image>"))
-                .visionFeatureLayer(-1).build();
+                .visionFeatureLayer(visionLayer).build();
         LlavaForConditionalGeneration m = LlavaForConditionalGeneration.random(c, seed);
         for (var e : clip.visionModel.namedParameters().entrySet()) m.visionTower.copyFrom(e.getKey(), e.getValue());
         return m;

@@ -37,7 +37,8 @@ public final class StudyReport {
         double wall = 0;
         List<Double> pairCount = new ArrayList<>(), errorRate = new ArrayList<>();
         Map<String, Map<String, List<Double>>> values = new LinkedHashMap<>();
-        Map<String, List<Double>> auroc = new LinkedHashMap<>();
+        Map<String, List<Double>> auroc = new LinkedHashMap<>(), scorer = new LinkedHashMap<>();
+        List<Integer> sftSteps = new ArrayList<>();
         for (int s = 1; s <= seeds; s++) {
             Path d = Reproduction.seedDir(out, s);
             try (DirectoryStream<Path> st = Files.newDirectoryStream(d.resolve(".stages"), "*.json")) {
@@ -46,6 +47,11 @@ public final class StudyReport {
             JsonNode pairs = JSON.readTree(d.resolve("pairs/stats.json").toFile());
             pairCount.add(pairs.get("count").asDouble());
             errorRate.add(pairs.get("chosen_sentence_error_rate").asDouble());
+            sftSteps.add(Reproduction.sftSteps(d));
+            JsonNode sc = JSON.readTree(d.resolve("eval/scorer.json").toFile());
+            for (String k : List.of("sentence_auroc", "text_only_auroc")) {
+                scorer.computeIfAbsent(k, x -> new ArrayList<>()).add(sc.get(k).isNull() ? Double.NaN : sc.get(k).asDouble());
+            }
             for (String m : Reproduction.METHODS) {
                 JsonNode e = JSON.readTree(d.resolve("eval/" + m + ".json").toFile());
                 for (String k : METRICS) values.computeIfAbsent(m, x -> new LinkedHashMap<>()).computeIfAbsent(k, x -> new ArrayList<>())
@@ -61,6 +67,9 @@ public final class StudyReport {
         pairs.put("chosen_sentence_error_rate", mean(errorRate));
         pairs.set("per_seed_count", JSON.valueToTree(pairCount));
         pairs.set("per_seed_chosen_sentence_error_rate", JSON.valueToTree(errorRate));
+        root.set("sft_steps", JSON.valueToTree(sftSteps));
+        ObjectNode sc = root.putObject("scorer");
+        scorer.forEach((k, v) -> stat(sc.putObject(k), v));
         ObjectNode methods = root.putObject("methods");
         values.forEach((m, ks) -> {
             ObjectNode mo = methods.putObject(m);
@@ -68,6 +77,12 @@ public final class StudyReport {
         });
         ObjectNode wa = root.putObject("weight_auroc");
         auroc.forEach((m, v) -> stat(wa.putObject(m), v));
+        Comparisons cmp = new Comparisons(out, seeds, Reproduction.METHODS);
+        ObjectNode paired = cmp.paired();
+        root.set("paired", paired);
+        root.set("controls", cmp.controls());
+        root.set("dose_response", Comparisons.doseResponse(paired, wa));
+        root.put("verdict", Comparisons.verdict(paired, root.get("controls")));
 
         Path json = out.resolve("results.json");
         HfJson.writeText(json, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n");
@@ -77,16 +92,24 @@ public final class StudyReport {
         return json;
     }
 
-    /** Mean and std over the seeds where the value is defined (an AUROC is not when all sentences are right); null if none. */
-    private static void stat(ObjectNode o, List<Double> v) {
+    /**
+     * Mean and std over the seeds where the value is defined (an AUROC is not when all sentences
+     * are right; null if none), and {@code per_seed}, the values in seed order (null where undefined).
+     */
+    static void stat(ObjectNode o, List<Double> v) {
         List<Double> finite = v.stream().filter(Double::isFinite).toList();
         if (finite.isEmpty()) {
             o.putNull("mean");
             o.putNull("std");
-            return;
+        } else {
+            o.put("mean", mean(finite));
+            o.put("std", std(finite));
         }
-        o.put("mean", mean(finite));
-        o.put("std", std(finite));
+        var per = o.putArray("per_seed");
+        for (double x : v) {
+            if (Double.isFinite(x)) per.add(x);
+            else per.addNull();
+        }
     }
 
     static double mean(List<Double> v) {
@@ -108,9 +131,16 @@ public final class StudyReport {
         int seeds = root.get("seeds").asInt();
         b.append(String.format(Locale.ROOT, "# Shapes-world study: scale %s, %d seed%s%n%n", root.get("scale").asText(), seeds,
                 seeds == 1 ? "" : "s"));
+        if (root.has("verdict")) b.append("**Verdict (computed):** ").append(root.get("verdict").asText()).append("\n\n");
         b.append(String.format(Locale.ROOT, "%.0f SeVa pairs per seed; %.1f%% of the chosen answers' sentences are wrong"
                         + " (judge); compute %.1f min in all.%n%n", root.get("pairs").get("count").asDouble(),
                 100 * root.get("pairs").get("chosen_sentence_error_rate").asDouble(), root.get("wall_seconds").asDouble() / 60));
+        JsonNode sc = root.path("scorer");
+        if (sc.has("sentence_auroc")) {
+            b.append(String.format(Locale.ROOT, "CLIP scorer on the SFT model's held-out chosen sentences: AUROC of S_i %s, text-only"
+                    + " baseline %s (0.5 = chance); SFT steps per seed: %s.%n%n", auroc(sc.get("sentence_auroc"), seeds),
+                    auroc(sc.get("text_only_auroc"), seeds), root.path("sft_steps")));
+        }
         b.append("Mean").append(seeds > 1 ? " ± std over seeds" : "").append(", in %. Lower is better for CHAIR and attribute"
                 + " errors, higher for recall, POPE F1 and reward accuracy; a POPE yes-ratio near 50% is unbiased.\n\n");
         b.append("| method | CHAIR_i ↓ | CHAIR_s ↓ | recall ↑ | attr. err ↓ | POPE rand F1 ↑ | POPE pop F1 ↑ | POPE adv F1 ↑ |"
@@ -126,6 +156,26 @@ public final class StudyReport {
             }
             b.append(" |\n");
         }
+        JsonNode paired = root.path("paired");
+        if (paired.size() > 0) {
+            b.append("\nPaired against DPO (method minus DPO, percentage points; 95% hierarchical-bootstrap interval over seeds and"
+                    + " held-out scenes; p from a scene-level permutation test; seeds where the method is better):\n\n");
+            b.append("| method |");
+            for (String k : SceneUnits.METRICS) b.append(" ").append(k).append(" |");
+            b.append("\n|---|");
+            for (int i = 0; i < SceneUnits.METRICS.size(); i++) b.append("---|");
+            b.append("\n");
+            for (var it = paired.fieldNames(); it.hasNext(); ) {
+                String m = it.next();
+                b.append("| ").append(m).append(" |");
+                for (String k : SceneUnits.METRICS) {
+                    JsonNode r = paired.get(m).get(k);
+                    b.append(" ").append(Comparisons.difference(r)).append(", ").append(r.get("seeds_better").asInt()).append("/")
+                            .append(seeds).append(" |");
+                }
+                b.append("\n");
+            }
+        }
         JsonNode wa = root.get("weight_auroc");
         if (wa.size() > 0) {
             b.append("\nAUROC of the sentence weights of held-out chosen answers for telling correct sentences from wrong ones"
@@ -140,6 +190,12 @@ public final class StudyReport {
             }
         }
         return b.toString();
+    }
+
+    private static String auroc(JsonNode v, int seeds) {
+        if (v.get("mean").isNull()) return "n/a";
+        String s = String.format(Locale.ROOT, "%.3f", v.get("mean").asDouble());
+        return seeds > 1 ? s + String.format(Locale.ROOT, " ± %.3f", v.get("std").asDouble()) : s;
     }
 
     private static String cell(JsonNode v, int seeds) {

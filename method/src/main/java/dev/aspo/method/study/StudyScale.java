@@ -1,6 +1,11 @@
 package dev.aspo.method.study;
 
+import java.lang.reflect.RecordComponent;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The sizes of one reproduction study. Every scale trains the same compact models; they differ in
@@ -22,6 +27,15 @@ import java.util.Locale;
  * @param trainScenes   scenes of the training world (CLIP captions and SFT records come from them)
  * @param evalScenes    held-out scenes: descriptions, POPE probes, held-out preference pairs
  * @param clipSteps     contrastive CLIP steps (batch {@code clipBatch})
+ * @param clipCaptions  one-fact caption records per training scene for CLIP (each scene's image, a true
+ *                      sentence about one object or the count)
+ * @param clipFoils     hard negatives per caption: the sentence with one attribute changed ({@code Foils})
+ * @param clipLr        CLIP's peak learning rate (warm-up over the first 5% of its steps, then cosine)
+ * @param clipWidth     CLIP's hidden and projection size (both towers)
+ * @param clipLayers    layers of each CLIP tower
+ * @param visionLayer   the vision tower's layer LLaVA reads ({@code vision_feature_layer}: -1 last, -2 the one
+ *                      before, LLaVA-1.5's choice: the last layer's patch outputs feed nothing in CLIP's loss)
+ * @param decoderLayers layers of the LLaVA's Llama decoder (hidden 128)
  * @param sftSteps      the most SFT steps of the LLaVA (batch {@code sftBatch})
  * @param sftMinSteps   SFT steps before the first check of the error rate
  * @param sftCheckEvery steps between checks
@@ -31,13 +45,17 @@ import java.util.Locale;
  * @param prefSteps     steps of each preference run (batch {@code prefBatch} pairs)
  * @param popeScenes    held-out scenes probed with POPE questions (per split)
  */
-public record StudyScale(String name, int trainScenes, int evalScenes, int clipSteps, int clipBatch, int sftSteps,
+public record StudyScale(String name, int trainScenes, int evalScenes, int clipSteps, int clipBatch, int clipCaptions,
+                         int clipFoils, double clipLr, int clipWidth, int clipLayers, int visionLayer, int decoderLayers, int sftSteps,
                          int sftMinSteps, int sftCheckEvery, double sftTargetError, int sftBatch, double sftLr,
                          int pairScenes, int prefSteps, int prefBatch, double prefLr, int popeScenes) {
 
-    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 32, 150, 32, 500, 500, 500, 0, 16, 1e-3, 64, 12, 8, 2e-5, 16);
-    public static final StudyScale SMALL = new StudyScale("small", 3000, 200, 1500, 32, 16000, 4000, 1000, 0.3, 16, 1e-3, 600, 150, 8, 2e-5, 120);
-    public static final StudyScale FULL = new StudyScale("full", 3000, 300, 1500, 32, 16000, 4000, 1000, 0.3, 16, 1e-3, 1000, 250, 8, 2e-5, 200);
+    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 32, 150, 32, 2, 2, 1e-3, 64, 2, -2, 2, 500, 500, 500, 0, 16, 1e-3,
+            64, 12, 8, 2e-5, 16);
+    public static final StudyScale SMALL = new StudyScale("small", 3000, 200, 1500, 32, 2, 2, 1e-3, 64, 2, -2, 2, 16000, 4000, 1000, 0.3,
+            16, 1e-3, 600, 150, 8, 2e-5, 120);
+    public static final StudyScale FULL = new StudyScale("full", 3000, 300, 1500, 32, 2, 2, 1e-3, 64, 2, -2, 2, 16000, 4000, 1000, 0.3,
+            16, 1e-3, 1000, 250, 8, 2e-5, 200);
 
     /** The scale called {@code name} (smoke, small or full). */
     public static StudyScale of(String name) {
@@ -47,5 +65,53 @@ public record StudyScale(String name, int trainScenes, int evalScenes, int clipS
             case "full" -> FULL;
             default -> throw new IllegalArgumentException("unknown scale \"" + name + "\" (expected smoke, small or full)");
         };
+    }
+
+    /**
+     * This scale with one setting changed, by its snake_case name ({@code sft_steps=6000}): for
+     * choosing settings on validation scenes. The name stays, so a study folder records the change
+     * in its {@code study.json} and refuses to continue under other settings.
+     */
+    public StudyScale with(String key, String value) {
+        RecordComponent[] cs = StudyScale.class.getRecordComponents();
+        Object[] args = new Object[cs.length];
+        boolean found = false;
+        try {
+            for (int i = 0; i < cs.length; i++) {
+                args[i] = cs[i].getAccessor().invoke(this);
+                if (!snake(cs[i].getName()).equals(key) || cs[i].getName().equals("name")) continue;
+                found = true;
+                try {
+                    args[i] = cs[i].getType() == int.class ? (Object) Integer.parseInt(value.strip()) : (Object) Double.parseDouble(value.strip());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("study setting " + key + ": \"" + value + "\" is not " + (cs[i].getType() == int.class ? "an integer" : "a number"));
+                }
+            }
+            if (!found) throw new IllegalArgumentException("unknown study setting \"" + key + "\" (known: " + String.join(", ", keys()) + ")");
+            return (StudyScale) StudyScale.class.getDeclaredConstructors()[0].newInstance(args);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Every setting, by snake_case name (what {@link #with} takes and study.json records). */
+    public Map<String, Object> settings() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        try {
+            for (RecordComponent c : StudyScale.class.getRecordComponents()) m.put(snake(c.getName()), c.getAccessor().invoke(this));
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+        return m;
+    }
+
+    private static List<String> keys() {
+        List<String> k = new ArrayList<>();
+        for (RecordComponent c : StudyScale.class.getRecordComponents()) if (!c.getName().equals("name")) k.add(snake(c.getName()));
+        return k;
+    }
+
+    private static String snake(String camel) {
+        return camel.replaceAll("([A-Z])", "_$1").toLowerCase(Locale.ROOT);
     }
 }

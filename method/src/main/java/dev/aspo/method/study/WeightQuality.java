@@ -28,6 +28,15 @@ public final class WeightQuality {
     /** AUROC over the chosen sentences of {@code records} (each with {@code chosenLabels}); NaN when one class is empty. */
     public static double auroc(PolicyModel policy, Tokenizer tokenizer, SimilaritySource similarity, double alpha,
                                List<Record> records, int maxLength) {
+        return auroc(policy, tokenizer, similarity, alpha, records, maxLength, false);
+    }
+
+    /**
+     * The same; with {@code shuffled} each answer's weights are first permuted among its sentences
+     * (seeded by the record's index, as the trainer's {@code shuffle_weights}): the control's weights.
+     */
+    public static double auroc(PolicyModel policy, Tokenizer tokenizer, SimilaritySource similarity, double alpha,
+                               List<Record> records, int maxLength, boolean shuffled) {
         SequenceEncoder enc = new SequenceEncoder(tokenizer, policy.eosId(), maxLength);
         List<Double> scores = new ArrayList<>();
         List<Boolean> labels = new ArrayList<>();
@@ -63,6 +72,12 @@ public final class WeightQuality {
                 }
                 double[] s = alpha > 0 ? SentenceWeights.minMax(similarity.similarities(r, rows.get(j).sentences())) : null;
                 double[] w = SentenceWeights.fuse(alpha, s, SentenceWeights.perplexityScores(sums, counts));
+                if (shuffled) {
+                    List<Double> list = new ArrayList<>();
+                    for (double v : w) list.add(v);
+                    java.util.Collections.shuffle(list, new java.util.Random(from + j));
+                    for (int i = 0; i < k; i++) w[i] = list.get(i);
+                }
                 for (int i = 0; i < k; i++) {
                     scores.add(w[i]);
                     labels.add(r.chosenLabels()[i] >= 0.5);

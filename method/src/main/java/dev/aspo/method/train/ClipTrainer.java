@@ -54,6 +54,12 @@ public final class ClipTrainer {
     private final Tokenizer tokenizer;
     private final ClipImageProcessor processor;
     private final PrintStream console;
+    private StepListener listener = StepListener.NONE;
+
+    /** Tells {@code l} after every step (besides the console progress). */
+    public void onStep(StepListener l) {
+        this.listener = l == null ? StepListener.NONE : l;
+    }
 
     /** Loads the CLIP directory of the config's {@code model} key (weights, tokenizer.json, preprocessor_config.json). */
     public ClipTrainer(TrainConfig cfg, PrintStream console) throws IOException {
@@ -156,6 +162,7 @@ public final class ClipTrainer {
             line.put("tokens_per_s", tokens / secs);
             if (step % cfg.integer("log_every") == 0 || step == total) Trainer.appendMetrics(metricsFile, line);
             progress.step(step, loss, tokens / secs);
+            listener.step(step, total);
             boolean end = step == total;
             if (eval != null && ((cfg.integer("eval_every") > 0 && step % cfg.integer("eval_every") == 0) || end)) {
                 Map<String, Object> ev = new LinkedHashMap<>();

@@ -87,6 +87,12 @@ public final class Trainer {
     private final Tokenizer tokenizer;
     private final SimilaritySource similarity;
     private final PrintStream console;
+    private StepListener listener = StepListener.NONE;
+
+    /** Tells {@code l} after every step (besides the console progress). */
+    public void onStep(StepListener l) {
+        this.listener = l == null ? StepListener.NONE : l;
+    }
     private final LossConfig lossConfig;
 
     /**
@@ -254,6 +260,7 @@ public final class Trainer {
                 line.put("tokens_per_s", tokens / secs);
                 if (step % cfg.integer("log_every") == 0 || step == total) appendMetrics(metricsFile, line);
                 progress.step(step, (Double) line.get("loss"), tokens / secs);
+                listener.step(step, total);
 
                 boolean end = step == total;
                 if (eval != null && ((cfg.integer("eval_every") > 0 && step % cfg.integer("eval_every") == 0) || end)) {

@@ -1,0 +1,109 @@
+package dev.aspo.method.study;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.aspo.method.train.StepListener;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Where a study is and how long it has left. On a terminal one line redrawn in place
+ * ({@code [small seed 1] sft 2300/4000 ETA 3:10 | study ETA ~14:20}); in a log a line every 5% of
+ * a stage's steps. A stage's ETA comes from its own step rate; the study's from the time each
+ * remaining stage took in an earlier seed (its marker), or before that from a rough rate per step
+ * of this 2-core machine (hence the {@code ~}).
+ */
+final class StudyProgress {
+    /** Rough seconds per step (or per evaluated scene) on 2 cores, for stages not yet measured. */
+    private static final double CLIP_STEP = 0.15, SFT_STEP = 0.08, PREF_STEP = 0.2, EVAL_SCENE = 0.05;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final PrintStream out;
+    private final boolean terminal;
+    private final StudyScale scale;
+    private final int seeds;
+    private final Path studyDir;
+    private final Map<String, Double> measured = new HashMap<>();   // stage -> seconds, from any seed's marker
+
+    StudyProgress(PrintStream out, boolean terminal, StudyScale scale, int seeds, Path studyDir) {
+        this.out = out;
+        this.terminal = terminal;
+        this.scale = scale;
+        this.seeds = seeds;
+        this.studyDir = studyDir;
+    }
+
+    /** Reads the stage markers of every seed (call after a stage ends). */
+    void refresh() {
+        for (int s = 1; s <= seeds; s++) {
+            Path dir = Reproduction.seedDir(studyDir, s).resolve(".stages");
+            for (String st : Reproduction.stages()) {
+                Path m = dir.resolve(st + ".json");
+                if (measured.containsKey(st) || !Files.isRegularFile(m)) continue;
+                try {
+                    measured.put(st, JSON.readTree(m.toFile()).get("seconds").asDouble());
+                } catch (IOException | RuntimeException e) {
+                    // an unreadable marker only costs the estimate
+                }
+            }
+        }
+    }
+
+    /** Seconds the stages after {@code stage} of seed {@code seed}, and every later seed, should take. */
+    double remainingAfter(int seed, String stage) {
+        List<String> all = Reproduction.stages();
+        double t = 0;
+        for (int s = seed; s <= seeds; s++) {
+            for (int i = s == seed ? all.indexOf(stage) + 1 : 0; i < all.size(); i++) {
+                String st = all.get(i);
+                if (Files.isRegularFile(Reproduction.seedDir(studyDir, s).resolve(".stages").resolve(st + ".json"))) continue;
+                t += measured.getOrDefault(st, guess(st));
+            }
+        }
+        return t;
+    }
+
+    private double guess(String stage) {
+        if (stage.equals("clip")) return scale.clipSteps() * CLIP_STEP;
+        if (stage.equals("sft")) return (scale.sftTargetError() > 0 ? scale.sftMinSteps() : scale.sftSteps()) * SFT_STEP;
+        if (stage.startsWith("train-")) return scale.prefSteps() * PREF_STEP;
+        if (stage.startsWith("eval-")) return (scale.evalScenes() + 6 * scale.popeScenes()) * EVAL_SCENE;
+        if (stage.equals("pairs")) return (scale.pairScenes() + scale.evalScenes()) * 2 * EVAL_SCENE;
+        return 1;
+    }
+
+    /** A listener for the steps of {@code stage} of {@code seed}: the redrawn line or a line every 5%. */
+    StepListener stage(int seed, String stage) {
+        long start = System.nanoTime();
+        double after = remainingAfter(seed, stage);
+        long[] lastPercent = {-1};
+        return (step, total) -> {
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            double eta = step > 0 ? elapsed / step * (total - step) : 0;
+            String line = String.format(Locale.ROOT, "[%s seed %d] %s %d/%d ETA %s | study ETA ~%s", scale.name(), seed, stage, step, total,
+                    time(eta), time(eta + after));
+            if (terminal) {
+                out.print("\r" + line + "   ");
+                if (step == total) out.println();
+                out.flush();
+            } else {
+                long percent = 100 * step / Math.max(1, total);
+                if (percent / 5 != lastPercent[0] / 5 || step == total) {
+                    lastPercent[0] = percent;
+                    out.println(line);
+                }
+            }
+        };
+    }
+
+    static String time(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                         : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
+    }
+}

@@ -1,0 +1,86 @@
+package dev.aspo.method.study;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The paired comparison against DPO, on cases whose answer is known. */
+class PairedStatisticsTest {
+    private static PairedStatistics.Units units(double[] num, double[] den) {
+        return new PairedStatistics.Units(num, den);
+    }
+
+    /** Per-scene CHAIR-like units: mentions 1..4, hallucinations Binomial(mentions, rate). */
+    private static PairedStatistics.Units random(Random rng, int scenes, double rate) {
+        double[] num = new double[scenes], den = new double[scenes];
+        for (int j = 0; j < scenes; j++) {
+            den[j] = 1 + rng.nextInt(4);
+            for (int k = 0; k < den[j]; k++) if (rng.nextDouble() < rate) num[j]++;
+        }
+        return units(num, den);
+    }
+
+    @Test
+    void aConstantDifferenceGivesAZeroWidthIntervalAtThatValue() {
+        Random rng = new Random(3);
+        List<PairedStatistics.Units> dpo = new ArrayList<>(), method = new ArrayList<>();
+        for (int s = 0; s < 5; s++) {
+            PairedStatistics.Units b = random(rng, 40, 0.3);
+            double[] num = new double[40];
+            for (int j = 0; j < 40; j++) num[j] = b.num()[j] - 0.1 * b.den()[j];   // every scene's rate 0.1 lower
+            dpo.add(b);
+            method.add(units(num, b.den()));
+        }
+        PairedStatistics.Result r = new PairedStatistics(1000, 1).compare(method, dpo, true);
+        assertEquals(-0.1, r.mean(), 1e-12);
+        assertEquals(-0.1, r.ciLow(), 1e-12);
+        assertEquals(-0.1, r.ciHigh(), 1e-12);
+        assertEquals(5, r.seedsBetter());
+        assertTrue(r.pValue() < 0.01, "p " + r.pValue());
+    }
+
+    @Test
+    void pureNoiseGivesUniformPValues() {
+        Random rng = new Random(11);
+        int studies = 200, significant = 0;
+        for (int k = 0; k < studies; k++) {
+            List<PairedStatistics.Units> a = new ArrayList<>(), b = new ArrayList<>();
+            for (int s = 0; s < 5; s++) {
+                a.add(random(rng, 30, 0.3));
+                b.add(random(rng, 30, 0.3));
+            }
+            PairedStatistics.Result r = new PairedStatistics(400, k).compare(a, b, true);
+            if (r.pValue() < 0.05) significant++;
+            assertTrue(r.ciLow() <= r.mean() && r.mean() <= r.ciHigh(), r.toString());
+        }
+        assertTrue(significant <= studies / 10, significant + " of " + studies + " null studies below p = 0.05");
+        assertTrue(significant >= 1, "a test that never rejects cannot be right at the nominal 5%: " + significant);
+    }
+
+    @Test
+    void aRealDifferenceIsFoundWithFiveSeeds() {
+        Random rng = new Random(5);
+        List<PairedStatistics.Units> a = new ArrayList<>(), b = new ArrayList<>();
+        for (int s = 0; s < 5; s++) {
+            a.add(random(rng, 300, 0.20));
+            b.add(random(rng, 300, 0.30));
+        }
+        PairedStatistics.Result r = new PairedStatistics(1000, 2).compare(a, b, true);
+        assertTrue(r.ciHigh() < 0 && r.pValue() < 0.01, r.toString());
+        assertTrue(r.pValue() < 0.0625, "below what a Wilcoxon test over 5 seeds can reach");
+    }
+
+    @Test
+    void mismatchedInputsAreRefused() {
+        PairedStatistics p = new PairedStatistics(100, 1);
+        PairedStatistics.Units u = units(new double[] {1}, new double[] {2});
+        assertThrows(IllegalArgumentException.class, () -> p.compare(List.of(u), List.of(), true));
+        assertThrows(IllegalArgumentException.class, () -> p.compare(List.of(u), List.of(units(new double[2], new double[2])), true));
+        assertThrows(IllegalArgumentException.class, () -> new PairedStatistics(10, 1));
+    }
+}
