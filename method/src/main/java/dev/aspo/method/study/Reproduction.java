@@ -163,6 +163,7 @@ public final class Reproduction {
         stage(d, seed, "world", () -> {
             WorldWriter.write(d.resolve("world"), scale.trainScenes(), seed, StudyModels.IMAGE_SIZE);
             WorldWriter.write(d.resolve("world-eval"), scale.evalScenes(), 1_000_000L + seed, StudyModels.IMAGE_SIZE);
+            WorldWriter.write(d.resolve("world-val"), scale.valScenes(), 2_000_000L + seed, StudyModels.IMAGE_SIZE);
         });
         stage(d, seed, "tokenizer", () -> HfJson.writeText(d.resolve("tokenizer.json"), StudyModels.tokenizer(corpus(d)).toJson()));
         Tokenizer tok = Tokenizer.fromFile(d.resolve("tokenizer.json"));
@@ -332,7 +333,7 @@ public final class Reproduction {
             Map<String, String> o = common(d, seed, "sft", init, total, scale.sftBatch(), scale.sftLr());
             o.put("train_file", d.resolve("world/sft.jsonl").toString());
             o.put("warmup_steps", String.valueOf(Math.min(300, scale.sftSteps() / 20)));
-            o.put("freeze", FROZEN);
+            if (scale.freezeVision() == 1) o.put("freeze", FROZEN);
             o.put("min_lr_ratio", "1.0");
             o.put("save_every", String.valueOf(total));
             Path last = Files.isDirectory(run) ? Trainer.latestCheckpoint(run) : null;
@@ -350,19 +351,18 @@ public final class Reproduction {
                 continue;
             }
             double err = heldInErrorRate(d, tok, LlavaPolicy.load(Trainer.latestCheckpoint(run)));
-            log.printf(Locale.ROOT, "[%s seed %d] sft step %d: %.1f%% of held-in description sentences wrong%n", scale.name(), seed,
+            log.printf(Locale.ROOT, "[%s seed %d] sft step %d: %.1f%% of validation description sentences wrong%n", scale.name(), seed,
                     total, 100 * err);
             if (err <= scale.sftTargetError()) break;
         }
     }
 
-    /** Share of wrong sentences in the SFT model's descriptions of the last 64 training scenes (not among the pair scenes). */
+    /** Share of wrong sentences in the SFT model's descriptions of the validation scenes (never the evaluation scenes). */
     private static double heldInErrorRate(Path d, Tokenizer tok, LlavaPolicy policy) throws IOException {
-        Map<Integer, Scene> scenes = scenes(d.resolve("world"));
+        Map<Integer, Scene> scenes = scenes(d.resolve("world-val"));
         List<Integer> ids = new ArrayList<>(scenes.keySet());
-        ids = ids.subList(Math.max(0, ids.size() - 64), ids.size());
         List<Answerer.Question> qs = new ArrayList<>();
-        for (int id : ids) qs.add(new Answerer.Question(RgbImage.read(image(d.resolve("world"), id)), Describer.DESCRIBE_INSTRUCTIONS.get(0)));
+        for (int id : ids) qs.add(new Answerer.Question(RgbImage.read(image(d.resolve("world-val"), id)), Describer.DESCRIBE_INSTRUCTIONS.get(0)));
         List<String> answers = new Answerer(policy, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), 64).answer(qs);
         long all = 0, wrong = 0;
         for (int i = 0; i < ids.size(); i++) {
@@ -413,6 +413,7 @@ public final class Reproduction {
         Files.createDirectories(d.resolve("pairs"));
         PairStats train = pairs(d, "world", scale.pairScenes(), seed, answerer, enc, sft, d.resolve("pairs/train.jsonl"));
         PairStats eval = pairs(d, "world-eval", scale.evalScenes(), seed + 17, answerer, enc, sft, d.resolve("pairs/eval.jsonl"));
+        pairs(d, "world-val", scale.valScenes(), seed + 29, answerer, enc, sft, d.resolve("pairs/val.jsonl"));
         ObjectNode n = JSON.createObjectNode();
         n.put("count", train.count);
         n.put("scenes", train.scenes);
@@ -584,7 +585,7 @@ public final class Reproduction {
         o.put("eval_file", eval.toString());
         o.put("warmup_steps", String.valueOf(scale.prefSteps() / 10));
         o.put("beta", "0.1");
-        o.put("freeze", FROZEN);
+        if (scale.freezeVision() == 1) o.put("freeze", FROZEN);
         o.putAll(methodSettings(m));
         TrainConfig cfg = TrainConfig.of(o);
         SimilaritySource sim = null;

@@ -26,6 +26,8 @@ import java.util.Map;
  *
  * @param trainScenes   scenes of the training world (CLIP captions and SFT records come from them)
  * @param evalScenes    held-out scenes: descriptions, POPE probes, held-out preference pairs
+ * @param valScenes     validation scenes, apart from both: the SFT length check and the preference runs'
+ *                      held-out pairs (settings are chosen on them, never on the evaluation scenes)
  * @param clipSteps     contrastive CLIP steps (batch {@code clipBatch})
  * @param clipCaptions  one-fact caption records per training scene for CLIP (each scene's image, a true
  *                      sentence about one object or the count)
@@ -33,6 +35,7 @@ import java.util.Map;
  * @param clipLr        CLIP's peak learning rate (warm-up over the first 5% of its steps, then cosine)
  * @param clipWidth     CLIP's hidden and projection size (both towers)
  * @param clipLayers    layers of each CLIP tower
+ * @param freezeVision  1: the LLaVA's vision tower stays as CLIP trained it (LLaVA-1.5); 0: SFT trains it too
  * @param visionLayer   the vision tower's layer LLaVA reads ({@code vision_feature_layer}: -1 last, -2 the one
  *                      before, LLaVA-1.5's choice: the last layer's patch outputs feed nothing in CLIP's loss)
  * @param decoderLayers layers of the LLaVA's Llama decoder (hidden 128)
@@ -45,16 +48,16 @@ import java.util.Map;
  * @param prefSteps     steps of each preference run (batch {@code prefBatch} pairs)
  * @param popeScenes    held-out scenes probed with POPE questions (per split)
  */
-public record StudyScale(String name, int trainScenes, int evalScenes, int clipSteps, int clipBatch, int clipCaptions,
-                         int clipFoils, double clipLr, int clipWidth, int clipLayers, int visionLayer, int decoderLayers, int sftSteps,
+public record StudyScale(String name, int trainScenes, int evalScenes, int valScenes, int clipSteps, int clipBatch, int clipCaptions,
+                         int clipFoils, double clipLr, int clipWidth, int clipLayers, int freezeVision, int visionLayer, int decoderLayers, int sftSteps,
                          int sftMinSteps, int sftCheckEvery, double sftTargetError, int sftBatch, double sftLr,
                          int pairScenes, int prefSteps, int prefBatch, double prefLr, int popeScenes) {
 
-    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 32, 150, 32, 2, 2, 1e-3, 64, 2, -2, 2, 500, 500, 500, 0, 16, 1e-3,
+    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 1, -2, 2, 500, 500, 500, 0, 16, 1e-3,
             64, 12, 8, 2e-5, 16);
-    public static final StudyScale SMALL = new StudyScale("small", 3000, 200, 1500, 32, 2, 2, 1e-3, 64, 2, -2, 2, 16000, 4000, 1000, 0.3,
+    public static final StudyScale SMALL = new StudyScale("small", 3000, 200, 100, 1500, 32, 2, 2, 1e-3, 64, 2, 1, -2, 2, 16000, 4000, 1000, 0.3,
             16, 1e-3, 600, 150, 8, 2e-5, 120);
-    public static final StudyScale FULL = new StudyScale("full", 3000, 300, 1500, 32, 2, 2, 1e-3, 64, 2, -2, 2, 16000, 4000, 1000, 0.3,
+    public static final StudyScale FULL = new StudyScale("full", 3000, 300, 100, 1500, 32, 2, 2, 1e-3, 64, 2, 1, -2, 2, 16000, 4000, 1000, 0.3,
             16, 1e-3, 1000, 250, 8, 2e-5, 200);
 
     /** The scale called {@code name} (smoke, small or full). */
