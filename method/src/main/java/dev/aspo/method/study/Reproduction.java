@@ -85,7 +85,7 @@ public final class Reproduction {
 
     /** The stages of one seed, in order. */
     public static List<String> stages() {
-        List<String> st = new ArrayList<>(List.of("world", "tokenizer", "clip", "sft", "pairs"));
+        List<String> st = new ArrayList<>(List.of("world", "tokenizer", "clip", "sft", "pairs", "recipe"));
         for (String m : METHODS) if (!m.equals("sft")) st.add("train-" + m);
         for (String m : METHODS) st.add("eval-" + m);
         return st;
@@ -170,6 +170,7 @@ public final class Reproduction {
         stage(d, seed, "clip", () -> trainClip(d, seed, tok));
         stage(d, seed, "sft", () -> trainSft(d, seed, tok));
         stage(d, seed, "pairs", () -> makePairs(d, seed, tok));
+        stage(d, seed, "recipe", () -> chooseRecipe(d, seed, tok));
         for (String m : METHODS) {
             if (!m.equals("sft")) stage(d, seed, "train-" + m, () -> trainPreference(d, seed, tok, m));
         }
@@ -571,9 +572,89 @@ public final class Reproduction {
         HfJson.writeText(out, lines.isEmpty() ? "" : String.join("\n", lines) + "\n");
     }
 
+    /** A preference recipe: learning rate and the weight of the chosen answers' NLL term (beta is 0.1 throughout, as the paper). */
+    record Recipe(double lr, double nllWeight) {
+        String name() {
+            return String.format(Locale.ROOT, "lr%.0e-nll%s", lr, nllWeight == 0 ? "0" : String.valueOf(nllWeight));
+        }
+    }
+
+    /** The candidates of the recipe search: the scale's learning rate and 2.5 times it, each without and with RPO's NLL term. */
+    List<Recipe> recipeCandidates() {
+        List<Recipe> r = new ArrayList<>();
+        for (double lr : new double[] {scale.prefLr(), 2.5 * scale.prefLr()}) for (double nll : new double[] {0, 1}) r.add(new Recipe(lr, nll));
+        return r;
+    }
+
+    /**
+     * The preference recipe, chosen on the validation scenes, never the evaluation ones: DPO is
+     * trained from the SFT checkpoint with each candidate and describes the validation scenes;
+     * the lowest CHAIR_i wins (ties: the earlier candidate). Every method then uses it
+     * ({@code recipe.json}: each candidate's validation numbers and the choice).
+     */
+    private void chooseRecipe(Path d, int seed, Tokenizer tok) throws IOException {
+        ObjectNode out = JSON.createObjectNode();
+        var list = out.putArray("candidates");
+        Recipe best = null;
+        double bestChair = Double.POSITIVE_INFINITY;
+        for (Recipe r : recipeCandidates()) {
+            String run = "recipe/" + r.name();
+            if (!Files.isRegularFile(d.resolve(run + "/validation.json"))) {
+                Trainer trainer = preferenceTrainer(d, seed, tok, "dpo", r, run);
+                trainer.onStep(steps());
+                trainer.run(resumeFrom(d.resolve(run)));
+                LlavaPolicy policy = LlavaPolicy.load(Trainer.latestCheckpoint(d.resolve(run)));
+                ObjectNode v = ModelEvaluation.run(policy, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), d.resolve("world-val"), 0, null);
+                HfJson.writeText(d.resolve(run + "/validation.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(v));
+                for (Path ck : listCheckpoints(d.resolve(run))) Trainer.deleteTree(ck);   // only its numbers are kept
+            }
+            JsonNode v = readState(d.resolve(run + "/validation.json"));
+            ObjectNode c = list.addObject();
+            c.put("lr", r.lr());
+            c.put("nll_weight", r.nllWeight());
+            for (String k : List.of("chair_i", "chair_s", "recall")) c.put("val_" + k, v.get(k).asDouble());
+            if (v.get("chair_i").asDouble() < bestChair) {
+                bestChair = v.get("chair_i").asDouble();
+                best = r;
+            }
+        }
+        ObjectNode chosen = out.putObject("chosen");
+        chosen.put("lr", best.lr());
+        chosen.put("nll_weight", best.nllWeight());
+        HfJson.writeText(d.resolve("recipe.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
+        log.printf(Locale.ROOT, "[%s seed %d] recipe chosen on validation scenes: lr %.1e, nll_weight %s (validation CHAIR_i %.1f%%)%n",
+                scale.name(), seed, best.lr(), best.nllWeight(), 100 * bestChair);
+    }
+
+    private static List<Path> listCheckpoints(Path run) throws IOException {
+        List<Path> out = new ArrayList<>();
+        try (var st = Files.newDirectoryStream(run, "checkpoint-*")) {
+            for (Path p : st) out.add(p);
+        }
+        return out;
+    }
+
+    /** The recipe {@code recipe.json} of a seed chose. */
+    static Recipe recipe(Path d) throws IOException {
+        JsonNode c = readState(d.resolve("recipe.json")).get("chosen");
+        return new Recipe(c.get("lr").asDouble(), c.get("nll_weight").asDouble());
+    }
+
     private void trainPreference(Path d, int seed, Tokenizer tok, String m) throws IOException {
+        Trainer trainer = preferenceTrainer(d, seed, tok, m, recipe(d), "runs/" + m);
+        trainer.onStep(steps());
+        trainer.run(resumeFrom(d.resolve("runs/" + m)));
+    }
+
+    private static Trainer.Mode mode(String m) {
+        return m.equals("dpo") ? Trainer.Mode.DPO : Trainer.Mode.ASPO;
+    }
+
+    /** The trainer of method {@code m} with recipe {@code r}, from the SFT checkpoint, writing to {@code run}. */
+    private Trainer preferenceTrainer(Path d, int seed, Tokenizer tok, String m, Recipe r, String run) throws IOException {
         Path sft = Trainer.latestCheckpoint(d.resolve("sft"));
-        Map<String, String> o = common(d, seed, "runs/" + m, sft, scale.prefSteps(), scale.prefBatch(), scale.prefLr());
+        Map<String, String> o = common(d, seed, run, sft, scale.prefSteps(), scale.prefBatch(), r.lr());
+        o.put("nll_weight", String.valueOf(r.nllWeight()));
         Path train = d.resolve("pairs/train.jsonl"), eval = d.resolve("pairs/eval.jsonl");
         double flip = FLIP_RATES.getOrDefault(m, 0.0);
         if (flip > 0) {
@@ -589,13 +670,10 @@ public final class Reproduction {
         o.putAll(methodSettings(m));
         TrainConfig cfg = TrainConfig.of(o);
         SimilaritySource sim = null;
-        if (!m.equals("dpo") && !m.equals("aspo_oracle") && cfg.number("alpha") > 0) {
+        if (mode(m) == Trainer.Mode.ASPO && !cfg.str("weights").equals("oracle") && cfg.number("alpha") > 0) {
             sim = ClipSimilarity.load(Trainer.latestCheckpoint(d.resolve("clip")), d.resolve("cache"));
         }
-        Trainer.Mode mode = m.equals("dpo") ? Trainer.Mode.DPO : Trainer.Mode.ASPO;
-        Trainer trainer = new Trainer(mode, cfg, PolicyModels.load(sft), PolicyModels.load(sft), tok, sim, quiet);
-        trainer.onStep(steps());
-        trainer.run(resumeFrom(d.resolve("runs/" + m)));
+        return new Trainer(mode(m), cfg, PolicyModels.load(sft), PolicyModels.load(sft), tok, sim, quiet);
     }
 
     // ---- evaluation ---------------------------------------------------------------------------
