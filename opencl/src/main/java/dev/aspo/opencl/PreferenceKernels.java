@@ -5,7 +5,7 @@ import dev.aspo.tensor.Storage;
 
 /**
  * The device kernels of the DPO / ASPO sentence-level loss ({@code preference.cl}): the whole
- * per-record computation of ASPO.md steps 2-8 in one launch (one work-item per record), the mean
+ * per-record computation of docs/METHOD.md steps 2-8 in one launch (one work-item per record), the mean
  * over records in a second, and the gradient with respect to the policy log-probs in a third.
  * {@code dev.aspo.method.loss.DevicePreferenceLoss} turns them into one autograd op.
  *

@@ -1,4 +1,4 @@
-// DPO / ASPO's sentence-level loss on the device (ASPO.md), the kernels of OpenClBackend's
+// DPO / ASPO's sentence-level loss on the device (docs/METHOD.md), the kernels of OpenClBackend's
 // preferenceLoss / preferenceLossBackward. A separate program from kernels.cl, built on first use:
 // its three kernels do not make every backend pay for (or PoCL rebuild) the main program.
 //

@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The loss-side metrics of a batch under the names of ASPO.md ("Metrics to log", TRL's where TRL
+ * The loss-side metrics of a batch under the names of docs/METHOD.md ("Metrics", TRL's where TRL
  * has one). The trainer adds {@code grad_norm}, {@code lr} and {@code tokens_per_s}.
  *
  * <ul>

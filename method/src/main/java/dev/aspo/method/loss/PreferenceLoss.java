@@ -13,7 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * DPO and ASPO (ASPO.md) on per-token log-probs, built from tensor ops so that the gradient with
+ * DPO and ASPO (docs/METHOD.md) on per-token log-probs, built from tensor ops so that the gradient with
  * respect to the policy log-probs comes from {@code backward()}.
  *
  * <pre>

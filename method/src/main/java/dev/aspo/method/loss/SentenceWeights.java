@@ -1,7 +1,7 @@
 package dev.aspo.method.loss;
 
 /**
- * ASPO's sentence weights (ASPO.md steps 3-7) in plain double arithmetic, one formula per method.
+ * ASPO's sentence weights (docs/METHOD.md steps 3-7) in plain double arithmetic, one formula per method.
  *
  * <pre>
  *   sum log pi_src, n_i --&gt; PPL_i --&gt; P_i = -PPL_i --min-max--&gt; P'_i --+

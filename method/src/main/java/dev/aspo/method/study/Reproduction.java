@@ -416,7 +416,7 @@ public final class Reproduction {
 
     // ---- preference runs ----------------------------------------------------------------------
 
-    /** The settings that make method {@code m} (ASPO.md: alpha 0.5 full, 1 similarity only, 0 perplexity only). */
+    /** The settings that make method {@code m} (docs/METHOD.md: alpha 0.5 full, 1 similarity only, 0 perplexity only). */
     static Map<String, String> methodSettings(String m) {
         Map<String, String> o = new LinkedHashMap<>();
         switch (m) {

@@ -1,7 +1,7 @@
 package dev.aspo.method.loss;
 
 /**
- * ASPO.md in plain double arithmetic, written sentence by sentence from the text of the spec and
+ * docs/METHOD.md in plain double arithmetic, written sentence by sentence from the text of the spec and
  * independently of the code under test (which weights tokens, works in float and corrects the
  * reward-ratio value). Tests compare the code against this.
  */
