@@ -179,6 +179,8 @@ __kernel void pref_records(__global const float* lp, __global const float* ref, 
     float zr = pref_row(records + j, rows, T, lp, ref, ids, sim, simOff, flags & WEIGHT_REJECTED, 1, flags, alpha,
                         sent, &logpsR, &fbR, &kr, &nr, &bad);
     float scaleC = 1.0f, scaleR = 1.0f, loss, coef;
+    // the rewards reported are beta times the summed log-ratios, also under ipo (as TRL logs them)
+    float rc = zc * beta, rr = zr * beta;
     if (flags & IPO) {
         // TRL's ipo: the margin of mean log-ratios, (z_c - z_r - 1/(2 beta))^2; ipoMargin = -1/(2 beta)
         scaleC = 1.0f / nc;
@@ -198,7 +200,6 @@ __kernel void pref_records(__global const float* lp, __global const float* ref, 
         }
         coef = dd * beta / records;
     }
-    float rc = zc * beta, rr = zr * beta;
     __global float* o = rec + j * RECORD_FIELDS;
     o[R_LOSS] = loss;
     o[R_REWARD_C] = rc;
