@@ -57,7 +57,9 @@ export LD_PRELOAD=$WORK/jre/lib/libjsig.so
 export POCL_CACHE_DIR=$WORK/pocl-cache
 export ASPO_OPENCL_REQUIRED=1
 "$JAVA" -version
-JOPTS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx16g -Djava.io.tmpdir="$WORK")
+# the JVM options every run shares (jvm.options at the repository root), then this machine's own
+[ -f "$ROOT/jvm.options" ] || { echo "no $ROOT/jvm.options: run from a checkout of the repository"; exit 2; }
+JOPTS=("@$ROOT/jvm.options" -Xmx16g -Djava.io.tmpdir="$WORK")
 CP=$(ls "$B"/jars/aspo-*.jar "$B"/jars/jocl-*.jar | tr '\n' ':')
 [ -f "$B/jars/benchmarks.jar" ] || { echo "the bundle has no benchmarks.jar: run opencl/nvidia/prepare.sh again"; exit 2; }
 

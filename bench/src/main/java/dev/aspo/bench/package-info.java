@@ -1,2 +1,2 @@
-/** JMH benchmarks; run with {@code java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar}. */
+/** JMH benchmarks; run with {@code java @jvm.options -jar bench/target/benchmarks.jar} from the repository root. */
 package dev.aspo.bench;

@@ -8,6 +8,8 @@ import static org.jocl.CL.CL_TRUE;
 
 import dev.aspo.tensor.Backend;
 import dev.aspo.tensor.BinaryOp;
+import dev.aspo.tensor.IndexChecks;
+import dev.aspo.tensor.RopeFrequencies;
 import dev.aspo.tensor.Storage;
 import dev.aspo.tensor.UnaryOp;
 import java.io.IOException;
@@ -416,11 +418,11 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void segmentSum(Storage x, int[] segment, Storage y, int n, int segments) {
-        checkSegments(segment, n, segments, "segmentSum");
+        IndexChecks.segments(segment, n, segments, "segmentSum");
         if (segments == 0) return;
         if (recording != null) {
             // the host-built CSR would be frozen into a plan: scan the segment ids themselves (same sums, same order)
-            cl_mem seg = ints(segment, "segmentSum", a -> checkSegments(a, n, segments, "segmentSum"));
+            cl_mem seg = ints(segment, "segmentSum", a -> IndexChecks.segments(a, n, segments, "segmentSum"));
             k("segment_sum_scan").mem(x).mem(seg).mem(y).i(n).i(segments).run(segments);
             CL.clReleaseMemObject(seg);
             return;
@@ -434,10 +436,10 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void segmentSumBackward(Storage gy, int[] segment, Storage gx, int n) {
-        checkSegments(segment, n, gy.size(), "segmentSumBackward");
+        IndexChecks.segments(segment, n, gy.size(), "segmentSumBackward");
         if (n == 0) return;
         int segments = gy.size();
-        cl_mem seg = ints(segment, "segmentSumBackward", a -> checkSegments(a, n, segments, "segmentSumBackward"));
+        cl_mem seg = ints(segment, "segmentSumBackward", a -> IndexChecks.segments(a, n, segments, "segmentSumBackward"));
         k("segment_sum_backward").mem(gy).mem(seg).mem(gx).i(n).run(n);
         CL.clReleaseMemObject(seg);
     }
@@ -465,9 +467,9 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void crossEntropy(Storage logits, int[] target, Storage loss, Storage lse, int rows, int cols) {
-        checkTargets(target, rows, cols);
+        IndexChecks.targets(target, rows, cols);
         if (rows == 0) return;
-        cl_mem t = ints(target, "crossEntropy", a -> checkTargets(a, rows, cols));
+        cl_mem t = ints(target, "crossEntropy", a -> IndexChecks.targets(a, rows, cols));
         rows(k(rowKind == RowKind.GROUP ? "cross_entropy_wg" : "cross_entropy").mem(logits).mem(t).mem(loss).mem(lse)
                 .i(rows).i(cols), rows);
         CL.clReleaseMemObject(t);
@@ -476,9 +478,9 @@ public final class OpenClBackend implements Backend {
     @Override
     public synchronized void crossEntropyBackward(Storage logits, int[] target, Storage lse, Storage gloss, Storage gx,
                                                   int rows, int cols) {
-        checkTargets(target, rows, cols);
+        IndexChecks.targets(target, rows, cols);
         if (rows == 0) return;
-        cl_mem t = ints(target, "crossEntropyBackward", a -> checkTargets(a, rows, cols));
+        cl_mem t = ints(target, "crossEntropyBackward", a -> IndexChecks.targets(a, rows, cols));
         k("cross_entropy_backward").mem(logits).mem(t).mem(lse).mem(gloss).mem(gx).i(rows).i(cols).run(rows * cols);
         CL.clReleaseMemObject(t);
     }
@@ -555,21 +557,10 @@ public final class OpenClBackend implements Backend {
         if (position.length < rows) {
             throw new IllegalArgumentException("rope: " + position.length + " positions for " + rows + " rows (B*T)");
         }
-        cl_mem pos = ints(position, "rope positions", a -> {}), inv = floats(inverseFrequencies(headDim, theta), "rope");
+        cl_mem pos = ints(position, "rope positions", a -> {}), inv = floats(RopeFrequencies.inverse(headDim, theta), "rope");
         k("rope").mem(x).mem(y).mem(pos).mem(inv).i(rows).i(heads).i(headDim).b(inverse).run(rows * heads * half);
         CL.clReleaseMemObject(pos);
         CL.clReleaseMemObject(inv);
-    }
-
-    /** HF's {@code inv_freq}, float32 at every step (as the CPU backend's RopeKernel). */
-    static float[] inverseFrequencies(int headDim, float theta) {
-        float[] inv = new float[headDim / 2];
-        for (int j = 0; j < inv.length; j++) {
-            float exponent = (float) (2 * j) / headDim;
-            float power = (float) Math.pow(theta, exponent);
-            inv[j] = 1f / power;
-        }
-        return inv;
     }
 
     @Override
@@ -622,8 +613,8 @@ public final class OpenClBackend implements Backend {
     public synchronized void gatherRows(Storage x, int[] index, Storage y, int cols) {
         if (index.length == 0 || cols == 0) return;
         int rows = x.size() / cols;
-        checkRows(index, index.length, rows, "gatherRows");
-        cl_mem idx = ints(index, "gatherRows", a -> checkRows(a, a.length, rows, "gatherRows"));
+        IndexChecks.rows(index, index.length, rows, "gatherRows");
+        cl_mem idx = ints(index, "gatherRows", a -> IndexChecks.rows(a, a.length, rows, "gatherRows"));
         k("gather_rows").mem(x).mem(idx).mem(y).i(index.length).i(cols).run(index.length * cols);
         CL.clReleaseMemObject(idx);
     }
@@ -632,11 +623,11 @@ public final class OpenClBackend implements Backend {
     public synchronized void scatterAddRows(Storage gy, int[] index, Storage gx, int cols, int skip) {
         if (index.length == 0 || cols == 0) return;
         int rows = gx.size() / cols;
-        checkRows(index, index.length, rows, "scatterAddRows");
+        IndexChecks.rows(index, index.length, rows, "scatterAddRows");
         if (recording != null) {
             // the host-built CSR would be frozen into a plan: one work-item per column walks the
             // index itself, adding in ascending source order as the CSR kernel does (same sums)
-            cl_mem idx = ints(index, "scatterAddRows", a -> checkRows(a, a.length, rows, "scatterAddRows"));
+            cl_mem idx = ints(index, "scatterAddRows", a -> IndexChecks.rows(a, a.length, rows, "scatterAddRows"));
             k("scatter_add_rows_scan").mem(gy).mem(idx).mem(gx).i(index.length).i(cols).i(skip).run(cols);
             CL.clReleaseMemObject(idx);
             return;
@@ -725,7 +716,7 @@ public final class OpenClBackend implements Backend {
         if (preferenceProgram == null) {
             cl_program p = programOf("preference.cl");
             try {
-                CL.clBuildProgram(p, 0, null, "-cl-fp32-correctly-rounded-divide-sqrt", null, null);
+                CL.clBuildProgram(p, 0, null, "-cl-fp32-correctly-rounded-divide-sqrt " + PreferenceKernels.buildOptions(), null, null);
             } catch (CLException e) {
                 throw new IllegalStateException("OpenCL preference kernels failed to build on " + device + ": "
                         + buildLog(p), e);
@@ -749,40 +740,6 @@ public final class OpenClBackend implements Backend {
         if (kvHeads <= 0 || qHeads % kvHeads != 0) {
             throw new IllegalArgumentException("attention: " + qHeads + " query heads is not a multiple of "
                     + kvHeads + " key/value heads");
-        }
-    }
-
-    static void checkSegments(int[] segment, int n, int segments, String what) {
-        if (segment.length < n) {
-            throw new IllegalArgumentException(what + ": " + segment.length + " segment ids for " + n + " tokens");
-        }
-        for (int t = 0; t < n; t++) {
-            int s = segment[t];
-            if (s < -1 || s >= segments) {
-                throw new IllegalArgumentException(what + ": segment id " + s + " of token " + t + " is out of range [0, "
-                        + segments + ") (-1 skips a token)");
-            }
-        }
-    }
-
-    static void checkTargets(int[] target, int rows, int cols) {
-        if (target.length < rows) {
-            throw new IllegalArgumentException("crossEntropy: " + target.length + " targets for " + rows + " rows");
-        }
-        for (int r = 0; r < rows; r++) {
-            if (target[r] >= cols) {
-                throw new IllegalArgumentException("crossEntropy: target " + target[r] + " at row " + r
-                        + " is out of range for " + cols + " classes (a negative target ignores the row)");
-            }
-        }
-    }
-
-    private static void checkRows(int[] index, int n, int rows, String what) {
-        for (int i = 0; i < n; i++) {
-            if (index[i] < 0 || index[i] >= rows) {
-                throw new IllegalArgumentException(what + ": index " + index[i] + " at position " + i
-                        + " is out of range [0, " + rows + ")");
-            }
         }
     }
 

@@ -2,10 +2,12 @@ package dev.aspo.opencl;
 
 import dev.aspo.tensor.Backend;
 import dev.aspo.tensor.Storage;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 
 /**
  * The device kernels of the DPO / ASPO sentence-level loss ({@code preference.cl}): the whole
- * per-record computation of ASPO.md steps 2-8 in one launch (one work-item per record), the mean
+ * per-record computation of docs/METHOD.md steps 2-8 in one launch (one work-item per record), the mean
  * over records in a second, and the gradient with respect to the policy log-probs in a third.
  * {@code dev.aspo.method.loss.DevicePreferenceLoss} turns them into one autograd op.
  *
@@ -50,7 +52,34 @@ public final class PreferenceKernels {
             R_LOGPS_R_HI = 5, R_LOGPS_R_LO = 6, R_COEF = 7, R_FALLBACK_C = 8, R_FALLBACK_R = 9, R_BAD_TOKEN = 10,
             R_K_C = 11, R_K_R = 12, R_SCALE_C = 13, R_SCALE_R = 14;
 
+    /**
+     * Below this range a min-max normalisation gives zeros (docs/METHOD.md step 5); {@code reward-ratio}
+     * falls back to {@code mean} when {@code |R_c*|} is below {@link #RATIO_EPSILON} (step 7). The
+     * CPU path ({@code dev.aspo.method.loss.SentenceWeights}) reads the same two numbers from here:
+     * this module cannot see the method's, and the two paths must agree.
+     */
+    public static final double DEGENERATE_RANGE = 1e-12, RATIO_EPSILON = 1e-6;
+
     private PreferenceKernels() {}
+
+    /**
+     * The compiler options that define every constant of this class in {@code preference.cl}
+     * ({@code -DNAME=value}): the kernels have no copies of these numbers.
+     */
+    static String buildOptions() {
+        StringBuilder options = new StringBuilder();
+        for (Field f : PreferenceKernels.class.getDeclaredFields()) {
+            int m = f.getModifiers();
+            if (!(Modifier.isPublic(m) && Modifier.isStatic(m) && Modifier.isFinal(m))) continue;
+            try {
+                if (f.getType() == int.class) options.append(" -D").append(f.getName()).append('=').append(f.getInt(null));
+                else if (f.getType() == double.class) options.append(" -D").append(f.getName()).append('=').append(f.getDouble(null));
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return options.toString().trim();
+    }
 
     /** Whether {@code backend} runs these kernels. */
     public static boolean supports(Backend backend) {

@@ -1,5 +1,5 @@
-// DPO / ASPO's sentence-level loss on the device (ASPO.md), the kernels of OpenClBackend's
-// preferenceLoss / preferenceLossBackward. A separate program from kernels.cl, built on first use:
+// DPO / ASPO's sentence-level loss on the device (docs/METHOD.md steps 2-8), the kernels behind
+// PreferenceKernels.forward / backward. A separate program from kernels.cl, built on first use:
 // its three kernels do not make every backend pay for (or PoCL rebuild) the main program.
 //
 //   lp, ref, ids [rows = 2n, T] --pref_records (one work-item per record: its chosen row j and
@@ -17,44 +17,14 @@
 // they use float tensors (d_t = lp - ref, d_t * omega, the rewards, softplus), double for the
 // segment sums and the weights (acc_t, float only on a device without fp64). prelude.cl comes first.
 
-// flags (OpenClBackend.PREF_*)
-#define F_WEIGHT_CHOSEN 1
-#define F_WEIGHT_REJECTED 2
-#define F_REWARD_RATIO 4
-#define F_PPL_REFERENCE 8
-#define F_IPO 16
-#define F_ORACLE 32
-
-// per-sentence fields: sent[(field * rows + row) * T + i]
-#define S_LOGRATIO 0
-#define S_PPL 1
-#define S_PSCORE 2
-#define S_SSCORE 3
-#define S_WEIGHT 4
-#define S_OMEGA 5
-#define S_COUNT 6
-#define S_SRCSUM 7
-
-// per-record fields: rec[j * REC + field]
-#define REC 16
-#define R_LOSS 0
-#define R_REWARD_C 1
-#define R_REWARD_R 2
-#define R_LOGPS_C_HI 3
-#define R_LOGPS_C_LO 4
-#define R_LOGPS_R_HI 5
-#define R_LOGPS_R_LO 6
-#define R_COEF 7
-#define R_FALLBACK_C 8
-#define R_FALLBACK_R 9
-#define R_BAD_TOKEN 10
-#define R_K_C 11
-#define R_K_R 12
-#define R_SCALE_C 13
-#define R_SCALE_R 14
-
-#define DEGENERATE_RANGE 1e-12
-#define RATIO_EPSILON 1e-6
+// The flags (WEIGHT_CHOSEN, ..., ORACLE), the field indices (S_*, R_*), RECORD_FIELDS and the
+// thresholds DEGENERATE_RANGE and RATIO_EPSILON are not defined here: OpenClBackend passes every
+// constant of PreferenceKernels as a build option (-DNAME=value), so the host and the kernels read
+// one copy of each number. Per-sentence fields: sent[(field * rows + row) * T + i]; per-record
+// fields: rec[j * RECORD_FIELDS + field].
+#ifndef RECORD_FIELDS
+#error "build preference.cl with PreferenceKernels.buildOptions()"
+#endif
 
 float softplus_f(float x) { return x > 20.0f ? x : log1p(exp(x)); }
 float sigmoid_f(float x) { return 1.0f / (1.0f + exp(-x)); }
@@ -85,7 +55,7 @@ float pref_row(int row, int rows, int T, __global const float* lp, __global cons
             cur = s; accL = 0; accS = 0; n = 0;
         }
         accL += (acc_t) (pv - qv);
-        accS += (acc_t) ((flags & F_PPL_REFERENCE) ? qv : pv);
+        accS += (acc_t) ((flags & PERPLEXITY_REFERENCE) ? qv : pv);
         n++;
         all++;
         lp_sum += (acc_t) pv;
@@ -136,7 +106,7 @@ float pref_row(int row, int rows, int T, __global const float* lp, __global cons
         // similarity scores: min-max of the similarities (float pairs hi + lo: double values); with
         // oracle weights the buffer holds the labels instead and there are no similarity scores
         int s0 = simOff[row], ns = simOff[row + 1] - s0;
-        int oracle = flags & F_ORACLE;
+        int oracle = flags & ORACLE;
         if (oracle) {
             for (int i = 0; i < k; i++) ss[i] = 0.0f;
         } else if (ns > 0) {
@@ -170,8 +140,8 @@ float pref_row(int row, int rows, int T, __global const float* lp, __global cons
             rStar += (1 + wi) * (acc_t) l[i];
             w[i] = (float) wi;
         }
-        int ratio = (flags & F_REWARD_RATIO) && !(fabs(rStar) < RATIO_EPSILON || sign_a(r) != sign_a(rStar));
-        if ((flags & F_REWARD_RATIO) && !ratio) *fallback = 1.0f;
+        int ratio = (flags & REWARD_RATIO) && !(fabs(rStar) < RATIO_EPSILON || sign_a(r) != sign_a(rStar));
+        if ((flags & REWARD_RATIO) && !ratio) *fallback = 1.0f;
         for (int i = 0; i < k; i++) {
             // recompute w_i in double: the float copy would round omega differently from the CPU
             acc_t score = oracle ? (acc_t) sim[2 * (s0 + i)] + (acc_t) sim[2 * (s0 + i) + 1]
@@ -190,7 +160,7 @@ float pref_row(int row, int rows, int T, __global const float* lp, __global cons
         plain += (acc_t) d;
     }
     float zf = (float) z;
-    if (weighted && (flags & F_REWARD_RATIO) && *fallback == 0.0f) zf = zf + ((float) plain - zf);   // DPO's value
+    if (weighted && (flags & REWARD_RATIO) && *fallback == 0.0f) zf = zf + ((float) plain - zf);   // DPO's value
     return zf;
     #undef FIELD
 }
@@ -204,12 +174,14 @@ __kernel void pref_records(__global const float* lp, __global const float* ref, 
     int rows = 2 * records, bad = -1, kc, kr, nc, nr;
     acc_t logpsC, logpsR;
     float fbC, fbR;
-    float zc = pref_row(j, rows, T, lp, ref, ids, sim, simOff, flags & F_WEIGHT_CHOSEN, 0, flags, alpha, sent,
+    float zc = pref_row(j, rows, T, lp, ref, ids, sim, simOff, flags & WEIGHT_CHOSEN, 0, flags, alpha, sent,
                         &logpsC, &fbC, &kc, &nc, &bad);
-    float zr = pref_row(records + j, rows, T, lp, ref, ids, sim, simOff, flags & F_WEIGHT_REJECTED, 1, flags, alpha,
+    float zr = pref_row(records + j, rows, T, lp, ref, ids, sim, simOff, flags & WEIGHT_REJECTED, 1, flags, alpha,
                         sent, &logpsR, &fbR, &kr, &nr, &bad);
     float scaleC = 1.0f, scaleR = 1.0f, loss, coef;
-    if (flags & F_IPO) {
+    // the rewards reported are beta times the summed log-ratios, also under ipo (as TRL logs them)
+    float rc = zc * beta, rr = zr * beta;
+    if (flags & IPO) {
         // TRL's ipo: the margin of mean log-ratios, (z_c - z_r - 1/(2 beta))^2; ipoMargin = -1/(2 beta)
         scaleC = 1.0f / nc;
         scaleR = 1.0f / nr;
@@ -228,8 +200,7 @@ __kernel void pref_records(__global const float* lp, __global const float* ref, 
         }
         coef = dd * beta / records;
     }
-    float rc = zc * beta, rr = zr * beta;
-    __global float* o = rec + j * REC;
+    __global float* o = rec + j * RECORD_FIELDS;
     o[R_LOSS] = loss;
     o[R_REWARD_C] = rc;
     o[R_REWARD_R] = rr;
@@ -253,7 +224,7 @@ __kernel void pref_records(__global const float* lp, __global const float* ref, 
 __kernel void pref_mean(__global const float* rec, int records, __global float* loss) {
     if (get_global_id(0) != 0) return;
     acc_t s = 0;
-    for (int j = 0; j < records; j++) s += (acc_t) rec[j * REC + R_LOSS];
+    for (int j = 0; j < records; j++) s += (acc_t) rec[j * RECORD_FIELDS + R_LOSS];
     loss[0] = (float) (s / records);
 }
 
@@ -265,7 +236,7 @@ __kernel void pref_backward(__global const float* gLoss, __global const float* r
     int s = ids[i];
     if (s < 0) return;
     int row = i / T, j = row % records;
-    float scale = rec[j * REC + (row < records ? R_SCALE_C : R_SCALE_R)];
-    float c = rec[j * REC + R_COEF] * scale * sent[(S_OMEGA * rows + row) * T + s];
+    float scale = rec[j * RECORD_FIELDS + (row < records ? R_SCALE_C : R_SCALE_R)];
+    float c = rec[j * RECORD_FIELDS + R_COEF] * scale * sent[(S_OMEGA * rows + row) * T + s];
     gLp[i] += gLoss[0] * (row < records ? -c : c);
 }

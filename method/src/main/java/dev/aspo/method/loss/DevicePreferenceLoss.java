@@ -20,7 +20,7 @@ import java.util.List;
  *   backward: dL/dlp[t] = -/+ dloss/dd * beta * omega_{s(t)} / n   (chosen -, rejected +)
  * </pre>
  *
- * The weights are constants for the gradient (ASPO.md step 8), exactly as on the CPU path; the
+ * The weights are constants for the gradient (docs/METHOD.md step 8), exactly as on the CPU path; the
  * numbers agree with {@link PreferenceLoss} to float rounding (DevicePreferenceLossTest). The
  * per-record results (rewards, log-prob sums, sentence weights for the metrics) come back in one
  * small download per step. Every configuration runs here: the sigmoid and ipo objectives, label

@@ -3,7 +3,7 @@ package dev.aspo.method.loss;
 import java.util.Locale;
 
 /**
- * The options of the preference losses (ASPO.md). Defaults: {@link #dpo()} is TRL's sigmoid DPO with
+ * The options of the preference losses (docs/METHOD.md). Defaults: {@link #dpo()} is TRL's sigmoid DPO with
  * beta 0.1; {@link #aspo()} adds ASPO's sentence weights with alpha 0.5, {@code mean}
  * normalisation and the detached policy as the perplexity source.
  *
@@ -12,7 +12,7 @@ import java.util.Locale;
  * @param beta              the DPO temperature, {@code > 0}
  * @param labelSmoothing    cDPO's label smoothing in {@code [0, 0.5]} (sigmoid only)
  * @param alpha             the fusion weight of the similarity score, in {@code [0, 1]}
- * @param normalization     how {@code R_c / R_c*} is read (ASPO.md step 7)
+ * @param normalization     how {@code R_c / R_c*} is read (docs/METHOD.md step 7)
  * @param perplexitySource  whose log-probs give the perplexity scores
  * @param rejectedWeighting whether the rejected response is weighted too ({@code inverse})
  * @param weightSource      the fused adaptive weights, or given ground-truth weights per sentence

@@ -4,12 +4,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The loss-side metrics of a batch under the names of ASPO.md ("Metrics to log", TRL's where TRL
+ * The loss-side metrics of a batch under the names of docs/METHOD.md ("Metrics", TRL's where TRL
  * has one). The trainer adds {@code grad_norm}, {@code lr} and {@code tokens_per_s}.
  *
  * <ul>
  *   <li>{@code rewards/*}: means over records of the rewards that enter the loss ({@code r_c*},
- *       {@code r_r*} for ASPO); {@code rewards/accuracies}: the share with {@code r_c > r_r}.</li>
+ *       {@code r_r*} for ASPO; under ipo {@code beta} times the summed log-ratios while the loss
+ *       averages them per token, as TRL 1.13); {@code rewards/accuracies}: the share with
+ *       {@code r_c > r_r}.</li>
  *   <li>{@code logps/*}: means of the summed policy log-probs of each response.</li>
  *   <li>{@code aspo/*} (ASPO only): mean K of the chosen responses; mean and population standard
  *       deviation of the chosen sentence weights {@code w_i}, pooled over the batch; the largest

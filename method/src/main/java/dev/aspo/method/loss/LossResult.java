@@ -21,7 +21,8 @@ public record LossResult(LossConfig config, Tensor loss, List<PairResult> pairs)
      * One record.
      *
      * @param loss           its loss
-     * @param rewardChosen   {@code r_c*} ({@code r_c} for DPO): the reward that enters the loss
+     * @param rewardChosen   {@code r_c*} ({@code r_c} for DPO): the reward that enters the loss; under
+     *                       ipo {@code beta} times the summed (not the averaged) log-ratios, as TRL logs it
      * @param rewardRejected {@code r_r*} under {@code inverse}, else {@code r_r}
      * @param logpsChosen    sum of the policy log-probs over the chosen response's tokens
      * @param logpsRejected  the same for the rejected response

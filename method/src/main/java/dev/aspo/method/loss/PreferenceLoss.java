@@ -13,7 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * DPO and ASPO (ASPO.md) on per-token log-probs, built from tensor ops so that the gradient with
+ * DPO and ASPO (docs/METHOD.md) on per-token log-probs, built from tensor ops so that the gradient with
  * respect to the policy log-probs comes from {@code backward()}.
  *
  * <pre>
@@ -63,15 +63,23 @@ public final class PreferenceLoss {
                 loss = Unary.square(Arithmetic.addScalar(Arithmetic.sub(c.z, r.z), (float) (-1 / (2 * config.beta()))));
             }
             losses.add(loss);
-            results.add(new LossResult.PairResult(loss.item(), rc.item(), rr.item(), c.policyLogps, r.policyLogps,
+            // the rewards reported: beta times the summed log-ratios, also under ipo (whose loss uses
+            // the per-token averages), as TRL logs rewards/* (float32, as its beta * logratios)
+            float reportedC = config.objective() == LossConfig.Objective.IPO ? beta * c.zSum : rc.item();
+            float reportedR = config.objective() == LossConfig.Objective.IPO ? beta * r.zSum : rr.item();
+            results.add(new LossResult.PairResult(loss.item(), reportedC, reportedR, c.policyLogps, r.policyLogps,
                     c.weights, r.weights));
         }
         Tensor mean = Reductions.mean(losses.size() == 1 ? losses.get(0) : Shapes.concat(0, losses.toArray(new Tensor[0])));
         return new LossResult(config, mean, results);
     }
 
-    /** One response: its reward before beta ({@code z}, shape [1], with the graph), its weights, its policy log-prob sum. */
-    private record Side(Tensor z, ResponseWeights weights, double policyLogps) {}
+    /**
+     * One response: its reward before beta as the loss uses it ({@code z}, shape [1], with the graph;
+     * divided by the token count under ipo), the same before that division ({@code zSum}), its
+     * weights, its policy log-prob sum.
+     */
+    private record Side(Tensor z, float zSum, ResponseWeights weights, double policyLogps) {}
 
     private static Side side(LossConfig config, ResponseLogps x, int record, String which, boolean weighted, boolean inverse) {
         String where = "record " + record + ", " + which;
@@ -123,8 +131,9 @@ public final class PreferenceLoss {
             }
             z = Arithmetic.addScalar(z, plain - z.item());   // DPO's value, the weighted sum's gradient
         }
+        float zSum = z.item();
         if (config.objective() == LossConfig.Objective.IPO) z = Arithmetic.scale(z, 1f / responseTokens);   // TRL: mean log-probs
-        return new Side(z, weights, policyLogps);
+        return new Side(z, zSum, weights, policyLogps);
     }
 
     private static ResponseWeights weigh(LossConfig config, ResponseLogps x, int[] ids, int k, Tensor diff, String where,

@@ -1,7 +1,7 @@
 package dev.aspo.method.loss;
 
 /**
- * The sentence quantities of one weighted response (ASPO.md steps 2-7), all per sentence
+ * The sentence quantities of one weighted response (docs/METHOD.md steps 2-7), all per sentence
  * {@code i = 0..K-1}, computed in double from detached values: constants for the gradient.
  *
  * @param tokenCounts      {@code n_i}

@@ -1,7 +1,9 @@
 package dev.aspo.method.loss;
 
+import dev.aspo.opencl.PreferenceKernels;
+
 /**
- * ASPO's sentence weights (ASPO.md steps 3-7) in plain double arithmetic, one formula per method.
+ * ASPO's sentence weights (docs/METHOD.md steps 3-7) in plain double arithmetic, one formula per method.
  *
  * <pre>
  *   sum log pi_src, n_i --&gt; PPL_i --&gt; P_i = -PPL_i --min-max--&gt; P'_i --+
@@ -11,10 +13,13 @@ package dev.aspo.method.loss;
  * </pre>
  */
 public final class SentenceWeights {
-    /** Below this range min-max normalisation gives zeros (one sentence, or all equal). */
-    public static final double DEGENERATE_RANGE = 1e-12;
-    /** {@code reward-ratio} falls back to {@code mean} when {@code |R_c*|} is below this. */
-    public static final double RATIO_EPSILON = 1e-6;
+    /**
+     * Below this range min-max normalisation gives zeros (one sentence, or all equal). The number is
+     * the device kernels' ({@link PreferenceKernels}), so both paths use one copy.
+     */
+    public static final double DEGENERATE_RANGE = PreferenceKernels.DEGENERATE_RANGE;
+    /** {@code reward-ratio} falls back to {@code mean} when {@code |R_c*|} is below this (the device's number too). */
+    public static final double RATIO_EPSILON = PreferenceKernels.RATIO_EPSILON;
 
     private SentenceWeights() {}
 

@@ -24,7 +24,7 @@ import java.util.List;
  *       sentence. Offsets past the text's end count as its last code point.</li>
  *   <li>A token with an empty range (special tokens: BOS, EOS, image placeholders) belongs to the
  *       sentence of the token before it; at the very beginning, to that of the first token with a
- *       range (so EOS goes to the last sentence, as ASPO.md asks).</li>
+ *       range (so EOS goes to the last sentence, as docs/METHOD.md asks).</li>
  *   <li>Sentence ids never decrease: a token whose offsets go backwards stays in the current
  *       sentence.</li>
  *   <li>A sentence that receives no token (its text lies inside a token that started earlier)

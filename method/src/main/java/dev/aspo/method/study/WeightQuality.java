@@ -17,7 +17,7 @@ import java.util.List;
 
 /**
  * How well ASPO's sentence weights tell correct sentences from wrong ones: the weights
- * {@code w_i = alpha S'_i + (1 - alpha) P'_i} of every chosen response (ASPO.md steps 3-6, the
+ * {@code w_i = alpha S'_i + (1 - alpha) P'_i} of every chosen response (docs/METHOD.md steps 3-6, the
  * perplexity from {@code policy}), scored against the judge's labels by {@link Auroc}, correct
  * sentences the positives. Responses of one sentence are left out: min-max gives them weight 0
  * whatever they say.

@@ -57,7 +57,7 @@ public final class TrainConfig {
         d.put("save_every", "0");           // steps; 0: only at the end
         d.put("log_every", "1");            // metrics.jsonl lines and plain progress lines
         d.put("progress", "auto");          // auto (bar on a terminal, lines otherwise) | bar | lines | none
-        // loss (ASPO.md)
+        // loss (docs/METHOD.md)
         d.put("beta", "0.1");
         d.put("label_smoothing", "0.0");
         d.put("nll_weight", "0.0");         // dpo/aspo: + nll_weight x the chosen answers' mean token NLL (RPO; TRL's "sft" loss term)

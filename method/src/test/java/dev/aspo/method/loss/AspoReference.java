@@ -1,7 +1,7 @@
 package dev.aspo.method.loss;
 
 /**
- * ASPO.md in plain double arithmetic, written sentence by sentence from the text of the spec and
+ * docs/METHOD.md in plain double arithmetic, written sentence by sentence from the text of the spec and
  * independently of the code under test (which weights tokens, works in float and corrects the
  * reward-ratio value). Tests compare the code against this.
  */
@@ -89,8 +89,19 @@ public final class AspoReference {
         return new Weights(l, ppl, pScore, sScore, w, omega, fallback);
     }
 
-    /** beta * sum_i omega_i l_i (omega null: plain DPO), over the mean log-probs for IPO. */
+    /** The reward reported: beta * sum_i omega_i l_i (omega null: plain DPO), summed also for IPO (as TRL logs it). */
     public static double reward(LossConfig cfg, Resp x, double[] omega) {
+        return cfg.beta() * weightedSum(x, omega);
+    }
+
+    /** The reward inside the loss: {@link #reward}, over the response's token count for IPO. */
+    public static double lossReward(LossConfig cfg, Resp x, double[] omega) {
+        double z = weightedSum(x, omega);
+        if (cfg.objective() == LossConfig.Objective.IPO) z /= x.responseTokens();
+        return cfg.beta() * z;
+    }
+
+    private static double weightedSum(Resp x, double[] omega) {
         int[] ids = x.idsOrZeros();
         double z = 0;
         if (omega == null) {
@@ -100,8 +111,7 @@ public final class AspoReference {
             for (int t = 0; t < ids.length; t++) if (ids[t] >= 0) l[ids[t]] += x.policy()[t] - x.ref()[t];
             for (int i = 0; i < l.length; i++) z += omega[i] * l[i];
         }
-        if (cfg.objective() == LossConfig.Objective.IPO) z /= x.responseTokens();
-        return cfg.beta() * z;
+        return z;
     }
 
     public static double softplus(double x) {
@@ -120,17 +130,17 @@ public final class AspoReference {
     public static Result pair(LossConfig cfg, Pair p) {
         Weights wc = cfg.weightsChosen() ? weights(cfg, p.chosen(), false) : null;
         Weights wr = cfg.weightsRejected() ? weights(cfg, p.rejected(), true) : null;
-        double rc = reward(cfg, p.chosen(), wc == null ? null : wc.omega());
-        double rr = reward(cfg, p.rejected(), wr == null ? null : wr.omega());
-        return new Result(pairLoss(cfg, rc, rr), rc, rr, wc, wr);
+        double[] oc = wc == null ? null : wc.omega(), or = wr == null ? null : wr.omega();
+        return new Result(pairLoss(cfg, lossReward(cfg, p.chosen(), oc), lossReward(cfg, p.rejected(), or)),
+                reward(cfg, p.chosen(), oc), reward(cfg, p.rejected(), or), wc, wr);
     }
 
     /** The mean loss with the effective weights held at {@code omegaC}, {@code omegaR} (null entries: DPO). */
     public static double meanLossFixedWeights(LossConfig cfg, Pair[] pairs, double[][] omegaC, double[][] omegaR) {
         double sum = 0;
         for (int b = 0; b < pairs.length; b++) {
-            double rc = reward(cfg, pairs[b].chosen(), omegaC[b]);
-            double rr = reward(cfg, pairs[b].rejected(), omegaR[b]);
+            double rc = lossReward(cfg, pairs[b].chosen(), omegaC[b]);
+            double rr = lossReward(cfg, pairs[b].rejected(), omegaR[b]);
             sum += pairLoss(cfg, rc, rr);
         }
         return sum / pairs.length;

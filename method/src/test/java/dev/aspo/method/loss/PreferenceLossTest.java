@@ -152,7 +152,7 @@ class PreferenceLossTest {
     // ---- a worked example, by hand ----------------------------------------------------------------
 
     /**
-     * One record, three chosen sentences (2, 3 and 2 tokens), every step of ASPO.md written out in
+     * One record, three chosen sentences (2, 3 and 2 tokens), every step of docs/METHOD.md written out in
      * double arithmetic here. The same record is docs/examples/aspo-loss.json.
      */
     @Test
@@ -210,7 +210,7 @@ class PreferenceLossTest {
         assertTrue(margin > 0.03, "margin " + margin);
     }
 
-    // ---- invariants of ASPO.md --------------------------------------------------------------------
+    // ---- invariants of docs/METHOD.md ---------------------------------------------------------------
 
     @Test
     void oneSentenceIsDpoExactlyInLossAndGradient() {

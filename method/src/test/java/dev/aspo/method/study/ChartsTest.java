@@ -53,8 +53,6 @@ class ChartsTest {
         byte[] head = Arrays.copyOf(Files.readAllBytes(png), 8);
         assertArrayEquals(new byte[]{(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}, head);
         BufferedImage image = read(png);
-        assertEquals(Charts.WIDTH, image.getWidth());
-        assertEquals(Charts.HEIGHT, image.getHeight());
         assertEquals(900, image.getWidth());
         assertEquals(500, image.getHeight());
         assertEquals(Color.WHITE.getRGB(), image.getRGB(5, 5), "background is white");
@@ -63,32 +61,38 @@ class ChartsTest {
     @Test
     void lineWindowSpansTheDataWithFivePercentOnY() {
         // x: 0..10 exactly; y: data 0..10, 5% of the span (0.5) added on each side
-        Charts.PlotArea area = Charts.linesArea(threeSeries());
-        assertEquals(new Charts.PlotArea(0, 10, -0.5, 10.5), area);
-        assertEquals(Charts.PLOT_LEFT, area.px(0), 1e-9);
-        assertEquals(Charts.PLOT_RIGHT, area.px(10), 1e-9);
-        assertEquals((Charts.PLOT_TOP + Charts.PLOT_BOTTOM) / 2.0, area.py(5), 1e-9, "y = 5 is mid-height");
-        assertTrue(area.py(10) < area.py(0), "larger y is higher up");
+        assertEquals(new Charts.Window(0, 10, -0.5, 10.5), Charts.linesWindow(threeSeries()));
     }
 
     @Test
-    void eachSeriesIsDrawnInItsOwnColourWhereItsLinePasses() throws IOException {
+    void eachSeriesIsDrawnInItsOwnColourAndAHigherSeriesHigher() throws IOException {
+        LinkedHashMap<String, double[][]> series = new LinkedHashMap<>();
+        series.put("high", new double[][]{{0, 5, 10}, {9, 9, 9}});
+        series.put("low", new double[][]{{0, 5, 10}, {1, NaN, 1}});   // the NaN is skipped, not a gap to the end
         Path png = dir.resolve("curves.png");
-        LinkedHashMap<String, double[][]> series = threeSeries();
         Charts.lines(png, "t", "step", "y", series);
         BufferedImage image = read(png);
-        Charts.PlotArea area = Charts.linesArea(series);
+        Pixels high = pixels(image, Charts.seriesColour(0)), low = pixels(image, Charts.seriesColour(1));
+        // a line across the plot is hundreds of pixels; the legend's sample is a few dozen
+        assertTrue(high.count > 400 && low.count > 400, "high " + high.count + ", low " + low.count + " pixels");
+        assertTrue(high.medianRow < low.medianRow, "the series at 9 lies above the one at 1: rows " + high.medianRow + ", " + low.medianRow);
+        // across the skipped NaN the line at 1 runs the whole width, as long as the one at 9
+        assertEquals(high.count, low.count, high.count * 0.15, "the line at 1 spans the plot like the one at 9");
+    }
 
-        assertColour(Charts.seriesColour(0), image, area, 6.5, 6.5, "diagonal at x=6.5");
-        assertColour(Charts.seriesColour(0), image, area, 1.5, 1.5, "diagonal at x=1.5");
-        assertColour(Charts.seriesColour(1), image, area, 2.5, 8, "flat line at 8");
-        assertColour(Charts.seriesColour(1), image, area, 9.0, 8, "flat line at 8, second segment");
-        // the NaN at x=2 is skipped: its neighbours (0,3) and (4,3) are joined through x=2
-        assertColour(Charts.seriesColour(2), image, area, 2, 3, "line at 3 across the skipped NaN");
-        assertColour(Charts.seriesColour(2), image, area, 5, 3, "line at 3");
-        // ... and it ends at x=6, so nothing of it lies at x=8
-        assertFalse(near(Charts.seriesColour(2), pixel(image, area, 8, 3)), "line at 3 must stop at x=6");
-        assertEquals(Color.WHITE.getRGB(), pixel(image, area, 8, 3).getRGB(), "empty plot area is white");
+    @Test
+    void aLonePointIsMarked() throws IOException {
+        LinkedHashMap<String, double[][]> series = new LinkedHashMap<>();
+        series.put("zero", new double[][]{{3}, {0}});
+        Charts.Window w = Charts.linesWindow(series);
+        assertTrue(w.xMin() < 3 && 3 < w.xMax() && w.yMin() < 0 && 0 < w.yMax(), w.toString());
+        Path png = dir.resolve("point.png");
+        Charts.lines(png, "one point", "step", "y", series);
+        Path none = dir.resolve("none.png");
+        series.put("zero", new double[][]{{3, 4}, {0, NaN}});   // the same single finite point
+        Charts.lines(none, "one point", "step", "y", series);
+        assertTrue(pixels(read(png), Charts.seriesColour(0)).count > 20, "the lone point is drawn");
+        assertArrayEquals(Files.readAllBytes(png), Files.readAllBytes(none), "a NaN point adds nothing");
     }
 
     @Test
@@ -98,32 +102,6 @@ class ChartsTest {
                 assertFalse(near(Charts.seriesColour(i), Charts.seriesColour(j)), "colours " + j + " and " + i);
             }
         }
-    }
-
-    @Test
-    void flatSeriesIsDrawnAtMidHeight() throws IOException {
-        LinkedHashMap<String, double[][]> series = new LinkedHashMap<>();
-        series.put("flat", new double[][]{{1, 2, 3, 4}, {0.7, 0.7, 0.7, 0.7}});
-        Charts.PlotArea area = Charts.linesArea(series);
-        assertTrue(area.yMin() < 0.7 && 0.7 < area.yMax(), "window around a flat value: " + area);
-        Path png = dir.resolve("flat.png");
-        Charts.lines(png, "flat", "step", "y", series);
-        BufferedImage image = read(png);
-        // the window is symmetric around the value, so the line runs along the middle of the plot area
-        int midRow = (int) Math.floor((Charts.PLOT_TOP + Charts.PLOT_BOTTOM) / 2.0);
-        int column = (int) Math.floor(area.px(2.5));
-        assertTrue(near(Charts.seriesColour(0), new Color(image.getRGB(column, midRow))));
-    }
-
-    @Test
-    void flatSeriesAtZeroAndALonePointWork() throws IOException {
-        LinkedHashMap<String, double[][]> series = new LinkedHashMap<>();
-        series.put("zero", new double[][]{{3}, {0}});
-        Charts.PlotArea area = Charts.linesArea(series);
-        assertTrue(area.xMin() < 3 && 3 < area.xMax() && area.yMin() < 0 && 0 < area.yMax(), area.toString());
-        Path png = dir.resolve("point.png");
-        Charts.lines(png, "one point", "step", "y", series);
-        assertColour(Charts.seriesColour(0), read(png), area, 3, 0, "the lone point is marked");
     }
 
     @Test
@@ -153,11 +131,13 @@ class ChartsTest {
     void rewritingReplacesTheFileAndLeavesNoTemporaryFile() throws IOException {
         Path png = dir.resolve("sub").resolve("curves.png");
         Charts.lines(png, "first", "step", "y", threeSeries());
+        byte[] first = Files.readAllBytes(png);
         Charts.lines(png, "second", "step", "y", threeSeries());
         try (Stream<Path> files = Files.list(png.getParent())) {
             assertEquals(List.of(png), files.toList());
         }
-        assertNotNull(read(png));
+        // the file holds the second chart (another title), not the first
+        assertFalse(Arrays.equals(first, Files.readAllBytes(png)), "the second chart replaced the first");
     }
 
     // ------------------------------------------------------------------ bar chart
@@ -170,6 +150,9 @@ class ChartsTest {
         BufferedImage image = read(png);
         assertEquals(900, image.getWidth());
         assertEquals(500, image.getHeight());
+        for (int j = 0; j < METHODS.size(); j++) {
+            assertTrue(pixels(image, Charts.seriesColour(j)).count > 200, "bars of " + METHODS.get(j));
+        }
     }
 
     @Test
@@ -177,46 +160,35 @@ class ChartsTest {
         double[][] small = {{0.9, 0.5, 0.2}, {0.3, 0.6, 0.1}};
         double[][] smallStd = {{0.05, 0.1, 0}, {0, 0, 0.02}};
         // every mean + std <= 1, so the axis tops out at 1
-        assertEquals(new Charts.PlotArea(0, 2, 0, 1), Charts.barsArea(METRICS, METHODS, small, smallStd));
+        assertEquals(new Charts.Window(0, 2, 0, 1), Charts.barsWindow(METRICS, METHODS, small, smallStd));
         // largest mean + std is 2 + 0.5
         double[][] large = {{2, 0.5, 0.2}, {0.3, 0.6, 0.1}};
-        assertEquals(new Charts.PlotArea(0, 2, 0, 2.5), Charts.barsArea(METRICS, METHODS, large, new double[][]{{0.5, 0, 0}, {0, 0, 0}}));
-        // bars of a group sit inside it, in method order, without overlapping
-        double w = Charts.barWidth(3);
-        for (int m = 0; m < 2; m++) {
-            assertTrue(Charts.barCenter(m, 0, 3) - w / 2 > m);
-            assertTrue(Charts.barCenter(m, 2, 3) + w / 2 < m + 1);
-            assertEquals(w, Charts.barCenter(m, 1, 3) - Charts.barCenter(m, 0, 3), 1e-12);
-        }
+        assertEquals(new Charts.Window(0, 2, 0, 2.5), Charts.barsWindow(METRICS, METHODS, large, new double[][]{{0.5, 0, 0}, {0, 0, 0}}));
+        // a negative mean takes the axis down to the lowest mean - std
+        assertEquals(new Charts.Window(0, 1, -0.75, 1), Charts.barsWindow(List.of("m"), List.of("a", "b"),
+                new double[][]{{-0.5, 0.5}}, new double[][]{{0.25, 0}}));
     }
 
     @Test
-    void barTopLiesAtItsMean() throws IOException {
+    void barHeightsAreProportionalToTheirMeans() throws IOException {
+        // one group, two bars of equal width: 0.4 and 0.8 on an axis from 0 to 1
         Path png = dir.resolve("bars.png");
-        double[][] mean = {{0.9, 0.5, 0.2}, {0.3, 0.6, 0.1}};
-        double[][] std = {{0.05, 0.1, 0}, {0, 0, 0.02}};
-        Charts.bars(png, "Final metrics", METRICS, METHODS, mean, std);
+        Charts.bars(png, "t", List.of("m"), List.of("a", "b"), new double[][]{{0.4, 0.8}}, new double[][]{{0, 0}});
         BufferedImage image = read(png);
-        Charts.PlotArea area = Charts.barsArea(METRICS, METHODS, mean, std);
-        // y from 0 to 1 over the plot area's height: 0.9 sits 90% of the way up from the bottom
-        double top = Charts.PLOT_BOTTOM - 0.9 * (Charts.PLOT_BOTTOM - Charts.PLOT_TOP);
-        assertEquals(top, area.py(0.9), 1e-9);
-        assertBarTop(image, area, 0, 0, 3, 0.9, "accuracy/dpo");
-        assertBarTop(image, area, 1, 1, 3, 0.6, "f1/aspo");
-        assertBarTop(image, area, 0, 2, 3, 0.2, "accuracy/sft");
+        Pixels a = pixels(image, Charts.seriesColour(0)), b = pixels(image, Charts.seriesColour(1));
+        assertEquals(2.0, (double) b.count / a.count, 0.15, "bar b has twice the area of bar a: " + a.count + ", " + b.count);
+        assertTrue(b.topRow < a.topRow, "the taller bar reaches higher");
     }
 
     @Test
-    void barTopLiesAtItsMeanWhenTheAxisGoesAboveOne() throws IOException {
-        Path png = dir.resolve("bars.png");
-        double[][] mean = {{2, 0.5}};
-        double[][] std = {{0.5, 0}};
-        List<String> methods = List.of("dpo", "aspo");
-        Charts.bars(png, "Reward", List.of("reward"), methods, mean, std);
-        Charts.PlotArea area = Charts.barsArea(List.of("reward"), methods, mean, std);
-        // axis up to 2.5: the bar of 2 ends 80% of the way up
-        assertEquals(Charts.PLOT_BOTTOM - 0.8 * (Charts.PLOT_BOTTOM - Charts.PLOT_TOP), area.py(2), 1e-9);
-        assertBarTop(read(png), area, 0, 0, 2, 2, "reward/dpo");
+    void errorBarsAreDrawnOnlyWhereTheStdIsNotZero() throws IOException {
+        Path without = dir.resolve("without.png"), with = dir.resolve("with.png");
+        double[][] mean = {{0.4, 0.6}};
+        Charts.bars(without, "t", List.of("m"), List.of("a", "b"), mean, new double[][]{{0, 0}});
+        Charts.bars(with, "t", List.of("m"), List.of("a", "b"), mean, new double[][]{{0.2, 0.2}});
+        Color errorBar = new Color(0x33, 0x33, 0x33);
+        int plain = pixels(read(without), errorBar).count, barred = pixels(read(with), errorBar).count;
+        assertTrue(barred > plain + 50, "error bars add dark pixels: " + plain + " -> " + barred);
     }
 
     @Test
@@ -253,30 +225,20 @@ class ChartsTest {
         return image;
     }
 
-    /** The pixel that data point {@code (x, y)} falls in. */
-    private static Color pixel(BufferedImage image, Charts.PlotArea area, double x, double y) {
-        return new Color(image.getRGB((int) Math.floor(area.px(x)), (int) Math.floor(area.py(y))));
-    }
+    /** Where a colour lies in an image: how many pixels, their median and top rows. */
+    private record Pixels(int count, int medianRow, int topRow) {}
 
-    private static void assertColour(Color expected, BufferedImage image, Charts.PlotArea area, double x, double y, String what) {
-        Color got = pixel(image, area, x, y);
-        assertTrue(near(expected, got), what + ": expected " + expected + " but the pixel is " + got);
-    }
-
-    /**
-     * The pixel 2 below the top of a bar, a quarter of its width in from the left (clear of the error
-     * bar in the middle), has the method's colour; 10 pixels above the top it does not.
-     */
-    private static void assertBarTop(BufferedImage image, Charts.PlotArea area, int metric, int method, int methods,
-                                     double mean, String what) {
-        double w = Charts.barWidth(methods);
-        int column = (int) Math.floor(area.px(Charts.barCenter(metric, method, methods) - w / 4));
-        int topRow = (int) Math.floor(area.py(mean));
-        Color colour = Charts.seriesColour(method);
-        Color under = new Color(image.getRGB(column, topRow + 2));
-        Color above = new Color(image.getRGB(column, topRow - 10));
-        assertTrue(near(colour, under), what + ": just under the top expected " + colour + " but got " + under);
-        assertFalse(near(colour, above), what + ": 10 px above the top must not be the bar's colour");
+    private static Pixels pixels(BufferedImage image, Color colour) {
+        List<Integer> rows = new java.util.ArrayList<>();
+        int top = Integer.MAX_VALUE;
+        for (int y = 0; y < image.getHeight(); y++) {
+            for (int x = 0; x < image.getWidth(); x++) {
+                if (!near(colour, new Color(image.getRGB(x, y)))) continue;
+                rows.add(y);
+                top = Math.min(top, y);
+            }
+        }
+        return new Pixels(rows.size(), rows.isEmpty() ? -1 : rows.get(rows.size() / 2), top);
     }
 
     /** Same colour up to a small difference per channel (antialiasing leaves full-coverage pixels exact). */

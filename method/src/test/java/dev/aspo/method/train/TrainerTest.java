@@ -136,7 +136,7 @@ class TrainerTest {
                 Tiny.model(TOK, 3)).run(null);
         List<ObjectNode> dpo = metrics(dir.resolve("dpo")), eq = metrics(dir.resolve("eq")), mx = metrics(dir.resolve("mx"));
         for (int s = 0; s < 3; s++) {
-            // equal weights under mean normalisation are DPO exactly (ASPO.md's invariant)
+            // equal weights under mean normalisation are DPO exactly (docs/METHOD.md's invariant)
             assertEquals(dpo.get(s).get("loss").asDouble(), eq.get(s).get("loss").asDouble(), 1e-6);
             assertEquals(1.0, mx.get(s).get("aspo/weight_mean").asDouble() * 2, 1e-9);   // weights 1 and 0
         }

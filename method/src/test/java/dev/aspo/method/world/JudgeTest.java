@@ -3,10 +3,10 @@ package dev.aspo.method.world;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.aspo.method.sentences.SentenceSplitter;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -111,7 +111,13 @@ class JudgeTest {
             // word salad from the judge's own vocabulary: any verdict, but no exception
             StringBuilder salad = new StringBuilder();
             for (int k = rng.nextInt(30); k > 0; k--) salad.append(vocab[rng.nextInt(vocab.length)]).append(rng.nextBoolean() ? " " : "");
-            assertNotNull(Judge.judge(SCENE, salad.toString()));
+            // any verdict, but one judgement per non-blank sentence, each the sentence's own verdict
+            String text = salad.toString();
+            List<String> sentences = SentenceSplitter.split(text).stream().map(span -> span.text(text))
+                    .filter(x -> !x.isBlank()).toList();
+            ResponseJudgement judged = Judge.judge(SCENE, text);
+            assertEquals(sentences, judged.sentences().stream().map(SentenceJudgement::sentence).toList(), text);
+            for (SentenceJudgement j : judged.sentences()) assertEquals(Judge.judgeSentence(SCENE, j.sentence()), j, text);
         }
         String longText = "blah ".repeat(50_000) + ". There is a small red circle in the top left corner.";
         ResponseJudgement r = Judge.judge(SCENE, longText);

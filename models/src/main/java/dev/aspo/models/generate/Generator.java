@@ -3,6 +3,7 @@ package dev.aspo.models.generate;
 import dev.aspo.tensor.Autograd;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.ops.Shapes;
+import it.unimi.dsi.fastutil.ints.IntArrayList;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -83,8 +84,8 @@ public final class Generator {
             next[r] = len - first;
         }
 
-        List<List<Integer>> out = new ArrayList<>();
-        for (int r = 0; r < batch; r++) out.add(new ArrayList<>());
+        List<IntArrayList> out = new ArrayList<>();
+        for (int r = 0; r < batch; r++) out.add(new IntArrayList());
         if (maxNewTokens == 0) return toArrays(out);
         boolean[] done = new boolean[batch];
         int vocab = model.vocabSize();
@@ -138,9 +139,9 @@ public final class Generator {
         }
     }
 
-    private static List<int[]> toArrays(List<List<Integer>> rows) {
+    private static List<int[]> toArrays(List<IntArrayList> rows) {
         List<int[]> out = new ArrayList<>();
-        for (List<Integer> r : rows) out.add(r.stream().mapToInt(Integer::intValue).toArray());
+        for (IntArrayList r : rows) out.add(r.toIntArray());
         return out;
     }
 }

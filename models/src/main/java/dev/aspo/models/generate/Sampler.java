@@ -1,6 +1,6 @@
 package dev.aspo.models.generate;
 
-import java.util.Arrays;
+import it.unimi.dsi.fastutil.ints.IntArrays;
 import java.util.Random;
 
 /**
@@ -83,9 +83,10 @@ public final class Sampler {
      */
     double[] probabilities(float[] logits, int offset, int vocab) {
         checkRow(logits, offset, vocab);
-        Integer[] order = new Integer[vocab];
+        int[] order = new int[vocab];
         for (int i = 0; i < vocab; i++) order[i] = i;
-        Arrays.sort(order, (a, b) -> Float.compare(logits[offset + b], logits[offset + a]));   // descending, stable
+        // descending; merge sort is stable, so equal logits keep id order (no boxing of the vocabulary)
+        IntArrays.mergeSort(order, (a, b) -> Float.compare(logits[offset + b], logits[offset + a]));
         int keep = vocab;
         if (topK > 0 && topK < vocab) {
             float kth = logits[offset + order[topK - 1]];

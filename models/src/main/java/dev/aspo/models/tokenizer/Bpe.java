@@ -1,6 +1,8 @@
 package dev.aspo.models.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import it.unimi.dsi.fastutil.longs.Long2LongOpenHashMap;
+import it.unimi.dsi.fastutil.longs.LongHeapPriorityQueue;
 
 import java.util.Arrays;
 import java.util.HashMap;
@@ -30,7 +32,7 @@ final class Bpe {
     private final Map<String, Integer> vocab;
     private final String[] vocabR;
     /** (left id, right id) -> (rank << 32 | new id). */
-    private final LongLongMap merges;
+    private final Long2LongOpenHashMap merges;
     private final int unkId;
     private final boolean fuseUnk;
     private final boolean byteFallback;
@@ -65,7 +67,8 @@ final class Bpe {
         }
         for (int b = 0; b < 256; b++) byteIds[b] = vocab.getOrDefault(String.format("<0x%02X>", b), -1);
         int prefixLen = continuingSubwordPrefix == null ? 0 : continuingSubwordPrefix.length();
-        merges = new LongLongMap(mergePairs.length * 2 + 16);
+        merges = new Long2LongOpenHashMap(mergePairs.length);
+        merges.defaultReturnValue(-1);   // values are (rank << 32 | id) >= 0, so -1 means absent
         for (int rank = 0; rank < mergePairs.length; rank++) {
             String a = mergePairs[rank][0];
             String b = mergePairs[rank][1];
@@ -246,13 +249,14 @@ final class Bpe {
             prev[i] = i - 1;
             next[i] = i + 1 < count ? i + 1 : -1;
         }
-        LongHeap heap = new LongHeap(count + 4);
+        // (rank << 32) | position: ordered by rank, then position (leftmost on ties)
+        LongHeapPriorityQueue heap = new LongHeapPriorityQueue(count + 4);
         for (int i = 0; i + 1 < count; i++) {
             long m = merges.get(pairKey(id[i], id[i + 1]));
-            if (m >= 0) heap.push(((m >>> 32) << 32) | i);
+            if (m >= 0) heap.enqueue(((m >>> 32) << 32) | i);
         }
-        while (heap.size() > 0) {
-            long top = heap.pop();
+        while (!heap.isEmpty()) {
+            long top = heap.dequeueLong();
             int pos = (int) (top & 0xFFFFFFFFL);
             int rank = (int) (top >>> 32);
             if (len[pos] == 0 || next[pos] < 0) continue;
@@ -268,11 +272,11 @@ final class Bpe {
             if (next[pos] >= 0) prev[next[pos]] = pos;
             if (prev[pos] >= 0) {
                 long pm = merges.get(pairKey(id[prev[pos]], id[pos]));
-                if (pm >= 0) heap.push(((pm >>> 32) << 32) | prev[pos]);
+                if (pm >= 0) heap.enqueue(((pm >>> 32) << 32) | prev[pos]);
             }
             if (next[pos] >= 0) {
                 long nm = merges.get(pairKey(id[pos], id[next[pos]]));
-                if (nm >= 0) heap.push(((nm >>> 32) << 32) | pos);
+                if (nm >= 0) heap.enqueue(((nm >>> 32) << 32) | pos);
             }
         }
     }
@@ -302,101 +306,5 @@ final class Bpe {
 
     private static long pairKey(int a, int b) {
         return ((long) a << 32) | (b & 0xFFFFFFFFL);
-    }
-
-    /** Open-addressing map from long keys to non-negative long values; get returns -1 if absent. */
-    private static final class LongLongMap {
-        private long[] keys;
-        private long[] values;
-        private boolean[] used;
-        private int size;
-
-        LongLongMap(int expected) {
-            int cap = Integer.highestOneBit(Math.max(16, expected * 2) - 1) << 1;
-            keys = new long[cap];
-            values = new long[cap];
-            used = new boolean[cap];
-        }
-
-        private static int hash(long k) {
-            long h = k * 0x9E3779B97F4A7C15L;
-            return (int) (h ^ (h >>> 32));
-        }
-
-        long get(long k) {
-            int mask = keys.length - 1;
-            for (int i = hash(k) & mask; used[i]; i = (i + 1) & mask) if (keys[i] == k) return values[i];
-            return -1;
-        }
-
-        void put(long k, long v) {
-            if ((size + 1) * 2 > keys.length) grow();
-            int mask = keys.length - 1;
-            int i = hash(k) & mask;
-            while (used[i]) {
-                if (keys[i] == k) {
-                    values[i] = v;
-                    return;
-                }
-                i = (i + 1) & mask;
-            }
-            used[i] = true;
-            keys[i] = k;
-            values[i] = v;
-            size++;
-        }
-
-        private void grow() {
-            long[] ok = keys;
-            long[] ov = values;
-            boolean[] ou = used;
-            keys = new long[ok.length * 2];
-            values = new long[ok.length * 2];
-            used = new boolean[ok.length * 2];
-            size = 0;
-            for (int i = 0; i < ok.length; i++) if (ou[i]) put(ok[i], ov[i]);
-        }
-    }
-
-    /** Binary min-heap of longs ((rank << 32) | position orders by rank, then position). */
-    private static final class LongHeap {
-        private long[] a;
-        private int n;
-
-        LongHeap(int cap) {
-            a = new long[Math.max(4, cap)];
-        }
-
-        int size() {
-            return n;
-        }
-
-        void push(long v) {
-            if (n == a.length) a = Arrays.copyOf(a, n * 2);
-            int i = n++;
-            while (i > 0) {
-                int p = (i - 1) >>> 1;
-                if (a[p] <= v) break;
-                a[i] = a[p];
-                i = p;
-            }
-            a[i] = v;
-        }
-
-        long pop() {
-            long top = a[0];
-            long v = a[--n];
-            int i = 0;
-            while (true) {
-                int c = 2 * i + 1;
-                if (c >= n) break;
-                if (c + 1 < n && a[c + 1] < a[c]) c++;
-                if (a[c] >= v) break;
-                a[i] = a[c];
-                i = c;
-            }
-            a[i] = v;
-            return top;
-        }
     }
 }

@@ -4,6 +4,11 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import it.unimi.dsi.fastutil.ints.IntIterator;
+import it.unimi.dsi.fastutil.ints.IntOpenHashSet;
+import it.unimi.dsi.fastutil.longs.Long2LongMap;
+import it.unimi.dsi.fastutil.longs.Long2LongOpenHashMap;
+import it.unimi.dsi.fastutil.longs.Long2ObjectOpenHashMap;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -109,27 +114,29 @@ public final class BpeTrainer {
         }
 
         // 3. Pair counts and the words each pair occurs in.
-        Map<Long, Long> counts = new HashMap<>();
-        Map<Long, Set<Integer>> where = new HashMap<>();
+        // (primitive maps: a pair is a long, a word an int; only sums and a fully ordered heap
+        // depend on them, so their iteration order does not matter)
+        Long2LongOpenHashMap counts = new Long2LongOpenHashMap();
+        Long2ObjectOpenHashMap<IntOpenHashSet> where = new Long2ObjectOpenHashMap<>();
         for (int w = 0; w < nWords; w++) {
             int[] s = syms[w];
             for (int i = 0; i + 1 < s.length; i++) {
                 long key = pair(s[i], s[i + 1]);
-                counts.merge(key, freq[w], Long::sum);
-                where.computeIfAbsent(key, k -> new HashSet<>()).add(w);
+                counts.addTo(key, freq[w]);
+                where.computeIfAbsent(key, k -> new IntOpenHashSet()).add(w);
             }
         }
         // Max-heap on count, then the smallest (left, right) ids: HF's trainer order.
         PriorityQueue<long[]> heap = new PriorityQueue<>((a, b) -> a[0] != b[0] ? Long.compare(b[0], a[0])
                 : a[1] != b[1] ? Long.compare(a[1], b[1]) : Long.compare(a[2], b[2]));
-        for (Map.Entry<Long, Long> e : counts.entrySet()) heap.add(entry(e.getValue(), e.getKey()));
+        for (Long2LongMap.Entry e : counts.long2LongEntrySet()) heap.add(entry(e.getLongValue(), e.getLongKey()));
 
         // 4. Merge loop.
         List<String[]> merges = new ArrayList<>();
         while (tokens.size() < vocabSize && !heap.isEmpty()) {
             long[] top = heap.poll();
             long key = pair((int) top[1], (int) top[2]);
-            long current = counts.getOrDefault(key, 0L);
+            long current = counts.get(key);   // 0 when absent
             if (top[0] != current) {
                 if (current > 0) heap.add(entry(current, key));
                 continue;
@@ -142,26 +149,28 @@ public final class BpeTrainer {
             int newId = existing != null ? existing : add(tokens, ids, merged);
             merges.add(new String[]{tokens.get(left), tokens.get(right)});
 
-            Map<Long, Long> delta = new HashMap<>();
-            Set<Integer> affected = where.remove(key);
-            for (int w : affected) {
+            Long2LongOpenHashMap delta = new Long2LongOpenHashMap();
+            IntOpenHashSet affected = where.remove(key);
+            for (IntIterator it = affected.iterator(); it.hasNext(); ) {
+                int w = it.nextInt();
                 int[] s = syms[w];
-                for (int i = 0; i + 1 < s.length; i++) delta.merge(pair(s[i], s[i + 1]), -freq[w], Long::sum);
+                for (int i = 0; i + 1 < s.length; i++) delta.addTo(pair(s[i], s[i + 1]), -freq[w]);
                 s = mergePair(s, left, right, newId);
                 syms[w] = s;
                 for (int i = 0; i + 1 < s.length; i++) {
                     long k = pair(s[i], s[i + 1]);
-                    delta.merge(k, freq[w], Long::sum);
-                    where.computeIfAbsent(k, x -> new HashSet<>()).add(w);
+                    delta.addTo(k, freq[w]);
+                    where.computeIfAbsent(k, x -> new IntOpenHashSet()).add(w);
                 }
             }
-            for (Map.Entry<Long, Long> d : delta.entrySet()) {
-                if (d.getValue() == 0) continue;
-                long c = counts.getOrDefault(d.getKey(), 0L) + d.getValue();
-                if (c <= 0) counts.remove(d.getKey());
-                else counts.put(d.getKey(), c);
+            for (Long2LongMap.Entry d : delta.long2LongEntrySet()) {
+                long change = d.getLongValue(), pairKey = d.getLongKey();
+                if (change == 0) continue;
+                long c = counts.get(pairKey) + change;
+                if (c <= 0) counts.remove(pairKey);
+                else counts.put(pairKey, c);
                 // A pair that gained needs a fresh heap entry; one that lost is fixed when popped.
-                if (d.getValue() > 0) heap.add(entry(c, d.getKey()));
+                if (change > 0) heap.add(entry(c, pairKey));
             }
         }
         return toJson(tokens, merges);

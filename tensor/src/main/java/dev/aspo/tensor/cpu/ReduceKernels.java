@@ -3,6 +3,7 @@ package dev.aspo.tensor.cpu;
 import static dev.aspo.tensor.cpu.VectorMath.F;
 import static dev.aspo.tensor.cpu.VectorMath.L;
 
+import dev.aspo.tensor.IndexChecks;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
@@ -87,7 +88,7 @@ final class ReduceKernels {
      * n is a batch's token count, and these sums (per-sentence log-ratios) feed a loss directly.
      */
     static void segmentSum(float[] x, int[] segment, float[] y, int n, int segments) {
-        checkSegments(segment, n, segments, "segmentSum");
+        IndexChecks.segments(segment, n, segments, "segmentSum");
         double[] acc = new double[segments];
         for (int t = 0; t < n; t++) if (segment[t] >= 0) acc[segment[t]] += x[t];
         for (int s = 0; s < segments; s++) y[s] = (float) acc[s];
@@ -95,22 +96,8 @@ final class ReduceKernels {
 
     /** {@code gx[t] += gy[segment[t]]} where {@code segment[t] >= 0}. */
     static void segmentSumBackward(float[] gy, int[] segment, float[] gx, int n) {
-        checkSegments(segment, n, gy.length, "segmentSumBackward");
+        IndexChecks.segments(segment, n, gy.length, "segmentSumBackward");
         for (int t = 0; t < n; t++) if (segment[t] >= 0) gx[t] += gy[segment[t]];
-    }
-
-    /** Every id is -1 (skip) or a segment in {@code [0, segments)}. */
-    static void checkSegments(int[] segment, int n, int segments, String what) {
-        if (segment.length < n) {
-            throw new IllegalArgumentException(what + ": " + segment.length + " segment ids for " + n + " tokens");
-        }
-        for (int t = 0; t < n; t++) {
-            int s = segment[t];
-            if (s < -1 || s >= segments) {
-                throw new IllegalArgumentException(what + ": segment id " + s + " of token " + t + " is out of range [0, "
-                        + segments + ") (-1 skips a token)");
-            }
-        }
     }
 
     /** {@code y[yo+j] += x[xo+j]} for {@code j < n}. */

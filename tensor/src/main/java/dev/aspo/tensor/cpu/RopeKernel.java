@@ -1,5 +1,6 @@
 package dev.aspo.tensor.cpu;
 
+import dev.aspo.tensor.RopeFrequencies;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -28,7 +29,7 @@ final class RopeKernel {
                      float theta, boolean inverse) {
         int half = headDim / 2, rows = batch * seq;
         if (rows == 0 || half == 0) return;
-        float[] invFreq = inverseFrequencies(headDim, theta);
+        float[] invFreq = RopeFrequencies.inverse(headDim, theta);
 
         // cos/sin per distinct position: a table over [min, max] when the positions are dense
         // (the usual 0..T-1 per sequence), else one table row per (b, t).
@@ -60,17 +61,6 @@ final class RopeKernel {
                 }
             }
         });
-    }
-
-    /** HF's {@code inv_freq}, float32 at every step. */
-    static float[] inverseFrequencies(int headDim, float theta) {
-        float[] inv = new float[headDim / 2];
-        for (int j = 0; j < inv.length; j++) {
-            float exponent = (float) (2 * j) / headDim;
-            float power = (float) Math.pow(theta, exponent);
-            inv[j] = 1f / power;
-        }
-        return inv;
     }
 
     /** {@code y = R x} for one head at {@code o}; safe in place ({@code x == y}). */

@@ -3,6 +3,7 @@ package dev.aspo.tensor.cpu;
 import static dev.aspo.tensor.cpu.VectorMath.F;
 import static dev.aspo.tensor.cpu.VectorMath.L;
 
+import dev.aspo.tensor.IndexChecks;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -78,7 +79,7 @@ final class SoftmaxKernels {
      * no work: prompt tokens are most of a batch).
      */
     static void crossEntropy(float[] logits, int[] target, float[] loss, float[] lse, int rows, int cols) {
-        checkTargets(target, rows, cols);
+        IndexChecks.targets(target, rows, cols);
         Parallel.forRange(rows, rowGrain(cols), (s, e) -> {
             for (int r = s; r < e; r++) {
                 int t = target[r], off = r * cols;
@@ -98,7 +99,7 @@ final class SoftmaxKernels {
     /** {@code gx[r, c] += gloss[r] * (exp(x[r, c] - lse[r]) - [c == target[r]])}; ignored rows get nothing. */
     static void crossEntropyBackward(float[] logits, int[] target, float[] lse, float[] gloss, float[] gx,
                                      int rows, int cols) {
-        checkTargets(target, rows, cols);
+        IndexChecks.targets(target, rows, cols);
         Parallel.forRange(rows, rowGrain(cols), (s, e) -> {
             for (int r = s; r < e; r++) {
                 int t = target[r], off = r * cols, c = 0;
@@ -112,19 +113,6 @@ final class SoftmaxKernels {
                 gx[off + t] -= g;
             }
         });
-    }
-
-    /** Targets are class indices below {@code cols}, or negative for an ignored row. */
-    static void checkTargets(int[] target, int rows, int cols) {
-        if (target.length < rows) {
-            throw new IllegalArgumentException("crossEntropy: " + target.length + " targets for " + rows + " rows");
-        }
-        for (int r = 0; r < rows; r++) {
-            if (target[r] >= cols) {
-                throw new IllegalArgumentException("crossEntropy: target " + target[r] + " at row " + r
-                        + " is out of range for " + cols + " classes (a negative target ignores the row)");
-            }
-        }
     }
 
     /**
