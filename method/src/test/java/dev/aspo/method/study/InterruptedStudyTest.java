@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class InterruptedStudyTest {
     /** {@code smoke}'s world, CLIP and SFT (enough for SeVa pairs); fewer pairs, steps and held-out scenes after them. */
-    static final StudyScale TINY = new StudyScale("tiny", 300, 16, 150, 32, 500, 500, 500, 0, 16, 1e-3, 32, 6, 4, 2e-5, 8);
+    static final StudyScale TINY = StudyScale.SMOKE.with("eval_scenes", "16").with("val_scenes", "16").with("pair_scenes", "32")
+            .with("pref_steps", "6").with("pref_batch", "4").with("pope_scenes", "8");
 
     /** Thrown by the log when the study announces the stage it is to be stopped at: a kill between stages. */
     static final class Interrupt extends RuntimeException {
