@@ -97,6 +97,66 @@ public final class Charts {
         write(chart, png);
     }
 
+    /** A point with a vertical interval, for {@link #intervals}. */
+    public record IntervalPoint(double x, double y, double low, double high) {
+        public IntervalPoint {
+            if (!Double.isFinite(x) || !Double.isFinite(y) || !Double.isFinite(low) || !Double.isFinite(high) || low > y || y > high) {
+                throw new IllegalArgumentException("interval point: need finite x and low <= y <= high, got " + x + ", " + y + " [" + low + ", " + high + "]");
+            }
+        }
+    }
+
+    /**
+     * Points with vertical interval bars, one series a name (a colour, markers, joined by a line in
+     * x order when {@code joined}), and a dashed horizontal reference line at {@code y = reference}
+     * named {@code referenceName}: e.g. a method's difference from a baseline against its weights' AUROC.
+     */
+    public static void intervals(Path png, String title, String xLabel, String yLabel, LinkedHashMap<String, List<IntervalPoint>> series,
+                                 Map<String, Boolean> joined, String referenceName, double reference) {
+        requireText(png, title, xLabel, yLabel);
+        if (series == null || series.isEmpty()) throw new IllegalArgumentException("interval chart: no series given");
+        double xMin = Double.POSITIVE_INFINITY, xMax = Double.NEGATIVE_INFINITY, yMin = reference, yMax = reference;
+        for (var e : series.entrySet()) {
+            if (e.getValue().isEmpty()) throw new IllegalArgumentException("interval chart: series \"" + e.getKey() + "\" has no point");
+            for (IntervalPoint p : e.getValue()) {
+                xMin = Math.min(xMin, p.x());
+                xMax = Math.max(xMax, p.x());
+                yMin = Math.min(yMin, p.low());
+                yMax = Math.max(yMax, p.high());
+            }
+        }
+        double[] xs = widen(xMin, xMax, 0.05), ys = widen(yMin, yMax, 0.08);
+        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
+        style(chart.getStyler(), series.size() + 1);
+        chart.getStyler().setXAxisMin(xs[0]).setXAxisMax(xs[1]).setYAxisMin(ys[0]).setYAxisMax(ys[1]);
+        XYSeries ref = chart.addSeries(referenceName, new double[] {xs[0], xs[1]}, new double[] {reference, reference});
+        ref.setMarker(SeriesMarkers.NONE);
+        ref.setLineColor(AXIS);
+        ref.setLineStyle(org.knowm.xchart.style.lines.SeriesLines.DASH_DASH);
+        int i = 0;
+        for (var e : series.entrySet()) {
+            Color c = seriesColour(i++);
+            List<IntervalPoint> pts = new ArrayList<>(e.getValue());
+            pts.sort(java.util.Comparator.comparingDouble(IntervalPoint::x));
+            double[] x = new double[pts.size()], y = new double[pts.size()];
+            for (int k = 0; k < x.length; k++) {
+                x[k] = pts.get(k).x();
+                y[k] = pts.get(k).y();
+                XYSeries bar = chart.addSeries(e.getKey() + " interval " + k, new double[] {x[k], x[k]},
+                        new double[] {pts.get(k).low(), pts.get(k).high()});
+                bar.setShowInLegend(false);
+                bar.setMarker(SeriesMarkers.NONE);
+                bar.setLineColor(c);
+            }
+            XYSeries s = chart.addSeries(e.getKey(), x, y);
+            s.setMarker(joined.getOrDefault(e.getKey(), false) ? SeriesMarkers.CIRCLE : SeriesMarkers.DIAMOND);
+            s.setMarkerColor(c);
+            s.setLineColor(c);
+            if (!joined.getOrDefault(e.getKey(), false)) s.setLineStyle(org.knowm.xchart.style.lines.SeriesLines.NONE);
+        }
+        write(chart, png);
+    }
+
     /** The colour of series (or method) {@code i}. */
     static Color seriesColour(int i) {
         if (i < PALETTE.length) return PALETTE[i];

@@ -80,6 +80,7 @@ public final class Reproduction {
             throw new IllegalArgumentException("unknown stage \"" + stage + "\" (stages: " + String.join(", ", stages()) + ")");
         }
         this.until = stage;
+        progress.stopAfter(stage);
         return this;
     }
 

@@ -38,6 +38,13 @@ final class StudyProgress {
         this.studyDir = studyDir;
     }
 
+    private String until;
+
+    /** Counts no stage after {@code stage} (null: all) in the study's ETA. */
+    void stopAfter(String stage) {
+        this.until = stage;
+    }
+
     /** Reads the stage markers of every seed (call after a stage ends). */
     void refresh() {
         for (int s = 1; s <= seeds; s++) {
@@ -59,7 +66,8 @@ final class StudyProgress {
         List<String> all = Reproduction.stages();
         double t = 0;
         for (int s = seed; s <= seeds; s++) {
-            for (int i = s == seed ? all.indexOf(stage) + 1 : 0; i < all.size(); i++) {
+            int end = until == null ? all.size() : all.indexOf(until) + 1;
+            for (int i = s == seed ? all.indexOf(stage) + 1 : 0; i < end; i++) {
                 String st = all.get(i);
                 if (Files.isRegularFile(Reproduction.seedDir(studyDir, s).resolve(".stages").resolve(st + ".json"))) continue;
                 t += measured.getOrDefault(st, guess(st));
@@ -81,10 +89,11 @@ final class StudyProgress {
     StepListener stage(int seed, String stage) {
         long start = System.nanoTime();
         double after = remainingAfter(seed, stage);
-        long[] lastPercent = {-1};
+        long[] lastPercent = {-1}, first = {-1};
         return (step, total) -> {
+            if (first[0] < 0) first[0] = step - 1;   // a resumed run starts past 0: its rate counts from here
             double elapsed = (System.nanoTime() - start) / 1e9;
-            double eta = step > 0 ? elapsed / step * (total - step) : 0;
+            double eta = elapsed / (step - first[0]) * (total - step);
             String line = String.format(Locale.ROOT, "[%s seed %d] %s %d/%d ETA %s | study ETA ~%s", scale.name(), seed, stage, step, total,
                     time(eta), time(eta + after));
             if (terminal) {

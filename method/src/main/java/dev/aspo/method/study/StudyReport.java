@@ -222,8 +222,30 @@ public final class StudyReport {
         root.get("methods").fieldNames().forEachRemaining(methods::add);
         bars(dir.resolve("hallucination.png"), "hallucination on held-out scenes", root, methods,
                 List.of("chair_i", "chair_s", "recall", "attribute_error"));
+        doseResponse(dir.resolve("dose_response.png"), root.path("dose_response"));
         bars(dir.resolve("pope.png"), "POPE and reward accuracy", root, methods,
                 List.of("pope_random_f1", "pope_popular_f1", "pope_adversarial_f1", "pope_yes_ratio", "reward_accuracy"));
+    }
+
+    /**
+     * CHAIR_i minus DPO's (points, with the paired 95% interval) against the weights' mean AUROC:
+     * the oracle's labels flipped in known steps, joined, and ASPO's own weights as a separate point.
+     */
+    private static void doseResponse(Path png, JsonNode entries) {
+        List<Charts.IntervalPoint> oracle = new ArrayList<>(), aspo = new ArrayList<>();
+        for (JsonNode e : entries) {
+            JsonNode a = e.path("weight_auroc").path("mean"), c = e.get("chair_i_vs_dpo");
+            if (!a.isNumber()) continue;   // no wrong sentence to rank: no AUROC
+            Charts.IntervalPoint p = new Charts.IntervalPoint(a.asDouble(), 100 * c.get("mean").asDouble(), 100 * c.get("ci_low").asDouble(),
+                    100 * c.get("ci_high").asDouble());
+            (e.get("label_flip_rate").isNull() ? aspo : oracle).add(p);
+        }
+        if (oracle.isEmpty()) return;
+        LinkedHashMap<String, List<Charts.IntervalPoint>> series = new LinkedHashMap<>();
+        series.put("oracle labels, flipped at p = 0, 0.1, 0.25, 0.5", oracle);
+        if (!aspo.isEmpty()) series.put("ASPO's own weights", aspo);
+        Charts.intervals(png, "dose-response: sentence-weight quality vs hallucination", "weight AUROC on held-out chosen sentences",
+                "CHAIR_i minus DPO's (points, 95% CI)", series, Map.of("oracle labels, flipped at p = 0, 0.1, 0.25, 0.5", true), "DPO", 0);
     }
 
     private static void bars(Path png, String title, JsonNode root, List<String> methods, List<String> metrics) {

@@ -213,6 +213,23 @@ class ChartsTest {
 
     // ------------------------------------------------------------------ helpers
 
+    @Test
+    void intervalChartDrawsEachSeriesAndItsBars() throws IOException {
+        LinkedHashMap<String, List<Charts.IntervalPoint>> series = new LinkedHashMap<>();
+        series.put("oracle", List.of(new Charts.IntervalPoint(1.0, -4, -6, -2), new Charts.IntervalPoint(0.5, 0, -2, 2)));
+        series.put("aspo", List.of(new Charts.IntervalPoint(0.7, 3, 1, 5)));
+        Path png = dir.resolve("dose.png");
+        Charts.intervals(png, "dose-response", "AUROC", "CHAIR_i - DPO", series, java.util.Map.of("oracle", true), "DPO", 0);
+        BufferedImage image = read(png);
+        assertEquals(Charts.WIDTH, image.getWidth());
+        Pixels oracle = pixels(image, Charts.seriesColour(0)), aspo = pixels(image, Charts.seriesColour(1));
+        assertTrue(oracle.count > 200, "the joined oracle line and its bars: " + oracle.count + " pixels");
+        assertTrue(aspo.count > 20, "ASPO's marker and bar: " + aspo.count + " pixels");
+        assertTrue(aspo.topRow < oracle.topRow, "ASPO's interval (up to +5) reaches higher than the oracle's (up to +2)");
+        assertBad(() -> new Charts.IntervalPoint(0.5, 3, 4, 5), "low <= y <= high");
+        assertBad(() -> Charts.intervals(png, "t", "x", "y", new LinkedHashMap<>(), java.util.Map.of(), "DPO", 0), "no series");
+    }
+
     private static LinkedHashMap<String, double[][]> one(String name, double[][] s) {
         LinkedHashMap<String, double[][]> series = new LinkedHashMap<>();
         series.put(name, s);
