@@ -307,6 +307,9 @@ public final class Reproduction {
         o.put("save_every", String.valueOf(Math.max(1, steps / 2)));
         o.put("log_every", "1");
         o.put("progress", "none");
+        // a run is resumed whenever it has a checkpoint (resumeFrom); one killed before its first
+        // checkpoint has only metrics, which the study starts over
+        o.put("overwrite_output_dir", "true");
         return o;
     }
 

@@ -34,6 +34,7 @@ public final class TrainConfig {
         d.put("eval_file", "");             // JSONL, optional
         d.put("output_dir", "");            // checkpoints, metrics.jsonl, caches
         d.put("cache_dir", "");             // default: <output_dir>/cache
+        d.put("overwrite_output_dir", "false"); // true: a new run deletes the checkpoints and metrics of a run in output_dir
         d.put("skip_bad_records", "false");
         d.put("max_length", "512");
         // optimisation
