@@ -13,6 +13,7 @@ import dev.aspo.method.train.LlavaPolicy;
 import dev.aspo.method.train.PolicyModel;
 import dev.aspo.method.train.PolicyModels;
 import dev.aspo.method.train.SimilaritySource;
+import dev.aspo.method.train.RunDirectory;
 import dev.aspo.method.train.TrainConfig;
 import dev.aspo.method.train.Trainer;
 import dev.aspo.method.world.Describer;
@@ -32,6 +33,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -105,6 +107,7 @@ public final class Reproduction {
     private void runSeed(int seed) throws IOException {
         Path d = seedDir(out, seed);
         Files.createDirectories(d.resolve(".stages"));
+        RunDirectory.removeLeftovers(d, Duration.ZERO);   // half-written files of a killed study (its runs clean their own)
         stage(d, seed, "world", () -> {
             WorldWriter.write(d.resolve("world"), scale.trainScenes(), seed, StudyModels.IMAGE_SIZE);
             WorldWriter.write(d.resolve("world-eval"), scale.evalScenes(), 1_000_000L + seed, StudyModels.IMAGE_SIZE);

@@ -89,7 +89,7 @@ public final class RunDirectory {
     }
 
     /** Deletes the temporary files and folders of interrupted writes in {@code dir} that are at least {@code minAge} old. */
-    static void removeLeftovers(Path dir, Duration minAge) throws IOException {
+    public static void removeLeftovers(Path dir, Duration minAge) throws IOException {
         if (!Files.isDirectory(dir)) return;
         Instant before = Instant.now().minus(minAge);
         List<Path> stale = new ArrayList<>();
