@@ -313,6 +313,7 @@ public final class Reproduction {
         // a run is resumed whenever it has a checkpoint (resumeFrom); one killed before its first
         // checkpoint has only metrics, which the study starts over
         o.put("overwrite_output_dir", "true");
+        o.put("image_root", d.toString());   // pairs/*.jsonl name the world's images as ../world/images/...
         return o;
     }
 
@@ -475,7 +476,7 @@ public final class Reproduction {
         };
         if (!Double.isNaN(alpha)) {
             SimilaritySource sim = alpha > 0 ? ClipSimilarity.load(Trainer.latestCheckpoint(d.resolve("clip")), d.resolve("cache")) : null;
-            List<Record> pairs = Dataset.load(d.resolve("pairs/eval.jsonl"), Dataset.Kind.PREFERENCE, false).records();
+            List<Record> pairs = Dataset.load(d.resolve("pairs/eval.jsonl"), Dataset.Kind.PREFERENCE, false, d).records();
             double auroc = WeightQuality.auroc(policy, tok, sim, alpha, pairs, MAX_LENGTH);
             if (Double.isNaN(auroc)) result.putNull("weight_auroc");   // no wrong (or no right) sentence to tell apart
             else result.put("weight_auroc", auroc);

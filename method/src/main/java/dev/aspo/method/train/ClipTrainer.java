@@ -177,7 +177,7 @@ public final class ClipTrainer {
 
     private Data prepare(Path file) throws IOException {
         boolean skip = cfg.bool("skip_bad_records");
-        Dataset ds = Dataset.load(file, Dataset.Kind.CAPTION, skip);
+        Dataset ds = Dataset.load(file, Dataset.Kind.CAPTION, skip, cfg.path("image_root"));
         Data d = new Data();
         for (Record r : ds.records()) {
             int[] hw = new int[2];

@@ -1,11 +1,10 @@
 package dev.aspo.method.train;
 
-import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.aspo.models.hf.HfJson;
+import dev.aspo.tensor.io.IoErrors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -17,7 +16,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import dev.aspo.tensor.io.IoErrors;
 
 /**
  * Reads the files a run writes for itself and reads back (trainer state, metrics, caches). What a
@@ -26,7 +24,7 @@ import dev.aspo.tensor.io.IoErrors;
  * naming the file, the line, what is wrong and what to do ({@code remedy}).
  */
 public final class StateFiles {
-    private static final ObjectMapper JSON = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    private static final ObjectMapper JSON = HfJson.strictMapper();
 
     private StateFiles() {}
 
@@ -91,10 +89,7 @@ public final class StateFiles {
 
     /** What is wrong in a JSON text, with the line and column but without Jackson's redacted source. */
     public static String jsonError(JsonProcessingException e) {
-        JsonLocation at = e.getLocation();
-        String what = e.getOriginalMessage().lines().findFirst().orElse("").replaceAll("\\s*\\(start marker at \\[Source:[^\\]]*\\]\\)", "");
-        return "not valid JSON (" + what
-                + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()) + ")";
+        return "not valid JSON (" + HfJson.describe(e) + ")";
     }
 
     private static String readText(Path file, String remedy) {

@@ -297,7 +297,7 @@ public final class Trainer {
 
     private Data prepare(Path file, Path cacheDir) throws IOException {
         boolean skip = cfg.bool("skip_bad_records");
-        Dataset ds = Dataset.load(file, mode == Mode.SFT ? Dataset.Kind.SFT : Dataset.Kind.PREFERENCE, skip);
+        Dataset ds = Dataset.load(file, mode == Mode.SFT ? Dataset.Kind.SFT : Dataset.Kind.PREFERENCE, skip, cfg.path("image_root"));
         Data d = new Data();
         d.skipped = ds.skipped();
         SequenceEncoder enc = new SequenceEncoder(tokenizer, policy.eosId(), cfg.integer("max_length"));

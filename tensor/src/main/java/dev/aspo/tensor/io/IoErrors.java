@@ -22,14 +22,12 @@ public final class IoErrors {
         if (e instanceof AccessDeniedException) return "permission denied";
         if (e instanceof NotDirectoryException) return "not a folder";
         if (e instanceof CharacterCodingException) return "not valid UTF-8 text";
-        if (e instanceof FileSystemException f && f.getReason() != null) {
-            String r = f.getReason();
-            if (r.equalsIgnoreCase("Is a directory")) return "is a folder, not a file";
-            if (r.equalsIgnoreCase("No space left on device")) return "no space left on the disk";
-            return r;
-        }
-        String m = e.getMessage();
-        return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
+        String r = e instanceof FileSystemException f ? f.getReason() : e.getMessage();
+        if (r == null || r.isBlank()) return e.getClass().getSimpleName();
+        // reading a folder fails in read(2) with a plain IOException("Is a directory")
+        if (r.equalsIgnoreCase("Is a directory")) return "is a folder, not a file";
+        if (r.equalsIgnoreCase("No space left on device")) return "no space left on the disk";
+        return r;
     }
 
     /**
