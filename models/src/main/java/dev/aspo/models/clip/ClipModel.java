@@ -75,7 +75,17 @@ public final class ClipModel extends Module {
 
     /** Loads a {@code clip} directory ({@code config.json} + {@code model.safetensors}, or shards). */
     public static ClipModel load(Path dir) throws IOException {
-        ClipModel m = new ClipModel(ClipConfig.read(ClipCheckpoint.configFile(dir)));
+        ClipConfig config = ClipConfig.read(ClipCheckpoint.configFile(dir));
+        ClipTextConfig t = config.textConfig();
+        ClipVisionConfig v = config.visionConfig();
+        double text = (double) t.vocabSize() * t.hiddenSize()
+                + (double) t.numHiddenLayers() * (4.0 * t.hiddenSize() * t.hiddenSize() + 2.0 * t.hiddenSize() * t.intermediateSize());
+        double vision = (double) v.numHiddenLayers() * (4.0 * v.hiddenSize() * v.hiddenSize() + 2.0 * v.hiddenSize() * v.intermediateSize());
+        Weights.requireStored(dir, ClipCheckpoint.configFile(dir), text + vision, "text_config num_hidden_layers "
+                + t.numHiddenLayers() + ", hidden_size " + t.hiddenSize() + ", intermediate_size " + t.intermediateSize()
+                + ", vocab_size " + t.vocabSize() + "; vision_config num_hidden_layers " + v.numHiddenLayers() + ", hidden_size "
+                + v.hiddenSize() + ", intermediate_size " + v.intermediateSize());
+        ClipModel m = new ClipModel(config);
         Weights.load(m, dir, n -> ClipCheckpoint.isBuffer(n) ? null : n);
         return m;
     }

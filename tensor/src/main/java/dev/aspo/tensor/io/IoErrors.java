@@ -39,7 +39,8 @@ public final class IoErrors {
         if (t instanceof UncheckedIOException u && u.getCause() != null) {
             String inner = describe(u.getCause());
             String m = u.getMessage();
-            return m == null || m.equals(u.getCause().toString()) || inner.contains(m) ? inner : m + ": " + inner;
+            if (m == null || m.equals(u.getCause().toString()) || inner.contains(m)) return inner;
+            return m.contains(reason(u.getCause())) ? m : m + ": " + inner;   // the caller's message may say it already
         }
         if (t instanceof FileSystemException f) {
             String where = f.getFile() == null ? "" : f.getFile() + (f.getOtherFile() == null ? "" : " -> " + f.getOtherFile()) + ": ";
