@@ -1,6 +1,7 @@
 package dev.aspo.models.llava;
 
 import dev.aspo.models.clip.ClipEncoderLayer;
+import dev.aspo.models.clip.ClipModel;
 import dev.aspo.models.clip.ClipVisionConfig;
 import dev.aspo.models.clip.ClipVisionModel;
 import dev.aspo.models.clip.ClipVisionTransformer;
@@ -203,12 +204,11 @@ public final class LlavaForConditionalGeneration extends Module {
     public static LlavaForConditionalGeneration load(Path dir) throws IOException {
         LlavaConfig config = LlavaConfig.load(dir);
         ClipVisionConfig vc = config.visionConfig;
-        double vision = (double) Math.max(0, vc.numHiddenLayers() - 1) * (4.0 * vc.hiddenSize() * vc.hiddenSize()
-                + 2.0 * vc.hiddenSize() * vc.intermediateSize());
+        double vision = ClipModel.visionWeightsAtLeast(vc, Math.max(0, vc.numHiddenLayers() - 1));
         boolean noText = HfJson.absent(HfJson.readObject(dir.resolve(Weights.CONFIG)), "text_config");
         Weights.requireStored(dir, dir.resolve(Weights.CONFIG), config.textConfig.weightsAtLeast() + vision, "text_config "
-                + (noText ? "(absent: transformers' Llama defaults) " : "") + config.textConfig.sizes() + "; vision_config num_hidden_layers " + vc.numHiddenLayers() + ", hidden_size "
-                + vc.hiddenSize() + ", intermediate_size " + vc.intermediateSize());
+                + (noText ? "(absent: transformers' Llama defaults) " : "") + config.textConfig.sizes() + "; vision_config "
+                + ClipModel.visionSizes(vc));
         LlavaForConditionalGeneration m = new LlavaForConditionalGeneration(config);
         Weights.load(m, dir, LlavaLayout.mapping(dir, config.tieWordEmbeddings));
         return m;

@@ -62,6 +62,15 @@ class DeclaredSizesTest {
         Path config = withConfigKey(model, "text_config", null);
         IOException e = assertThrows(IOException.class, () -> LlavaForConditionalGeneration.load(model));
         assertTrue(e.getMessage().startsWith(config + ": text_config (absent"), e.getMessage());
+
+        // an image size whose position table alone would take gigabytes
+        Path wide = dir.resolve("wide");
+        LlavaForConditionalGeneration.random(LlavaConfigTest.tiny().build(), 1).save(wide);
+        ObjectNode root = (ObjectNode) JSON.readTree(wide.resolve("config.json").toFile());
+        ((ObjectNode) root.get("vision_config")).put("image_size", 1 << 20);
+        Files.writeString(wide.resolve("config.json"), root.toString());
+        e = assertThrows(IOException.class, () -> LlavaForConditionalGeneration.load(wide));
+        assertTrue(e.getMessage().contains("image_size 1048576, patch_size 8"), e.getMessage());
     }
 
     @Test
