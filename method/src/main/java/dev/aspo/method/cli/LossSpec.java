@@ -12,6 +12,8 @@ import dev.aspo.method.loss.LossConfig.PerplexitySource;
 import dev.aspo.method.loss.LossConfig.RejectedWeighting;
 import dev.aspo.method.loss.LossConfig.WeightSource;
 import dev.aspo.method.loss.SentenceIds;
+import dev.aspo.models.hf.HfJson;
+import dev.aspo.tensor.io.IoErrors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -66,15 +68,13 @@ record LossSpec(LossConfig config, List<Record> records) {
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException(file + ": no such file");
         } catch (IOException e) {
-            throw new IllegalArgumentException(file + ": cannot read it (" + e.getMessage() + ")");
+            throw new IllegalArgumentException(file + ": cannot read it (" + IoErrors.reason(e) + ")");
         }
         JsonNode root;
         try {
             root = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION).readTree(text);
         } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
-                    + e.getLocation().getColumnNr();
-            throw new IllegalArgumentException(file + ": not valid JSON" + where + ": " + e.getOriginalMessage().lines().findFirst().orElse(""));
+            throw new IllegalArgumentException(file + ": not valid JSON: " + HfJson.describe(e));
         }
         try {
             return parse(root);

@@ -1,5 +1,6 @@
 package dev.aspo.method.cli;
 
+import dev.aspo.tensor.io.IoErrors;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -33,10 +34,17 @@ public final class Main extends CommandGroup {
             return 2;
         });
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            err.println("aspo " + cmd.getCommandName() + ": " + ex.getMessage());
+            err.println("aspo " + cmd.getCommandName() + ": " + IoErrors.describe(ex));
             return 1;
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (OutOfMemoryError e) {
+            // what input sizes allow is checked before allocating; this is the last line of defence
+            err.println("aspo: out of memory (" + e.getMessage() + "); the input is larger than the heap: give the JVM more with"
+                    + " ASPO_JAVA_OPTS=-Xmx<size>, or use a smaller model, batch or image");
+            return 1;
+        }
     }
 
     /** The version Maven wrote into the jar, plus the runtime it runs on. */

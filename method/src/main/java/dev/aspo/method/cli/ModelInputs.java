@@ -76,6 +76,13 @@ final class ModelInputs {
                     throw new IllegalArgumentException(file + ": pixel_values must be [N, 3, H, W] with N > 0, got " + Arrays.toString(shape));
                 }
                 px = f.readFloat("pixel_values");
+                float[] v = px.toFloatArray();
+                for (int i = 0; i < v.length; i++) {
+                    if (!Float.isFinite(v[i])) {
+                        throw new IllegalArgumentException(file + ": pixel_values holds " + v[i] + " at flat index " + i
+                                + "; pixel values must be finite numbers");
+                    }
+                }
             }
             return new ModelInputs(file, ids, b, t, mask, px, labels);
         }

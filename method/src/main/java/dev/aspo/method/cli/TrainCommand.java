@@ -4,6 +4,7 @@ import dev.aspo.method.train.ClipSimilarity;
 import dev.aspo.method.train.ClipTrainer;
 import dev.aspo.method.train.PolicyModel;
 import dev.aspo.method.train.PolicyModels;
+import dev.aspo.method.train.RunDirectory;
 import dev.aspo.method.train.SimilaritySource;
 import dev.aspo.method.train.TrainConfig;
 import dev.aspo.method.train.Trainer;
@@ -51,6 +52,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Map<String, String> flags = flags(rest == null ? List.of() : rest);
+        if (resume != null) RunDirectory.requireRun(resume);
         Path file = config;
         if (file == null && resume != null && Files.isRegularFile(resume.resolve(Trainer.CONFIG))) file = resume.resolve(Trainer.CONFIG);
         if (resume != null && !flags.containsKey("output_dir") && (file == null || file.equals(resume.resolve(Trainer.CONFIG)))) {

@@ -3,8 +3,14 @@ package dev.aspo.method.data;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
+import dev.aspo.models.hf.HfJson;
+import dev.aspo.models.image.RgbImage;
+import dev.aspo.tensor.io.IoErrors;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,12 +27,18 @@ import java.util.Locale;
  *   caption:    {"images": ["img/0.png"], "text": "..."}                 (CLIP; the text is in response())
  *               optional "negatives": ["...", ...]: texts false of the image, hard negatives (NegCLIP)
  * </pre>
- * {@code images} is optional (text-only records); paths are relative to the JSONL file's folder.
+ * {@code images} is optional (text-only records); paths are relative to the JSONL file's folder and
+ * must stay inside the image root: that folder, unless a wider one is given ({@code image_root}),
+ * so that a dataset from elsewhere cannot make a run read {@code ../../etc/passwd} or an absolute
+ * path. Every image is decoded when the dataset is read (its header first: a small file that
+ * declares a huge image is refused before pixels are allocated), so that a broken image is a bad
+ * record named by its line, skipped like any other with {@code skipBad}.
  * A preference record may carry {@code "chosen_sentence_labels": [1, 0, 1]} (and
  * {@code "rejected_sentence_labels"}): per sentence of the response its ground truth, 1 correct
  * and 0 wrong, which ASPO's {@code weights: oracle} uses. Other fields are ignored.
- * Blank lines are skipped. A bad record (not a JSON object, a missing or non-string field, an
- * empty response, an image that does not exist) is a {@link DatasetException} naming file, line
+ * Blank lines are skipped. A bad record (not UTF-8, not a JSON object, a repeated field, a missing
+ * or non-string field, an empty response, an image that does not exist, lies outside the image
+ * root or does not decode) is a {@link DatasetException} naming file, line
  * and reason, unless {@code skipBad} is set: then it is left out and counted in {@link #skipped()}.
  */
 public final class Dataset {
@@ -41,7 +53,7 @@ public final class Dataset {
         }
     }
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = HfJson.strictMapper();
 
     private final Path file;
     private final Kind kind;
@@ -59,24 +71,47 @@ public final class Dataset {
 
     /** Reads and checks {@code file}; see the class comment for what is an error. */
     public static Dataset load(Path file, Kind kind, boolean skipBad) throws IOException {
+        return load(file, kind, skipBad, null);
+    }
+
+    /** As above; image paths must stay inside {@code imageRoot} (null: the dataset file's folder). */
+    public static Dataset load(Path file, Kind kind, boolean skipBad, Path imageRoot) throws IOException {
+        if (Files.isDirectory(file)) throw new DatasetException(file + ": a folder, not a dataset file (JSONL)");
         if (!Files.isRegularFile(file)) throw new DatasetException(file + ": no such dataset file");
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new DatasetException(file + ": cannot read the dataset (" + IoErrors.reason(e) + ")");
+        }
         Path dir = file.toAbsolutePath().getParent();
+        Path root = (imageRoot == null ? dir : imageRoot.toAbsolutePath()).normalize();
         List<Record> records = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
         int skipped = 0;
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String text;
-            int line = 0;
-            while ((text = in.readLine()) != null) {
-                line++;
-                if (text.isBlank()) continue;
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        int line = 0;
+        for (int start = 0; start < bytes.length; ) {
+            int end = start;
+            while (end < bytes.length && bytes[end] != '\n') end++;
+            line++;
+            int from = start;
+            start = end + 1;
+            try {
+                String text;
                 try {
-                    records.add(parse(file, dir, line, text, kind));
-                } catch (DatasetException e) {
-                    if (!skipBad) throw e;
-                    skipped++;
-                    reasons.add(e.getMessage());
+                    text = utf8.reset().decode(ByteBuffer.wrap(bytes, from, end - from)).toString();
+                } catch (CharacterCodingException e) {
+                    throw new DatasetException(file + ":" + line + ": not valid UTF-8 text (a byte that no UTF-8 character"
+                            + " starts with; save the file as UTF-8)");
                 }
+                if (text.isBlank()) continue;
+                records.add(parse(file, dir, root, line, text, kind));
+            } catch (DatasetException e) {
+                if (!skipBad) throw e;
+                skipped++;
+                reasons.add(e.getMessage());
             }
         }
         if (records.isEmpty()) {
@@ -85,13 +120,13 @@ public final class Dataset {
         return new Dataset(file, kind, records, skipped, reasons);
     }
 
-    static Record parse(Path file, Path dir, int line, String text, Kind kind) {
+    static Record parse(Path file, Path dir, Path root, int line, String text, Kind kind) {
         String where = file + ":" + line + ": ";
         JsonNode node;
         try {
             node = MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new DatasetException(where + "not valid JSON: " + e.getOriginalMessage());
+            throw new DatasetException(where + "not valid JSON: " + HfJson.describe(e));
         }
         if (node == null || !node.isObject()) throw new DatasetException(where + "a record must be a JSON object");
         List<Path> images = new ArrayList<>();
@@ -102,7 +137,16 @@ public final class Dataset {
                 JsonNode p = it.next();
                 if (!p.isTextual() || p.asText().isEmpty()) throw new DatasetException(where + "\"images\" must hold non-empty path strings");
                 Path resolved = dir.resolve(p.asText()).normalize();
+                if (!resolved.startsWith(root)) {
+                    throw new DatasetException(where + "image " + p.asText() + " is outside " + root + " (image paths must stay"
+                            + " inside the dataset's folder; set image_root to a folder that holds them to allow others)");
+                }
                 if (!Files.isRegularFile(resolved)) throw new DatasetException(where + "image " + p.asText() + " not found (" + resolved + ")");
+                try {
+                    RgbImage.read(resolved);
+                } catch (IOException | RuntimeException e) {
+                    throw new DatasetException(where + "image " + p.asText() + ": " + IoErrors.describe(e).replace(resolved + ": ", ""));
+                }
                 images.add(resolved);
             }
         }

@@ -13,6 +13,7 @@ import dev.aspo.method.train.LlavaPolicy;
 import dev.aspo.method.train.PolicyModel;
 import dev.aspo.method.train.PolicyModels;
 import dev.aspo.method.train.SimilaritySource;
+import dev.aspo.method.train.RunDirectory;
 import dev.aspo.method.train.TrainConfig;
 import dev.aspo.method.train.Trainer;
 import dev.aspo.method.world.Describer;
@@ -33,6 +34,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -161,6 +163,7 @@ public final class Reproduction {
     private void runSeed(int seed) throws IOException {
         Path d = seedDir(out, seed);
         Files.createDirectories(d.resolve(".stages"));
+        RunDirectory.removeLeftovers(d, Duration.ZERO);   // half-written files of a killed study (its runs clean their own)
         stage(d, seed, "world", () -> {
             WorldWriter.write(d.resolve("world"), scale.trainScenes(), seed, StudyModels.IMAGE_SIZE);
             WorldWriter.write(d.resolve("world-eval"), scale.evalScenes(), 1_000_000L + seed, StudyModels.IMAGE_SIZE);
@@ -399,6 +402,10 @@ public final class Reproduction {
         o.put("save_every", String.valueOf(Math.max(1, steps / 2)));
         o.put("log_every", "1");
         o.put("progress", "none");
+        // a run is resumed whenever it has a checkpoint (resumeFrom); one killed before its first
+        // checkpoint has only metrics, which the study starts over
+        o.put("overwrite_output_dir", "true");
+        o.put("image_root", d.toString());   // pairs/*.jsonl name the world's images as ../world/images/...
         return o;
     }
 
@@ -730,7 +737,7 @@ public final class Reproduction {
         double alpha = adaptiveAlpha(m);
         if (!Double.isNaN(alpha)) {
             SimilaritySource sim = alpha > 0 ? ClipSimilarity.load(Trainer.latestCheckpoint(d.resolve("clip")), d.resolve("cache")) : null;
-            List<Record> pairs = Dataset.load(d.resolve("pairs/eval.jsonl"), Dataset.Kind.PREFERENCE, false).records();
+            List<Record> pairs = Dataset.load(d.resolve("pairs/eval.jsonl"), Dataset.Kind.PREFERENCE, false, d).records();
             putAuroc(result, "weight_auroc", WeightQuality.auroc(policy, tok, sim, alpha, pairs, MAX_LENGTH, m.equals("aspo_shuffled")));
         } else if (FLIP_RATES.containsKey(m)) {
             // the flipped labels' AUROC for the true ones, on the held-out pairs flipped the same way

@@ -3,6 +3,7 @@ package dev.aspo.method.train;
 import dev.aspo.method.data.Batch;
 import dev.aspo.method.data.Sequence;
 import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.io.IoErrors;
 import dev.aspo.tensor.io.LongTensor;
 import dev.aspo.tensor.io.SafeTensors;
 import dev.aspo.tensor.io.SafeTensorsFile;
@@ -50,7 +51,10 @@ public final class CachedReference implements Reference {
         if (Files.isRegularFile(file)) {
             try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
                 long[] off = f.readLong("offsets").data();
-                if (off.length == sequences.size() + 1) return new CachedReference(f.readFloatArray("logps"), off);
+                if (off.length == sequences.size() + 1) return checked(file, f.readFloatArray("logps"), off);
+            } catch (IOException | RuntimeException e) {
+                throw new StateFiles.StateFileException(file + ": unreadable reference log-prob cache (" + IoErrors.describe(e)
+                        + "); delete the file: it is computed again");
             }
         }
         CachedReference c = compute(frozen, sequences, images, batchSize);
@@ -58,6 +62,20 @@ public final class CachedReference implements Reference {
         SafeTensors.write(file, Map.of("logps", Tensor.of(c.logps, c.logps.length)),
                 Map.of("offsets", new LongTensor(c.offsets, c.offsets.length)), Map.of("key", key));
         return c;
+    }
+
+    /** A cache read from {@code file}, if its offsets and values are what {@link #compute} writes. */
+    private static CachedReference checked(Path file, float[] logps, long[] off) {
+        if (off[0] != 0 || off[off.length - 1] != logps.length) {
+            throw new IllegalArgumentException("offsets do not span the " + logps.length + " log-probs");
+        }
+        for (int k = 1; k < off.length; k++) {
+            if (off[k] < off[k - 1]) throw new IllegalArgumentException("offsets decrease at " + k);
+        }
+        for (float v : logps) {
+            if (!(v <= 1e-3f)) throw new IllegalArgumentException("holds " + v + ", not a log-probability (<= 0)");
+        }
+        return new CachedReference(logps, off);
     }
 
     /** Computes the cache in memory (no file). */

@@ -50,12 +50,24 @@ public final class ClipSimilarity implements SimilaritySource {
         Hashes.update(md, model);
         this.cacheFile = cacheDir == null ? null : cacheDir.resolve("clip-sim-" + Hashes.hex(md) + ".jsonl");
         if (cacheFile != null && Files.isRegularFile(cacheFile)) {
-            for (String line : Files.readAllLines(cacheFile)) {
-                if (line.isBlank()) continue;
-                JsonNode n = JSON.readTree(line);
-                double[] s = new double[n.get("s").size()];
-                for (int i = 0; i < s.length; i++) s[i] = n.get("s").get(i).asDouble();
-                cache.put(n.get("key").asText(), s);
+            String remedy = "delete the file: the similarities are computed again";
+            int line = 0;
+            for (JsonNode n : StateFiles.readJsonLines(cacheFile, remedy)) {
+                line++;
+                JsonNode key = n.get("key"), values = n.get("s");
+                if (key == null || !key.isTextual() || values == null || !values.isArray()) {
+                    throw new StateFiles.StateFileException(cacheFile + ": entry " + line + " lacks \"key\" or \"s\"; " + remedy);
+                }
+                double[] s = new double[values.size()];
+                for (int i = 0; i < s.length; i++) {
+                    s[i] = values.get(i).asDouble(Double.NaN);
+                    // a cosine: |S| <= 1 up to float rounding; anything else is not what compute() wrote
+                    if (!values.get(i).isNumber() || !(Math.abs(s[i]) <= 1 + 1e-4)) {
+                        throw new StateFiles.StateFileException(cacheFile + ": entry " + line + " holds " + values.get(i)
+                                + ", not a cosine similarity in [-1, 1]; " + remedy);
+                    }
+                }
+                cache.put(key.asText(), s);
             }
         }
     }

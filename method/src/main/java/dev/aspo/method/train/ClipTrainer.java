@@ -1,7 +1,5 @@
 package dev.aspo.method.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.aspo.method.data.Dataset;
 import dev.aspo.method.data.DatasetException;
 import dev.aspo.method.data.Record;
@@ -47,7 +45,6 @@ import java.util.Map;
  */
 public final class ClipTrainer {
     private static final float MAX_LOGIT_SCALE = (float) Math.log(100);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final TrainConfig cfg;
     private final ClipModel model;
@@ -87,8 +84,7 @@ public final class ClipTrainer {
     }
 
     public Result run(Path resume) throws IOException {
-        Path out = cfg.requirePath("output_dir");
-        Files.createDirectories(out);
+        Path out = RunDirectory.open(cfg, resume, console);   // refuses to mix two runs; removes leftovers of a crash
         Data train = prepare(cfg.requirePath("train_file"));
         Data eval = cfg.isSet("eval_file") ? prepare(cfg.path("eval_file")) : null;
         int n = train.records.size(), bs = cfg.integer("batch_size"), accum = cfg.integer("grad_accum");
@@ -106,10 +102,10 @@ public final class ClipTrainer {
         if (resume != null) {
             last = Trainer.latestCheckpoint(resume);
             if (last == null) throw new IllegalArgumentException(resume + ": no complete checkpoint-<step> directory to resume from");
-            JsonNode st = JSON.readTree(last.resolve(Trainer.STATE).toFile());
-            step = st.get("global_step").asLong();
-            cursor.epoch = st.get("epoch").asInt();
-            cursor.position = st.get("position").asInt();
+            TrainerState st = TrainerState.read(last);
+            step = st.step();
+            cursor.epoch = st.epoch();
+            cursor.position = st.position();
             ClipModel saved = ClipModel.load(last);
             saved.namedParameters().forEach(model::copyFrom);
             Trainer.loadOptimizer(last, opt);
@@ -117,7 +113,7 @@ public final class ClipTrainer {
         } else {
             Files.deleteIfExists(metricsFile);
         }
-        cfg.save(out.resolve(Trainer.CONFIG));
+        cfg.with("overwrite_output_dir", "false").save(out.resolve(Trainer.CONFIG));   // resuming never deletes
         Progress progress = new Progress(console, Progress.style(cfg.str("progress")), cfg.integer("log_every"), step, total);
         double maxNorm = cfg.number("max_grad_norm");
         while (step < total) {
@@ -196,7 +192,7 @@ public final class ClipTrainer {
 
     private Data prepare(Path file) throws IOException {
         boolean skip = cfg.bool("skip_bad_records");
-        Dataset ds = Dataset.load(file, Dataset.Kind.CAPTION, skip);
+        Dataset ds = Dataset.load(file, Dataset.Kind.CAPTION, skip, cfg.path("image_root"));
         Data d = new Data();
         Map<Path, float[]> byImage = new java.util.HashMap<>();   // several captions of one image: one pixel array
         for (Record r : ds.records()) {

@@ -1,10 +1,14 @@
 package dev.aspo.method.train;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.aspo.method.loss.LossConfig;
+import dev.aspo.models.hf.HfJson;
+import dev.aspo.tensor.io.IoErrors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,8 +36,10 @@ public final class TrainConfig {
         d.put("reference_mode", "cached");  // cached (log-probs computed once per dataset) | frozen (a copy run every step)
         d.put("train_file", "");            // JSONL (TRL format)
         d.put("eval_file", "");             // JSONL, optional
+        d.put("image_root", "");            // folder the datasets' image paths must stay inside; default: each dataset's folder
         d.put("output_dir", "");            // checkpoints, metrics.jsonl, caches
         d.put("cache_dir", "");             // default: <output_dir>/cache
+        d.put("overwrite_output_dir", "false"); // true: a new run deletes the checkpoints and metrics of a run in output_dir
         d.put("skip_bad_records", "false");
         d.put("max_length", "512");
         // optimisation
@@ -72,8 +78,9 @@ public final class TrainConfig {
         DEFAULTS = Collections.unmodifiableMap(d);
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final ObjectMapper JSON = HfJson.strictMapper();
+    private static final ObjectMapper YAML = new ObjectMapper(YAMLFactory.builder().build()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION.mappedFeature()));
 
     private final Map<String, String> values;
 
@@ -97,10 +104,13 @@ public final class TrainConfig {
             String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
             ObjectMapper m = name.endsWith(".yaml") || name.endsWith(".yml") ? YAML : JSON;
             JsonNode root;
+            if (Files.isDirectory(file)) throw new IllegalArgumentException(file + ": a folder, not a config file");
             try {
-                root = m.readTree(file.toFile());
+                root = m.readTree(Files.readAllBytes(file));
+            } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException(file + ": not valid " + (m == YAML ? "YAML" : "JSON") + ": " + HfJson.describe(e));
             } catch (IOException e) {
-                throw new IllegalArgumentException(file + ": cannot read config: " + e.getMessage().lines().findFirst().orElse(""));
+                throw new IllegalArgumentException(file + ": cannot read the config (" + IoErrors.reason(e) + ")");
             }
             if (root == null || !root.isObject()) throw new IllegalArgumentException(file + ": a config must be a mapping of keys to values");
             for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
@@ -131,6 +141,18 @@ public final class TrainConfig {
         }
         for (String k : new String[] {"epochs", "batch_size", "grad_accum", "log_every", "max_length"}) {
             if (integer(k) < 1) throw new IllegalArgumentException(k + " must be at least 1, got " + integer(k));
+        }
+        for (String k : new String[] {"max_grad_norm", "lr", "weight_decay", "adam_eps", "beta"}) {
+            if (!(number(k) >= 0) || Double.isInfinite(number(k))) {
+                throw new IllegalArgumentException(k + " must be a finite number >= 0" + (k.equals("max_grad_norm") ? " (0 disables clipping)" : "")
+                        + ", got " + str(k));
+            }
+        }
+        for (String k : new String[] {"adam_beta1", "adam_beta2", "min_lr_ratio"}) {
+            double v = number(k);
+            if (!(v >= 0 && v <= 1) || (!k.equals("min_lr_ratio") && v == 1)) {
+                throw new IllegalArgumentException(k + " must be in [0, 1" + (k.equals("min_lr_ratio") ? "]" : ")") + ", got " + str(k));
+            }
         }
         for (String k : new String[] {"max_steps", "warmup_steps", "eval_every", "save_every"}) {
             if (integer(k) < 0) throw new IllegalArgumentException(k + " must be >= 0, got " + integer(k));

@@ -162,8 +162,7 @@ public final class Trainer {
 
     /** Trains from scratch ({@code resume} null) or from the latest checkpoint under {@code resume}. */
     public Result run(Path resume) throws IOException {
-        Path out = cfg.requirePath("output_dir");
-        Files.createDirectories(out);
+        Path out = RunDirectory.open(cfg, resume, console);   // refuses to mix two runs; removes leftovers of a crash
         Path cacheDir = cfg.isSet("cache_dir") ? cfg.path("cache_dir") : out.resolve("cache");
         Progress.Style style = Progress.style(cfg.str("progress"));
 
@@ -188,12 +187,12 @@ public final class Trainer {
         if (resume != null) {
             last = latestCheckpoint(resume);
             if (last == null) throw new IllegalArgumentException(resume + ": no complete checkpoint-<step> directory to resume from");
-            JsonNode st = JSON.readTree(last.resolve(STATE).toFile());
-            step = st.get("global_step").asLong();
-            cursor.epoch = st.get("epoch").asInt();
-            cursor.position = st.get("position").asInt();
-            if (st.get("records").asInt() != n) {
-                throw new IllegalArgumentException(last + ": the checkpoint was made on " + st.get("records").asInt()
+            TrainerState st = TrainerState.read(last);
+            step = st.step();
+            cursor.epoch = st.epoch();
+            cursor.position = st.position();
+            if (st.records() != n) {
+                throw new IllegalArgumentException(last + ": the checkpoint was made on " + st.records()
                         + " records, the training file has " + n);
             }
             policy.loadWeightsFrom(PolicyModels.load(last).module());
@@ -203,7 +202,7 @@ public final class Trainer {
         } else {
             Files.deleteIfExists(metricsFile);
         }
-        cfg.save(out.resolve(CONFIG));
+        cfg.with("overwrite_output_dir", "false").save(out.resolve(CONFIG));   // resuming never deletes
 
         Progress progress = new Progress(console, style, cfg.integer("log_every"), step, total);
         double maxNorm = cfg.number("max_grad_norm");
@@ -311,7 +310,7 @@ public final class Trainer {
 
     private Data prepare(Path file, Path cacheDir) throws IOException {
         boolean skip = cfg.bool("skip_bad_records");
-        Dataset ds = Dataset.load(file, mode == Mode.SFT ? Dataset.Kind.SFT : Dataset.Kind.PREFERENCE, skip);
+        Dataset ds = Dataset.load(file, mode == Mode.SFT ? Dataset.Kind.SFT : Dataset.Kind.PREFERENCE, skip, cfg.path("image_root"));
         Data d = new Data();
         d.skipped = ds.skipped();
         SequenceEncoder enc = new SequenceEncoder(tokenizer, policy.eosId(), cfg.integer("max_length"));
@@ -793,9 +792,8 @@ public final class Trainer {
     static void truncateMetrics(Path file, long step) throws IOException {
         if (!Files.exists(file)) return;
         List<String> keep = new ArrayList<>();
-        for (String l : Files.readAllLines(file)) {
-            if (l.isBlank()) continue;
-            if (JSON.readTree(l).path("step").asLong(Long.MAX_VALUE) <= step) keep.add(l);
+        for (JsonNode l : StateFiles.readJsonLines(file, "remove that line (or the file) and resume again")) {
+            if (l.path("step").asLong(Long.MAX_VALUE) <= step) keep.add(JSON.writeValueAsString(l));
         }
         Files.write(file, keep);
     }

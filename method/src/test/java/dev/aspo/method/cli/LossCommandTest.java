@@ -347,7 +347,7 @@ class LossCommandTest {
 
         Path file = dir.resolve("broken.json");
         Files.writeString(file, "{\"loss_type\": \"dpo\",\n \"records\": [1, 2,]}");
-        assertFailsOn(file, "not valid JSON at line 2");
+        assertFailsOn(file, "at line 2, column");
         Files.writeString(file, "{\"loss_type\": \"dpo\", \"loss_type\": \"aspo\"}");
         assertFailsOn(file, "not valid JSON");
         Files.writeString(file, "[]");

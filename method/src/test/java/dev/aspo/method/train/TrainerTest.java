@@ -174,7 +174,8 @@ class TrainerTest {
         }
         assertTrue(frozen >= 4 && moved > 0, frozen + " frozen, " + moved + " moved");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> trainer(Trainer.Mode.DPO,
-                config(dir, train, "max_steps", "1", "freeze", "vision_tower."), Tiny.model(TOK, 3)).run(null));
+                config(dir, train, "max_steps", "1", "freeze", "vision_tower.", "output_dir", dir.resolve("run2").toString()),
+                Tiny.model(TOK, 3)).run(null));
         assertTrue(e.getMessage().contains("vision_tower."), e.getMessage());
     }
 

@@ -75,9 +75,34 @@ public final class ClipModel extends Module {
 
     /** Loads a {@code clip} directory ({@code config.json} + {@code model.safetensors}, or shards). */
     public static ClipModel load(Path dir) throws IOException {
-        ClipModel m = new ClipModel(ClipConfig.read(ClipCheckpoint.configFile(dir)));
+        ClipConfig config = ClipConfig.read(ClipCheckpoint.configFile(dir));
+        ClipTextConfig t = config.textConfig();
+        ClipVisionConfig v = config.visionConfig();
+        double text = ((double) t.vocabSize() + t.maxPositionEmbeddings()) * t.hiddenSize()
+                + (double) t.numHiddenLayers() * (4.0 * t.hiddenSize() * t.hiddenSize() + 2.0 * t.hiddenSize() * t.intermediateSize());
+        Weights.requireStored(dir, ClipCheckpoint.configFile(dir), text + visionWeightsAtLeast(v, v.numHiddenLayers()),
+                "text_config num_hidden_layers " + t.numHiddenLayers() + ", hidden_size " + t.hiddenSize() + ", intermediate_size "
+                + t.intermediateSize() + ", vocab_size " + t.vocabSize() + ", max_position_embeddings " + t.maxPositionEmbeddings()
+                + "; vision_config " + visionSizes(v));
+        ClipModel m = new ClipModel(config);
         Weights.load(m, dir, n -> ClipCheckpoint.isBuffer(n) ? null : n);
         return m;
+    }
+
+    /**
+     * A lower bound of the weights a vision tower of {@code layers} layers stores: the position
+     * table ({@code (image_size / patch_size)^2 + 1} rows) and each layer's attention and MLP.
+     */
+    public static double visionWeightsAtLeast(ClipVisionConfig v, int layers) {
+        double grid = (double) (v.imageSize() / v.patchSize());
+        return (grid * grid + 1) * v.hiddenSize()
+                + (double) layers * (4.0 * v.hiddenSize() * v.hiddenSize() + 2.0 * v.hiddenSize() * v.intermediateSize());
+    }
+
+    /** The vision size keys of {@link #visionWeightsAtLeast}, for messages. */
+    public static String visionSizes(ClipVisionConfig v) {
+        return "num_hidden_layers " + v.numHiddenLayers() + ", hidden_size " + v.hiddenSize() + ", intermediate_size "
+                + v.intermediateSize() + ", image_size " + v.imageSize() + ", patch_size " + v.patchSize();
     }
 
     /** Writes {@code config.json} and {@code model.safetensors} (F32) that transformers loads. */

@@ -15,6 +15,11 @@ public interface CausalLm {
     /** Vocabulary size (the last axis of the logits). */
     int vocabSize();
 
+    /** How many positions the model has ({@code max_position_embeddings}); generation never goes past them. */
+    default int maxPositions() {
+        return Integer.MAX_VALUE;
+    }
+
     /** Token embeddings {@code [B, T, C]} of {@code ids} ({@code [B*T]}, row-major). */
     Tensor embed(int[] ids, int batch, int seq);
 

@@ -84,6 +84,13 @@ public final class Generator {
             next[r] = len - first;
         }
 
+        int longest = 0;
+        for (int n : next) longest = Math.max(longest, n);
+        if ((long) longest + maxNewTokens > model.maxPositions()) {
+            throw new IllegalArgumentException("generate: the prompt takes " + longest + " positions and " + maxNewTokens
+                    + " new tokens need as many more, but the model has max_position_embeddings " + model.maxPositions()
+                    + " (ask for at most " + Math.max(0, model.maxPositions() - longest) + " new tokens)");
+        }
         List<IntArrayList> out = new ArrayList<>();
         for (int r = 0; r < batch; r++) out.add(new IntArrayList());
         if (maxNewTokens == 0) return toArrays(out);

@@ -1,12 +1,16 @@
 package dev.aspo.models.hf;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.aspo.tensor.io.IoErrors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -32,16 +36,37 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class HfJson {
     private HfJson() {}
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** A key given twice in one object is an error, not "the last one wins" (which hides a typo). */
+    private static final ObjectMapper MAPPER = strictMapper();
+
+    /** A JSON reader that refuses a key repeated within one object. */
+    public static ObjectMapper strictMapper() {
+        return JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    }
+
+    /**
+     * What is wrong in a JSON (or YAML) text and where: {@code <what> at line L, column C}, without
+     * the {@code [Source: REDACTED ...]} that Jackson puts in its messages.
+     */
+    public static String describe(JsonProcessingException e) {
+        String what = e.getOriginalMessage() == null ? e.getClass().getSimpleName()
+                : e.getOriginalMessage().lines().findFirst().orElse("").replaceAll("\\s*\\(start marker at \\[Source:[^\\]]*\\]\\)", "")
+                        .replaceAll("\\s*\\[Source:[^\\]]*\\]", "");
+        JsonLocation at = e.getLocation();
+        return what + (at == null || at.getLineNr() < 1 ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr());
+    }
 
     /** The JSON object in {@code file}; a missing file, bad JSON or a non-object is one clear error. */
     public static ObjectNode readObject(Path file) throws IOException {
+        if (Files.isDirectory(file)) throw new IOException(file + ": a folder, not a JSON file");
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such file");
         JsonNode root;
         try {
-            root = MAPPER.readTree(file.toFile());
+            root = MAPPER.readTree(Files.readAllBytes(file));
         } catch (JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+            throw new IOException(file + ": not valid JSON: " + describe(e), e);
+        } catch (IOException e) {
+            throw new IOException(file + ": cannot read (" + IoErrors.reason(e) + ")", e);
         }
         if (root == null || !root.isObject()) throw new IOException(file + ": expected a JSON object at the top level");
         return (ObjectNode) root;

@@ -79,10 +79,30 @@ public final class Weights {
             try (SafeTensorsFile st = SafeTensorsFile.open(f)) {
                 for (String name : st.names()) {
                     String target = fileToModule.apply(name);
-                    if (target != null) module.copyFrom(target, st.readFloat(name));
+                    if (target != null) module.copyFrom(target, finite(f, name, st.readFloat(name)));
                 }
             }
         }
+    }
+
+    /**
+     * {@code t}, if all its values are finite: a NaN or infinite weight makes every output NaN, and
+     * a command would otherwise finish "successfully" with NaN logits.
+     */
+    private static Tensor finite(Path file, String name, Tensor t) throws IOException {
+        float[] v = t.toFloatArray();
+        int first = -1, count = 0;
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                if (first < 0) first = i;
+                count++;
+            }
+        }
+        if (first >= 0) {
+            throw new IOException(file + ": tensor " + name + " holds " + count + " non-finite value" + (count == 1 ? "" : "s")
+                    + " (" + v[first] + " at flat index " + first + "); the weights are damaged or come from a run that diverged");
+        }
+        return t;
     }
 
     /** Writes every parameter of {@code module} as F32 under {@code moduleToFile(name)}, atomically. */
@@ -132,6 +152,28 @@ public final class Weights {
         if (!Files.exists(p)) return;
         try (Stream<Path> s = Files.walk(p)) {
             for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
+        }
+    }
+
+    /**
+     * Refuses a config whose sizes need more weights than the checkpoint holds, before the model is
+     * made: a mistyped {@code num_hidden_layers: 100000000} or {@code hidden_size} would otherwise
+     * allocate until the heap runs out. {@code atLeast} is a lower bound of the weights the config's
+     * sizes ({@code sizes}, e.g. {@code "num_hidden_layers 2, hidden_size 16"}) imply: only the large
+     * matrices every such checkpoint stores. Only the safetensors headers are read.
+     */
+    public static void requireStored(Path dir, Path config, double atLeast, String sizes) throws IOException {
+        long stored = 0;
+        List<Path> files = checkpointFiles(dir);
+        for (Path f : files) {
+            try (SafeTensorsFile st = SafeTensorsFile.open(f)) {
+                for (String name : st.names()) stored += st.info(name).numel();
+            }
+        }
+        if (atLeast > stored) {
+            throw new IOException(config + ": " + sizes + " need at least " + String.format(java.util.Locale.ROOT, "%.3g", atLeast)
+                    + " weights, but " + (files.size() == 1 ? files.get(0) : files.size() + " shards in " + dir) + " hold " + stored
+                    + ": the config does not describe this checkpoint (a size key is wrong)");
         }
     }
 

@@ -5,11 +5,16 @@ import java.awt.image.ColorModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.IOException;
+import dev.aspo.tensor.io.IoErrors;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Iterator;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * An 8-bit RGB image, {@code height} rows of {@code width} pixels of interleaved R, G, B bytes: what
@@ -38,15 +43,36 @@ public record RgbImage(int width, int height, byte[] rgb, String source) {
      */
     public static RgbImage read(Path file) throws IOException {
         BufferedImage img;
-        try (InputStream in = Files.newInputStream(file)) {
-            img = ImageIO.read(in);
+        try (InputStream raw = Files.newInputStream(file); ImageInputStream in = new MemoryCacheImageInputStream(raw)) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) throw new IOException(file + ": not an image format this JVM decodes (PNG, JPEG, BMP, GIF)");
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                // the size the header declares, before any pixel is allocated: a small file may declare a huge image
+                long w = reader.getWidth(0), h = reader.getHeight(0);
+                if (w * h > maxPixels()) {
+                    throw new IOException(file + ": declares " + w + "x" + h + " pixels, more than the " + maxPixels()
+                            + " this reader allows (-Daspo.max_image_pixels=N to raise it); resize the image");
+                }
+                img = reader.read(0);
+            } finally {
+                reader.dispose();
+            }
         } catch (NoSuchFileException e) {
             throw new IOException(file + ": no such file", e);
         } catch (IOException e) {
-            throw new IOException(file + ": cannot decode the image (" + e.getMessage() + ")", e);
+            if (e.getMessage() != null && e.getMessage().startsWith(file + ": ")) throw e;
+            throw new IOException(file + ": cannot decode the image (" + IoErrors.reason(e) + ")", e);
+        } catch (RuntimeException e) {   // decoders throw these too on damaged data (e.g. IndexOutOfBounds)
+            throw new IOException(file + ": cannot decode the image (" + IoErrors.describe(e) + ")", e);
         }
-        if (img == null) throw new IOException(file + ": not an image format this JVM decodes (PNG, JPEG, BMP, GIF)");
         return of(img, file.toString());
+    }
+
+    /** The largest image (width * height) {@link #read} decodes: 2^26 pixels (8192 x 8192, 192 MB of RGB) unless set. */
+    static long maxPixels() {
+        return Long.getLong("aspo.max_image_pixels", 1L << 26);
     }
 
     /** The RGB bytes of {@code img} as PIL's {@code convert("RGB")} would give them. */

@@ -103,6 +103,10 @@ public final class LlamaConfig {
         positive(where, "num_key_value_heads", numKeyValueHeads);
         positive(where, "head_dim", headDim);
         positive(where, "max_position_embeddings", maxPositionEmbeddings);
+        if (maxPositionEmbeddings < 2) {
+            throw new IllegalArgumentException(where + ": \"max_position_embeddings\" is " + maxPositionEmbeddings
+                    + "; a causal language model needs at least 2 positions (a token and the one it predicts)");
+        }
         if (hiddenSize % numAttentionHeads != 0) {
             throw new IllegalArgumentException(where + ": \"hidden_size\" (" + hiddenSize
                     + ") must be a multiple of \"num_attention_heads\" (" + numAttentionHeads + ")");
@@ -127,8 +131,17 @@ public final class LlamaConfig {
             throw new IllegalArgumentException(where + ": \"hidden_act\" is \"" + hiddenAct
                     + "\"; only \"silu\" (Llama's SwiGLU) is implemented");
         }
-        // torch's nn.Embedding accepts padding_idx in [-V, V) (negative counts from the end);
-        // bos/eos are not checked, as transformers does not check them either.
+        // torch's nn.Embedding accepts padding_idx in [-V, V) (negative counts from the end).
+        // transformers does not check bos/eos; an eos outside the vocabulary can never be generated
+        // (generation would run to its length limit every time), so here it is an error.
+        for (int eos : eosTokenIds) {
+            if (eos < 0 || eos >= vocabSize) {
+                throw new IllegalArgumentException(where + ": \"eos_token_id\" " + eos + " is outside the vocabulary [0, " + vocabSize + ")");
+            }
+        }
+        if (bosTokenId != null && (bosTokenId < 0 || bosTokenId >= vocabSize)) {
+            throw new IllegalArgumentException(where + ": \"bos_token_id\" " + bosTokenId + " is outside the vocabulary [0, " + vocabSize + ")");
+        }
         if (padTokenId != null && (padTokenId < -vocabSize || padTokenId >= vocabSize)) {
             throw new IllegalArgumentException(where + ": \"pad_token_id\" " + padTokenId + " is outside the vocabulary [0, "
                     + vocabSize + ")");
@@ -140,6 +153,18 @@ public final class LlamaConfig {
     }
 
     /** End-of-sequence token ids (a copy; empty when the config has none). */
+    /** A lower bound of the weights these sizes need: embeddings, attention q/o and the MLP of every layer. */
+    public double weightsAtLeast() {
+        double h = hiddenSize, attn = (double) numAttentionHeads * headDim;
+        return (double) vocabSize * h + (double) numHiddenLayers * (2 * attn * h + 3 * h * intermediateSize);
+    }
+
+    /** The size keys of {@link #weightsAtLeast}, for messages. */
+    public String sizes() {
+        return "num_hidden_layers " + numHiddenLayers + ", hidden_size " + hiddenSize + ", intermediate_size " + intermediateSize
+                + ", num_attention_heads " + numAttentionHeads + " x head_dim " + headDim + ", vocab_size " + vocabSize;
+    }
+
     public int[] eosTokenIds() {
         return eosTokenIds.clone();
     }

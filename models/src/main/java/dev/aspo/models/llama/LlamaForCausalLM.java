@@ -85,6 +85,11 @@ public final class LlamaForCausalLM extends Module implements CausalLm {
     }
 
     @Override
+    public int maxPositions() {
+        return config.maxPositionEmbeddings;
+    }
+
+    @Override
     public int vocabSize() {
         return config.vocabSize;
     }
@@ -189,6 +194,7 @@ public final class LlamaForCausalLM extends Module implements CausalLm {
     /** Reads {@code dir/config.json} and {@code dir/model.safetensors} (or its shards); F32/F16/BF16. */
     public static LlamaForCausalLM load(Path dir) throws IOException {
         LlamaConfig config = LlamaConfig.load(dir);
+        Weights.requireStored(dir, dir.resolve(Weights.CONFIG), config.weightsAtLeast(), config.sizes());
         LlamaForCausalLM m = new LlamaForCausalLM(config);
         Weights.load(m, dir, m::checkpointToModule);
         return m;

@@ -1,11 +1,14 @@
 package dev.aspo.models.llava;
 
 import dev.aspo.models.clip.ClipEncoderLayer;
+import dev.aspo.models.clip.ClipModel;
+import dev.aspo.models.clip.ClipVisionConfig;
 import dev.aspo.models.clip.ClipVisionModel;
 import dev.aspo.models.clip.ClipVisionTransformer;
 import dev.aspo.models.generate.Generator;
 import dev.aspo.models.generate.LeftPadded;
 import dev.aspo.models.generate.Sampler;
+import dev.aspo.models.hf.HfJson;
 import dev.aspo.models.hf.Weights;
 import dev.aspo.models.llama.LlamaForCausalLM;
 import dev.aspo.models.nn.Module;
@@ -200,6 +203,12 @@ public final class LlavaForConditionalGeneration extends Module {
      */
     public static LlavaForConditionalGeneration load(Path dir) throws IOException {
         LlavaConfig config = LlavaConfig.load(dir);
+        ClipVisionConfig vc = config.visionConfig;
+        double vision = ClipModel.visionWeightsAtLeast(vc, Math.max(0, vc.numHiddenLayers() - 1));
+        boolean noText = HfJson.absent(HfJson.readObject(dir.resolve(Weights.CONFIG)), "text_config");
+        Weights.requireStored(dir, dir.resolve(Weights.CONFIG), config.textConfig.weightsAtLeast() + vision, "text_config "
+                + (noText ? "(absent: transformers' Llama defaults) " : "") + config.textConfig.sizes() + "; vision_config "
+                + ClipModel.visionSizes(vc));
         LlavaForConditionalGeneration m = new LlavaForConditionalGeneration(config);
         Weights.load(m, dir, LlavaLayout.mapping(dir, config.tieWordEmbeddings));
         return m;

@@ -42,15 +42,34 @@ final class Bpe {
     /** The ids of "&lt;0x00&gt;".."&lt;0xFF&gt;", or -1 where absent. */
     private final int[] byteIds = new int[256];
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
+    /** How far ids may run past the vocabulary's size: room for ids only added tokens hold. */
+    private static final int MAX_ID_GAP = 1 << 16;
 
     Bpe(Map<String, Integer> vocab, String[][] mergePairs, String unkToken, boolean fuseUnk, boolean byteFallback,
         boolean ignoreMerges, String continuingSubwordPrefix, String endOfWordSuffix, String where) {
         this.vocab = vocab;
         int maxId = -1;
-        for (int id : vocab.values()) maxId = Math.max(maxId, id);
-        this.vocabR = new String[maxId + 1];
+        String maxToken = null;
         for (Map.Entry<String, Integer> e : vocab.entrySet()) {
             if (e.getValue() < 0) throw new TokenizerFormatException(where + ".vocab: negative id for \"" + e.getKey() + "\"");
+            if (e.getValue() > maxId) {
+                maxId = e.getValue();
+                maxToken = e.getKey();
+            }
+        }
+        // ids are dense (0 .. size - 1) but for those of added tokens: the id-to-token table is sized
+        // by the largest id, so one stray id of 2e9 would allocate gigabytes
+        if ((long) maxId >= (long) vocab.size() + MAX_ID_GAP) {
+            throw new TokenizerFormatException(where + ".vocab: id " + maxId + " of \"" + maxToken + "\" is far beyond the "
+                    + vocab.size() + " entries (ids run from 0 to the vocabulary size)");
+        }
+        this.vocabR = new String[maxId + 1];
+        for (Map.Entry<String, Integer> e : vocab.entrySet()) {
+            String other = vocabR[e.getValue()];
+            if (other != null) {
+                throw new TokenizerFormatException(where + ".vocab: id " + e.getValue() + " is given to both \"" + other + "\" and \""
+                        + e.getKey() + "\"");
+            }
             vocabR[e.getValue()] = e.getKey();
         }
         this.fuseUnk = fuseUnk;

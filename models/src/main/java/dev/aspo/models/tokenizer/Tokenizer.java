@@ -3,6 +3,8 @@ package dev.aspo.models.tokenizer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.aspo.models.hf.HfJson;
+import dev.aspo.tensor.io.IoErrors;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -28,7 +30,7 @@ import java.util.List;
  * immutable and safe to share between threads.
  */
 public final class Tokenizer {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = HfJson.strictMapper();   // a token listed twice in "vocab" is an error
 
     private final JsonNode json;
     private final TextNormalizer normalizer;
@@ -71,7 +73,7 @@ public final class Tokenizer {
         try {
             text = Files.readString(path, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read tokenizer file " + path + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read tokenizer file " + path + " (" + IoErrors.reason(e) + ")", e);
         }
         return fromJson(text, path.toString());
     }
@@ -82,8 +84,7 @@ public final class Tokenizer {
         try {
             root = MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new TokenizerFormatException(source + ": not valid JSON: " + e.getOriginalMessage()
-                    + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")", e);
+            throw new TokenizerFormatException(source + ": not valid JSON: " + HfJson.describe(e), e);
         }
         if (root == null || root.isMissingNode()) throw new TokenizerFormatException(source + ": empty file");
         return fromJson(root, source);
