@@ -165,11 +165,12 @@ public final class Reproduction {
         Files.createDirectories(d.resolve(".stages"));
         RunDirectory.removeLeftovers(d, Duration.ZERO);   // half-written files of a killed study (its runs clean their own)
         stage(d, seed, "world", () -> {
-            WorldWriter.write(d.resolve("world"), scale.trainScenes(), seed, StudyModels.IMAGE_SIZE);
+            WorldWriter.write(d.resolve("world"), scale.trainScenes(), seed, StudyModels.IMAGE_SIZE, scale.placeFirst() == 1);
             WorldWriter.write(d.resolve("world-eval"), scale.evalScenes(), 1_000_000L + seed, StudyModels.IMAGE_SIZE);
             WorldWriter.write(d.resolve("world-val"), scale.valScenes(), 2_000_000L + seed, StudyModels.IMAGE_SIZE);
         });
         stage(d, seed, "tokenizer", () -> HfJson.writeText(d.resolve("tokenizer.json"), StudyModels.tokenizer(corpus(d)).toJson()));
+        if (until != null && stages().indexOf(until) < stages().indexOf("clip")) return;
         Tokenizer tok = Tokenizer.fromFile(d.resolve("tokenizer.json"));
         stage(d, seed, "clip", () -> trainClip(d, seed, tok));
         stage(d, seed, "sft", () -> trainSft(d, seed, tok));

@@ -26,6 +26,7 @@ import java.util.Map;
  *
  * @param trainScenes   scenes of the training world (CLIP captions and SFT records come from them)
  * @param evalScenes    held-out scenes: descriptions, POPE probes, held-out preference pairs
+ * @param placeFirst    1: the SFT descriptions name each place before its object (two of the six templates)
  * @param valScenes     validation scenes, apart from both: the SFT length check and the preference runs'
  *                      held-out pairs (settings are chosen on them, never on the evaluation scenes)
  * @param clipSteps     contrastive CLIP steps (batch {@code clipBatch})
@@ -48,16 +49,16 @@ import java.util.Map;
  * @param prefSteps     steps of each preference run (batch {@code prefBatch} pairs)
  * @param popeScenes    held-out scenes probed with POPE questions (per split)
  */
-public record StudyScale(String name, int trainScenes, int evalScenes, int valScenes, int clipSteps, int clipBatch, int clipCaptions,
+public record StudyScale(String name, int trainScenes, int placeFirst, int evalScenes, int valScenes, int clipSteps, int clipBatch, int clipCaptions,
                          int clipFoils, double clipLr, int clipWidth, int clipLayers, int freezeVision, int visionLayer, int decoderLayers, int sftSteps,
                          int sftMinSteps, int sftCheckEvery, double sftTargetError, int sftBatch, double sftLr,
                          int pairScenes, int prefSteps, int prefBatch, double prefLr, int popeScenes) {
 
-    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 1, -2, 2, 500, 500, 500, 0, 16, 1e-3,
+    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 1, -2, 2, 500, 500, 500, 0, 16, 1e-3,
             64, 12, 8, 2e-5, 16);
-    public static final StudyScale SMALL = new StudyScale("small", 3000, 200, 100, 1500, 32, 2, 2, 1e-3, 64, 2, 1, -2, 2, 16000, 4000, 1000, 0.3,
+    public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 200, 100, 1500, 32, 2, 2, 1e-3, 64, 2, 1, -2, 2, 16000, 4000, 1000, 0.3,
             16, 1e-3, 600, 150, 8, 2e-5, 120);
-    public static final StudyScale FULL = new StudyScale("full", 3000, 300, 100, 1500, 32, 2, 2, 1e-3, 64, 2, 1, -2, 2, 16000, 4000, 1000, 0.3,
+    public static final StudyScale FULL = new StudyScale("full", 3000, 0, 300, 100, 1500, 32, 2, 2, 1e-3, 64, 2, 1, -2, 2, 16000, 4000, 1000, 0.3,
             16, 1e-3, 1000, 250, 8, 2e-5, 200);
 
     /** The scale called {@code name} (smoke, small or full). */

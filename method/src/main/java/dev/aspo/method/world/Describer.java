@@ -33,9 +33,21 @@ public final class Describer {
     private static final String HOW_MANY = "How many objects are there?";
 
     private final Random rng;
+    private final boolean placeFirst;
 
     public Describer(Random rng) {
+        this(rng, false);
+    }
+
+    /**
+     * With {@code placeFirst} object sentences name the place before the object ("In the top left,
+     * there is a small red circle.", two of the six templates): a compact decoder that has named a
+     * cell need only read that cell's patch for the object, instead of finding the next object
+     * before it writes its first word.
+     */
+    public Describer(Random rng, boolean placeFirst) {
         this.rng = rng;
+        this.placeFirst = placeFirst;
     }
 
     /**
@@ -60,7 +72,8 @@ public final class Describer {
         String size = sizeWord(o.size());
         String thing = size + " " + o.colour().word() + " " + o.shape().word();
         String where = pick(Positions.phrases(o.cell()));
-        return switch (rng.nextInt(6)) {
+        int template = placeFirst ? (rng.nextBoolean() ? 2 : 5) : rng.nextInt(6);
+        return switch (template) {
             case 0 -> "There is " + article(size) + " " + thing + " " + where + ".";
             case 1 -> capitalise(article(size)) + " " + thing + " is " + where + ".";
             case 2 -> capitalise(where) + ", there is " + article(size) + " " + thing + ".";

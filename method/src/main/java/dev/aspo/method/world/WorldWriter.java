@@ -45,6 +45,11 @@ public final class WorldWriter {
 
     /** Writes {@code n} scenes from {@code seed} as {@code px}-pixel images into {@code dir} (created if missing). */
     public static void write(Path dir, int n, long seed, int px) throws IOException {
+        write(dir, n, seed, px, false);
+    }
+
+    /** The same; with {@code placeFirst} the descriptions name each place before its object ({@link Describer}). */
+    public static void write(Path dir, int n, long seed, int px, boolean placeFirst) throws IOException {
         if (n < 1) throw new IllegalArgumentException("the number of scenes must be at least 1, got " + n);
         if (px < SceneRenderer.MIN_PX) throw new IllegalArgumentException("the image size must be at least " + SceneRenderer.MIN_PX + " px, got " + px);
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw new IllegalArgumentException("output " + dir + " exists and is not a directory");
@@ -56,7 +61,7 @@ public final class WorldWriter {
         Map<String, Integer> freq = ProbeSampler.frequencies(scenes);
         ProbeSampler sampler = new ProbeSampler(freq);
         Random rng = new Random(seed * 0x9E3779B97F4A7C15L + 1);   // text choices: a stream apart from the generator's
-        Describer describer = new Describer(rng);
+        Describer describer = new Describer(rng, placeFirst);
         BalancedProbes yesNo = new BalancedProbes();
 
         try (Jsonl scenesOut = new Jsonl(dir.resolve("scenes.jsonl")); Jsonl sft = new Jsonl(dir.resolve("sft.jsonl"));

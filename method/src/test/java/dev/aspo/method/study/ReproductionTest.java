@@ -70,6 +70,17 @@ class ReproductionTest {
     }
 
     @Test
+    void aStudyFolderKeepsItsSettings(@TempDir Path dir) throws Exception {
+        new Reproduction(StudyScale.SMOKE, 1, dir, System.out).until("world").run();
+        assertTrue(Files.isRegularFile(Reproduction.seedDir(dir, 1).resolve("world-val/scenes.jsonl")), "the validation world");
+        assertTrue(Files.notExists(Reproduction.seedDir(dir, 1).resolve("tokenizer.json")), "--until world stops after the world");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new Reproduction(StudyScale.SMOKE.with("sft_steps", "700"), 1, dir, System.out).until("world").run());
+        assertTrue(e.getMessage().contains("sft_steps 500 -> 700"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Reproduction(StudyScale.SMOKE, 1, dir, System.out).until("lunch"));
+    }
+
+    @Test
     void aStudyFolderKeepsItsScale(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("study.json"), "{\"scale\": \"full\"}");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

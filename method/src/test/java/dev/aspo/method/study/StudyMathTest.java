@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.aspo.models.image.RgbImage;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -91,6 +92,24 @@ class StudyMathTest {
         assertEquals(2.0, StudyReport.mean(List.of(1.0, 2.0, 3.0)), 0);
         assertEquals(1.0, StudyReport.std(List.of(1.0, 2.0, 3.0)), 1e-12);
         assertEquals(0.0, StudyReport.std(List.of(5.0)), 0);
+    }
+
+    @Test
+    void aSettingChangesByItsSnakeCaseNameAndNothingElse() {
+        StudyScale s = StudyScale.SMALL.with("sft_steps", "6000").with("clip_lr", "3e-4");
+        assertEquals(6000, s.sftSteps());
+        assertEquals(3e-4, s.clipLr(), 0);
+        assertEquals("small", s.name());
+        assertEquals(StudyScale.SMALL.with("sft_steps", "6000").with("clip_lr", "3e-4"), s);
+        Map<String, Object> before = StudyScale.SMALL.settings(), after = s.settings();
+        int changed = 0;
+        for (String k : before.keySet()) if (!before.get(k).equals(after.get(k))) changed++;
+        assertEquals(2, changed, after.toString());
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> StudyScale.SMALL.with("sft_stepz", "1"));
+        assertTrue(unknown.getMessage().contains("sft_stepz") && unknown.getMessage().contains("sft_steps"), unknown.getMessage());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> StudyScale.SMALL.with("sft_steps", "many"));
+        assertTrue(bad.getMessage().contains("integer"), bad.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> StudyScale.SMALL.with("name", "x"));
     }
 
     @Test
