@@ -87,15 +87,22 @@ final class StudyProgress {
 
     /** A listener for the steps of {@code stage} of {@code seed}: the redrawn line or a line every 5%. */
     StepListener stage(int seed, String stage) {
-        long start = System.nanoTime();
         double after = remainingAfter(seed, stage);
-        long[] lastPercent = {-1}, first = {-1};
+        long[] lastPercent = {-1}, first = {-1, 0};   // the first step seen and its time: a resumed run's rate counts from there
         return (step, total) -> {
-            if (first[0] < 0) first[0] = step - 1;   // a resumed run starts past 0: its rate counts from here
-            double elapsed = (System.nanoTime() - start) / 1e9;
-            double eta = elapsed / (step - first[0]) * (total - step);
-            String line = String.format(Locale.ROOT, "[%s seed %d] %s %d/%d ETA %s | study ETA ~%s", scale.name(), seed, stage, step, total,
-                    time(eta), time(eta + after));
+            long now = System.nanoTime();
+            if (first[0] < 0) {
+                first[0] = step;
+                first[1] = now;
+            }
+            String eta = "?", study = "?";
+            if (step > first[0]) {
+                double left = (now - first[1]) / 1e9 / (step - first[0]) * (total - step);
+                eta = time(left);
+                study = "~" + time(left + after);
+            }
+            String line = String.format(Locale.ROOT, "[%s seed %d] %s %d/%d ETA %s | study ETA %s", scale.name(), seed, stage, step, total,
+                    eta, study);
             if (terminal) {
                 out.print("\r" + line + "   ");
                 if (step == total) out.println();
