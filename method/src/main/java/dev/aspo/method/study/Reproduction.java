@@ -301,9 +301,22 @@ public final class Reproduction {
         n.put("sentences", r.n());
         var byKind = n.putObject("foil_auroc_by_kind");
         r.byKind().forEach((k, v) -> byKind.put(k.name().toLowerCase(Locale.ROOT), v));
+        // can LLaVA's features tell the attributes apart at all? (a linear probe on the layer it reads)
+        Map<Integer, Scene> train = scenes(d.resolve("world"));
+        List<Scene> probeScenes = new ArrayList<>();
+        List<Path> probeImages = new ArrayList<>();
+        for (int id : train.keySet()) {
+            if (probeScenes.size() == 1500) break;
+            probeScenes.add(train.get(id));
+            probeImages.add(image(d.resolve("world"), id));
+        }
+        Map<String, Double> probe = VisionProbe.accuracy(ClipModel.load(clip), ClipImageProcessor.load(clip), probeImages, probeScenes,
+                scale.visionLayer());
+        var vp = n.putObject("vision_probe");
+        probe.forEach(vp::put);
         HfJson.writeText(d.resolve("scorer-foils.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n));
-        log.printf(Locale.ROOT, "[%s seed %d] CLIP on held-out facts vs foils: AUROC %.3f (text only %.3f), by kind %s%n", scale.name(),
-                seed, r.sentenceAuroc(), r.textOnlyAuroc(), byKind);
+        log.printf(Locale.ROOT, "[%s seed %d] CLIP on held-out facts vs foils: AUROC %.3f (text only %.3f), by kind %s; linear probe"
+                + " of the patches LLaVA reads: %s%n", scale.name(), seed, r.sentenceAuroc(), r.textOnlyAuroc(), byKind, vp);
     }
 
     private static String captionLine(String image, String text, List<String> negatives) {

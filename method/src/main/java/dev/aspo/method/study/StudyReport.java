@@ -37,7 +37,7 @@ public final class StudyReport {
         double wall = 0;
         List<Double> pairCount = new ArrayList<>(), errorRate = new ArrayList<>();
         Map<String, Map<String, List<Double>>> values = new LinkedHashMap<>();
-        Map<String, List<Double>> auroc = new LinkedHashMap<>(), scorer = new LinkedHashMap<>();
+        Map<String, List<Double>> auroc = new LinkedHashMap<>(), scorer = new LinkedHashMap<>(), probe = new LinkedHashMap<>();
         List<Integer> sftSteps = new ArrayList<>();
         for (int s = 1; s <= seeds; s++) {
             Path d = Reproduction.seedDir(out, s);
@@ -48,6 +48,10 @@ public final class StudyReport {
             pairCount.add(pairs.get("count").asDouble());
             errorRate.add(pairs.get("chosen_sentence_error_rate").asDouble());
             sftSteps.add(Reproduction.sftSteps(d));
+            JsonNode foils = JSON.readTree(d.resolve("scorer-foils.json").toFile());
+            for (String k : List.of("foil_auroc", "text_only_foil_auroc")) scorer.computeIfAbsent(k, x -> new ArrayList<>()).add(foils.get(k).asDouble());
+            foils.get("vision_probe").fields().forEachRemaining(e -> probe.computeIfAbsent(e.getKey(), x -> new ArrayList<>())
+                    .add(e.getValue().asDouble()));
             JsonNode sc = JSON.readTree(d.resolve("eval/scorer.json").toFile());
             for (String k : List.of("sentence_auroc", "text_only_auroc")) {
                 scorer.computeIfAbsent(k, x -> new ArrayList<>()).add(sc.get(k).isNull() ? Double.NaN : sc.get(k).asDouble());
@@ -70,6 +74,8 @@ public final class StudyReport {
         root.set("sft_steps", JSON.valueToTree(sftSteps));
         ObjectNode sc = root.putObject("scorer");
         scorer.forEach((k, v) -> stat(sc.putObject(k), v));
+        ObjectNode vp = root.putObject("vision_probe");
+        probe.forEach((k, v) -> stat(vp.putObject(k), v));
         ObjectNode methods = root.putObject("methods");
         values.forEach((m, ks) -> {
             ObjectNode mo = methods.putObject(m);
