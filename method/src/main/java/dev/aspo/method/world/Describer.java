@@ -31,6 +31,9 @@ public final class Describer {
     private static final Pattern HOW_BIG = Pattern.compile("How big is the (\\w+) (\\w+)\\?");
     private static final Pattern IS_THERE = Pattern.compile("Is there an? (\\w+) (\\w+) in the (?:image|picture)\\?");
     private static final String HOW_MANY = "How many objects are there?";
+    private static final Pattern WHAT_IS_AT = Pattern.compile("What is (.+)\\?");
+    /** The answer to a place question about an empty cell. */
+    public static final String NOTHING = "Nothing.";
 
     private final Random rng;
     private final boolean placeFirst;
@@ -117,6 +120,23 @@ public final class Describer {
     }
 
     /**
+     * A question about one cell, "What is in the top left corner?", half of the time about an
+     * occupied cell (answered "A small red circle.") and else about an empty one ("Nothing."):
+     * the lookup from a place to what is there, which a description needs at every object.
+     */
+    public String placeQuestion(Scene s, Random rng) {
+        List<Integer> occupied = new ArrayList<>(), empty = new ArrayList<>();
+        for (int c = 0; c < 9; c++) (cellObject(s, c) != null ? occupied : empty).add(c);
+        List<Integer> from = empty.isEmpty() || rng.nextBoolean() ? occupied : empty;
+        return "What is " + pick(Positions.phrases(from.get(rng.nextInt(from.size())))) + "?";
+    }
+
+    private static SceneObject cellObject(Scene s, int cell) {
+        for (SceneObject o : s.objects()) if (o.cell() == cell) return o;
+        return null;
+    }
+
+    /**
      * The one-sentence answer to a question of {@link #questions} (or a probe question "Is there a
      * red circle in the image?", answered "Yes." / "No."). Position answers use a random phrasing.
      */
@@ -142,6 +162,14 @@ public final class Describer {
             Shape sh = shape(m.group(2), question);
             SceneObject o = s.find(c, sh).orElseThrow(() -> new IllegalArgumentException("\"" + question + "\": the scene has no " + SceneObject.name(c, sh)));
             return "The " + o.name() + " is " + (where ? pick(Positions.phrases(o.cell())) : o.size().word()) + ".";
+        }
+        if ((m = WHAT_IS_AT.matcher(q)).matches()) {
+            int cell = Positions.read(Judge.words(m.group(1)));
+            if (cell < 0) throw new IllegalArgumentException("\"" + question + "\" names no place");
+            SceneObject o = cellObject(s, cell);
+            if (o == null) return NOTHING;
+            String size = o.size().word();
+            return capitalise(article(size)) + " " + size + " " + o.colour().word() + " " + o.shape().word() + ".";
         }
         throw new IllegalArgumentException("not a question the describer answers: \"" + question + "\"");
     }

@@ -23,9 +23,11 @@ import javax.imageio.ImageIO;
  *   DIR/images/000000.png ...   the rendered scenes (px x px RGB)
  *   DIR/scenes.jsonl    {"id":0,"image":"images/000000.png","scene":{"objects":[...]}}
  *   DIR/sft.jsonl       {"images":["images/000000.png"],"prompt":...,"response":...,"scene_id":0}
- *                       per scene 4 records: a description, one attribute question, one yes- and
- *                       one no-probe answered "Yes." / "No."; each yes-question is asked again of a
- *                       later scene without the object (SHAPES-style balance: {@link BalancedProbes})
+ *                       per scene 5 records: a description, one attribute question, one yes- and
+ *                       one no-probe answered "Yes." / "No." (each yes-question is asked again of a
+ *                       later scene without the object: SHAPES-style balance, {@link BalancedProbes}),
+ *                       and a place question "What is in the top left corner?" ("A small red
+ *                       circle." / "Nothing.", {@link Describer#placeQuestion})
  *   DIR/captions.jsonl  {"images":["images/000000.png"],"text":...,"scene_id":0}: the whole description, in
  *                       the caption format aspo train clip reads
  *   DIR/pope.jsonl      {"images":[...],"prompt":question,"answer":"yes"|"no","split":"random"|...,"scene_id":0}
@@ -96,6 +98,8 @@ public final class WorldWriter {
         String question = describer.questions(s, rng).get(0);
         sft.add(record(image, question, describer.answer(s, question), i));
         for (Probe p : yesNo.next(s, sampler, rng)) sft.add(record(image, p.question(), ProbeSampler.answerText(p.answer()), i));
+        String place = describer.placeQuestion(s, rng);
+        sft.add(record(image, place, describer.answer(s, place), i));
         for (PopeSplit split : PopeSplit.values()) {
             for (Probe p : sampler.probes(s, split, rng)) {
                 ObjectNode r = JSON.createObjectNode();

@@ -63,10 +63,10 @@ class WorldWriterTest {
                 assertEquals(o.colour().rgb().getRGB(), img.getRGB(SceneRenderer.centreX(o.cell(), 48), SceneRenderer.centreY(o.cell(), 48)) | 0xFF000000);
             }
         }
-        // sft: per scene a description, an attribute answer, a yes and a no; every response true of its scene
+        // sft: per scene a description, an attribute answer, a yes, a no and a place question; every response true of its scene
         List<JsonNode> sft = lines(dir.resolve("sft.jsonl"));
-        assertEquals(4 * 20, sft.size());
-        int yes = 0, no = 0, described = 0;
+        assertEquals(5 * 20, sft.size());
+        int yes = 0, no = 0, described = 0, places = 0;
         for (JsonNode r : sft) {
             assertEquals(List.of("images", "prompt", "response", "scene_id"), fields(r));
             Scene s = byId.get(r.get("scene_id").asInt());
@@ -74,7 +74,13 @@ class WorldWriterTest {
             String prompt = r.get("prompt").asText(), response = r.get("response").asText();
             if (Describer.DESCRIBE_INSTRUCTIONS.contains(prompt)) described++;
             Boolean yn = Judge.yesNo(response);
-            if (yn != null) {
+            if (prompt.startsWith("What is ") && !Describer.DESCRIBE_INSTRUCTIONS.contains(prompt)) {
+                int cell = Positions.read(Judge.words(prompt));
+                boolean occupied = s.objects().stream().anyMatch(o -> o.cell() == cell);
+                assertEquals(occupied, !response.equals(Describer.NOTHING), prompt + " -> " + response);
+                if (occupied) assertEquals(Verdict.CORRECT, Judge.judgeSentence(s, response).verdict(), response);
+                places++;
+            } else if (yn != null) {
                 assertEquals(yn, new Describer(new java.util.Random(0)).answer(s, prompt).equals("Yes."), prompt);
                 if (yn) yes++; else no++;
             } else {
@@ -82,6 +88,7 @@ class WorldWriterTest {
             }
         }
         assertEquals(20, described);
+        assertEquals(20, places);
         assertEquals(20, yes);
         assertEquals(20, no);
         // captions: one whole description per scene
@@ -96,7 +103,7 @@ class WorldWriterTest {
         // the files load as the trainers' datasets (captions for aspo train clip, SFT records)
         assertEquals(20, dev.aspo.method.data.Dataset.load(dir.resolve("captions.jsonl"), dev.aspo.method.data.Dataset.Kind.CAPTION, false)
                 .records().size());
-        assertEquals(80, dev.aspo.method.data.Dataset.load(dir.resolve("sft.jsonl"), dev.aspo.method.data.Dataset.Kind.SFT, false)
+        assertEquals(100, dev.aspo.method.data.Dataset.load(dir.resolve("sft.jsonl"), dev.aspo.method.data.Dataset.Kind.SFT, false)
                 .records().size());
         // pope: every scene in every split, answers true of the scene
         List<JsonNode> pope = lines(dir.resolve("pope.jsonl"));
