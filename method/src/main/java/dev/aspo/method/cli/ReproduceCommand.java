@@ -13,19 +13,19 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code aspo reproduce}: the shapes-world study, DPO against ASPO and its ablations ({@link Reproduction}). */
 @Command(name = "reproduce", mixinStandardHelpOptions = true,
-        description = "Run the shapes-world study end to end (world, CLIP, SFT, SeVa pairs, dpo/aspo/aspo_s/aspo_p/"
-                + "aspo_oracle/aspo_inverse, evaluation) and write results.json, results.md and plots/ in --out. "
-                + "Finished stages are kept: running it again continues an interrupted study.")
+        description = "Run the shapes-world study end to end (world, CLIP, SFT, SeVa pairs, the recipe chosen on validation "
+                + "scenes, DPO, ASPO, its ablations and controls, evaluation, paired statistics) and write results.json, "
+                + "results.md and plots/ in --out. Finished stages are kept: running it again continues an interrupted study.")
 final class ReproduceCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
     @Option(names = "--scale", defaultValue = "small", paramLabel = "S",
-            description = "smoke (about 2 min), small (about 15 min) or full (about 40 min a seed) on 2 cores (default: ${DEFAULT-VALUE})")
+            description = "smoke (CI's), small (one seed) or full (5 seeds by default) (default: ${DEFAULT-VALUE})")
     String scale;
 
-    @Option(names = "--seeds", defaultValue = "1", paramLabel = "N", description = "seeds 1..N, each a whole study (default: ${DEFAULT-VALUE})")
-    int seeds;
+    @Option(names = "--seeds", paramLabel = "N", description = "seeds 1..N, each a whole study (default: 5 for full, else 1)")
+    Integer seeds;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "the study's folder (created; finished stages in it are reused)")
     Path out;
@@ -46,7 +46,7 @@ final class ReproduceCommand implements Callable<Integer> {
         StudyScale s = StudyScale.of(scale);
         for (var e : settings.entrySet()) s = s.with(e.getKey(), e.getValue());
         device.select();
-        Path results = new Reproduction(s, seeds, out, System.out).until(until).run();
+        Path results = new Reproduction(s, seeds != null ? seeds : s.name().equals("full") ? 5 : 1, out, System.out).until(until).run();
         if (results == null) {
             spec.commandLine().getOut().println("stopped after stage " + until + " in " + out);
             spec.commandLine().getOut().flush();
