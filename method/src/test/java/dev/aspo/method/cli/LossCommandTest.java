@@ -333,7 +333,7 @@ class LossCommandTest {
         assertFails("records[0].policy_rejected: missing", s -> record0(s).remove("policy_rejected"));
         assertFails("records[0].policy_chosen_: unknown field", s -> record0(s).put("policy_chosen_", 1));
         assertFails("normalisation: unknown field", s -> s.put("normalisation", "mean"));
-        assertFails("normalization: unknown value \"Mean\" (expected one of mean, reward-ratio)", s -> s.put("normalization", "Mean"));
+        assertFails("normalization: unknown value \"Mean\" (expected one of mean, reward-ratio, none)", s -> s.put("normalization", "Mean"));
         assertFails("loss_type: unknown value \"kto\" (expected one of dpo, aspo)", s -> s.put("loss_type", "kto"));
         assertFails("perplexity_source: 1 is not a string", s -> s.put("perplexity_source", 1));
         assertFails("loss_type: missing", s -> s.remove("loss_type"));

@@ -96,11 +96,11 @@ class StudyMathTest {
 
     @Test
     void aSettingChangesByItsSnakeCaseNameAndNothingElse() {
-        StudyScale s = StudyScale.SMALL.with("sft_steps", "6000").with("clip_lr", "3e-4");
+        StudyScale s = StudyScale.SMALL.with("sft_steps", "6000").with("clip_lr", "5e-4");
         assertEquals(6000, s.sftSteps());
-        assertEquals(3e-4, s.clipLr(), 0);
+        assertEquals(5e-4, s.clipLr(), 0);
         assertEquals("small", s.name());
-        assertEquals(StudyScale.SMALL.with("sft_steps", "6000").with("clip_lr", "3e-4"), s);
+        assertEquals(StudyScale.SMALL.with("sft_steps", "6000").with("clip_lr", "5e-4"), s);
         Map<String, Object> before = StudyScale.SMALL.settings(), after = s.settings();
         int changed = 0;
         for (String k : before.keySet()) if (!before.get(k).equals(after.get(k))) changed++;

@@ -126,7 +126,7 @@ class OpenClTrainingTest {
         assumeTrue(required || dev.aspo.opencl.Devices.available(), "no OpenCL platform");
         Backend opencl = dev.aspo.opencl.Devices.select("opencl");
         Path world = dir.resolve("world");
-        dev.aspo.method.world.WorldWriter.write(world, 10, 5, dev.aspo.method.study.StudyModels.IMAGE_SIZE);
+        dev.aspo.method.world.WorldWriter.write(world, 8, 5, dev.aspo.method.study.StudyModels.IMAGE_SIZE);
         List<String> corpus = new java.util.ArrayList<>(java.nio.file.Files.readAllLines(world.resolve("sft.jsonl")));
         Tokenizer tok = dev.aspo.method.study.StudyModels.tokenizer(corpus);
         Map<String, float[]> weights = new java.util.HashMap<>();
@@ -157,7 +157,7 @@ class OpenClTrainingTest {
                 }
             }
         }
-        // 40 records (4 per scene), micro-batches of 3, 2 a step: steps 1-6 take [3, 3], step 7 [3, 1]
+        // 40 records (5 per scene), micro-batches of 3, 2 a step: steps 1-6 take [3, 3], step 7 [3, 1]
         // (the epoch's last record), then [3, 3] again. Step 1 eager, 2-3 recorded, 4-6 replayed, 7 eager
         // (another shape: the plan is dropped), 8-9 recorded again
         assertEquals(3, replayed, "replayed steps");
