@@ -147,6 +147,7 @@ public final class Charts {
                 bar.setShowInLegend(false);
                 bar.setMarker(SeriesMarkers.NONE);
                 bar.setLineColor(c);
+                bar.setLineStyle(org.knowm.xchart.style.lines.SeriesLines.SOLID);
             }
             XYSeries s = chart.addSeries(e.getKey(), x, y);
             s.setMarker(joined.getOrDefault(e.getKey(), false) ? SeriesMarkers.CIRCLE : SeriesMarkers.DIAMOND);
