@@ -23,7 +23,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round of $ROUNDS, ISA ${ISA:-native}: aspo CpuBackend.matmul (JMH, $("$JAVA" -version 2>&1 | head -1), ${isa_jvm:-no vector flags})"
-  "$JAVA" -jar "$JAR" MatmulBench -p n="$(echo $SIZES | tr ' ' ,)" -wi 3 -i 5 -f 1 -bm sample -tu ms \
+  "$JAVA" -jar "$JAR" '^dev\.aspo\.bench\.MatmulBench\.' -p n="$(echo $SIZES | tr ' ' ,)" -wi 3 -i 5 -f 1 -bm sample -tu ms \
     ${isa_jvm:+-jvmArgsAppend "--add-modules jdk.incubator.vector $isa_jvm"} -rf csv -rff "$tmp/jmh.csv" "$@"
 
   echo
