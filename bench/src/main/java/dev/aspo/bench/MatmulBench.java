@@ -35,6 +35,7 @@ public class MatmulBench {
 
     @Setup
     public void setup() {
+        System.out.println("GEMM micro-kernel " + CpuBackend.gemmKernel());
         Random rng = new Random(1);
         float[] x = new float[n * n], y = new float[n * n];
         for (int i = 0; i < x.length; i++) {

@@ -14,6 +14,11 @@ import dev.aspo.tensor.UnaryOp;
 public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
 
+    /** The GEMM micro-kernel and cache blocks chosen for this machine, in one line (benchmark headers). */
+    public static String gemmKernel() {
+        return GemmShape.describe();
+    }
+
     private CpuBackend() {}
 
     @Override

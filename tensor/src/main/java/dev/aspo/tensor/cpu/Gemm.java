@@ -23,9 +23,9 @@ import jdk.incubator.vector.VectorSpecies;
  *        | q0 | q1 | q2 |..                | b[p, j0 .. j0+NR)   p = 0      |
  *        +----+----+----+--                | b[p, j0 .. j0+NR)   p = 1 ...  |
  *
- *     -> for ic (MC rows): micro-panels of MR rows x KC of op(A), read in place in
- *                          either layout (the kernel takes a row and a k stride); only
- *                          a ragged last micro-panel is copied, zero-padded
+ *     -> for ic (MC rows): micro-panels of MR rows x KC of op(A), packed k-major, or
+ *                          (few B panels) read in place in either layout (the kernel
+ *                          takes a row and a k stride), a ragged last one copied
  *
  *     -> for each panel q (stays in L1), for each micro-panel of A (from L2):
  *
@@ -40,9 +40,12 @@ import jdk.incubator.vector.VectorSpecies;
  *        the first k block without accumulate; an edge tile writes only its valid part.
  * </pre>
  *
+ * The picture shows the AVX-512 tile; {@link GemmShape} picks the tile for the machine's register
+ * file (6 rows x 2 vectors with 16 registers, 8 x 3 with 32 narrow ones). Against four or more B
+ * panels the MC x KC block of A is packed k-major as well (MR adjacent floats per k step).
  * B's packing undoes transB and A's strides absorb transA, so one micro-kernel serves all four
- * flag combinations. A ragged last panel is only as wide as the vectors it needs (kernels for 1
- * and 2 vectors). Buffers are per thread and reused, so a call allocates nothing large. Special
+ * flag combinations. A ragged last panel is only as wide as the vectors it needs (kernels for
+ * fewer vectors). Buffers are per thread and reused, so a call allocates nothing large. Special
  * shapes:
  * a batch of small matrices runs whole matrices per core (no fork inside one); fewer than
  * {@code DIRECT_M} rows read B in place; a few rows against a transposed B are dot products;
@@ -52,14 +55,14 @@ final class Gemm {
     private Gemm() {}
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final int L = S.length();
+    static final int L = S.length();
     private static final VectorMask<Float> LANE0 = VectorMask.fromLong(S, 1);
-    /** Micro-tile: MR rows of C by NR = 4 vectors of columns. */
-    static final int MR = 4, NR = 4 * L;
+    /** Micro-tile: MR rows of C by NV vectors (NR floats) of columns, chosen for the machine by {@link GemmShape}. */
+    static final int MR = GemmShape.MR, NV = GemmShape.NV, NR = NV * L;
     /** Cache blocks: KC deep (an NR-wide B panel of KC rows fits L1), MC rows of A (L2), NC columns of B. */
-    static final int KC = Integer.getInteger("aspo.gemm.kc", 128);
-    static final int MC = roundUp(Integer.getInteger("aspo.gemm.mc", 128), MR);
-    static final int NC = roundUp(Integer.getInteger("aspo.gemm.nc", 1024), NR);
+    static final int KC = GemmShape.KC;
+    static final int MC = roundUp(GemmShape.MC, MR);
+    static final int NC = roundUp(GemmShape.NC, NR);
     /**
      * Up to this many rows against a transposed B, C is computed as dot products: transposing B
      * into panels costs about as much as DOT_M rows of multiply-adds. The dot products end in
@@ -68,6 +71,8 @@ final class Gemm {
     static final int DOT_M = 64, DOT_K = 16 * L;
     /** Up to this many rows, B (not transposed) is read in place rather than packed. */
     private static final int DIRECT_M = 2 * MR;
+    /** From this many B panels per block on, A's block is packed (the copy is shared by the panels). */
+    static final int PACK_A_PANELS = Integer.getInteger("aspo.gemm.packa", 4);
     /** Below this many multiply-adds a matrix runs on one thread (a fork costs microseconds). */
     private static final long SERIAL_MACS = 1L << 18;
     /** A batch of matrices each below this size is split over the batch, one matrix per step. */
@@ -201,16 +206,25 @@ final class Gemm {
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 float[] bp = buf.b(panels * kc * NR);
-                for (int q = 0; q < panels; q++) {
-                    int cols = Math.min(NR, nc - q * NR);
-                    if (!direct || cols < NR) packB(b, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR);
+                if (!transB && !direct) {
+                    packBRows(b, bo, ldb, pc, kc, jc, nc, bp);
+                } else {
+                    for (int q = 0; q < panels; q++) {
+                        int cols = Math.min(NR, nc - q * NR);
+                        if (!direct || cols < NR) packB(b, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR);
+                    }
                 }
                 boolean add = accumulate || pc > 0;
                 for (int ic = 0; ic < m; ic += MC) {
                     int mc = Math.min(MC, m - ic), micro = (mc + MR - 1) / MR;
-                    // A is read in place (either layout); only a ragged last micro-panel is packed
-                    float[] ap = buf.a(kc * MR);
-                    if (mc % MR != 0) packA(a, ao, lda, transA, ic + mc / MR * MR, mc % MR, pc, kc, ap, 0);
+                    // Against several B panels, the MC x KC block of A is packed k-major (each k step
+                    // reads MR adjacent floats; in place, rows a multiple of 4 KB apart, as at n =
+                    // 1024, fall into one L1 set). Otherwise A is read in place (either layout) and
+                    // only a ragged last micro-panel is packed.
+                    boolean packed = panels >= PACK_A_PANELS;
+                    float[] ap = buf.a(packed ? micro * MR * kc : kc * MR);
+                    if (packed) packAPanels(a, ao, lda, transA, ic, mc, pc, kc, ap);
+                    else if (mc % MR != 0) packA(a, ao, lda, transA, ic + mc / MR * MR, mc % MR, pc, kc, ap, 0);
                     for (int q = 0; q < panels; q++) {
                         int j = jc + q * NR, cols = Math.min(NR, n - j);
                         boolean inPlace = direct && cols == NR;
@@ -218,10 +232,10 @@ final class Gemm {
                         int bi = inPlace ? bo + pc * ldb + j : q * kc * NR, step = inPlace ? ldb : width(cols);
                         for (int r = 0; r < micro; r++) {
                             int i = ic + r * MR, rows = Math.min(MR, m - i);
-                            boolean whole = rows == MR;
+                            boolean whole = rows == MR && !packed;
                             float[] as = whole ? a : ap;
-                            int ai = !whole ? 0 : transA ? ao + pc * lda + i : ao + i * lda + pc;
-                            int ars = !whole ? kc : transA ? 1 : lda, aps = whole && transA ? lda : 1;
+                            int ai = packed ? r * MR * kc : !whole ? 0 : transA ? ao + pc * lda + i : ao + i * lda + pc;
+                            int ars = packed ? 1 : !whole ? kc : transA ? 1 : lda, aps = packed ? MR : whole && transA ? lda : 1;
                             tile(as, ai, ars, aps, bs, bi, step, kc, c, co + i * rs + j * cs, rs, cs, rows, cols, add, buf.scratch);
                         }
                     }
@@ -243,19 +257,37 @@ final class Gemm {
     private static void tile(float[] ap, int ai, int ars, int aps, float[] bp, int bi, int bStep, int kc,
                              float[] c, int ci, int rs, int cs, int rows, int cols, boolean add, float[] tmp) {
         int nv = (cols + L - 1) / L;
-        switch (nv) {
-            case 4:
-                kernel4(ap, ai, ars, aps, bp, bi, bStep, kc, tmp, 0);
-                break;
-            case 3:
-                kernel2(ap, ai, ars, aps, bp, bi, bStep, kc, tmp, 0);
-                kernel1(ap, ai, ars, aps, bp, bi + 2 * L, bStep, kc, tmp, 2 * L);
-                break;
-            case 2:
-                kernel2(ap, ai, ars, aps, bp, bi, bStep, kc, tmp, 0);
-                break;
-            default:
-                kernel1(ap, ai, ars, aps, bp, bi, bStep, kc, tmp, 0);
+        boolean packed = ars == 1 && aps == MR && bStep == NR;   // both operands packed, whole panel
+        if (MR == 6) {                                    // 16 registers (AVX2)
+            if (nv == 2 && packed && cs == 1 && rows == MR && cols == NR) {   // 3-5% faster than via tmp (AVX2)
+                packed6x2c(ap, ai, bp, bi, kc, c, ci, rs, add);
+                return;
+            }
+            if (nv == 2 && packed) packed6x2(ap, ai, bp, bi, kc, tmp);
+            else if (nv == 2 && aps == 1 && bStep == NR) rows6x2(ap, ai, ars, bp, bi, kc, tmp);
+            else if (nv == 2) kernel6x2(ap, ai, ars, aps, bp, bi, bStep, kc, tmp);
+            else kernel6x1(ap, ai, ars, aps, bp, bi, bStep, kc, tmp);
+        } else if (MR == 8) {                             // 32 registers of 128 or 256 bits
+            if (nv == 3 && packed) packed8x3(ap, ai, bp, bi, kc, tmp);
+            else if (nv == 3) kernel8x3(ap, ai, ars, aps, bp, bi, bStep, kc, tmp);
+            else if (nv == 2) kernel8x2(ap, ai, ars, aps, bp, bi, bStep, kc, tmp);
+            else kernel8x1(ap, ai, ars, aps, bp, bi, bStep, kc, tmp);
+        } else {                                          // 32 registers of 512 bits
+            switch (nv) {
+                case 4:
+                    if (packed) packed4x4(ap, ai, bp, bi, kc, tmp);
+                    else kernel4(ap, ai, ars, aps, bp, bi, bStep, kc, tmp, 0);
+                    break;
+                case 3:
+                    kernel2(ap, ai, ars, aps, bp, bi, bStep, kc, tmp, 0);
+                    kernel1(ap, ai, ars, aps, bp, bi + 2 * L, bStep, kc, tmp, 2 * L);
+                    break;
+                case 2:
+                    kernel2(ap, ai, ars, aps, bp, bi, bStep, kc, tmp, 0);
+                    break;
+                default:
+                    kernel1(ap, ai, ars, aps, bp, bi, bStep, kc, tmp, 0);
+            }
         }
         store(tmp, c, ci, rs, cs, rows, cols, add);
     }
@@ -315,6 +347,30 @@ final class Gemm {
         c30.intoArray(t, ti + 3 * NR); c31.intoArray(t, ti + 13 * L); c32.intoArray(t, ti + 14 * L); c33.intoArray(t, ti + 15 * L);
     }
 
+    /** {@link #kernel4} on packed A and B (see {@link #packed6x2}). */
+    private static void packed4x4(float[] ap, int ai, float[] bp, int bi, int kc, float[] t) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int a = ai, b = bi, end = ai + kc * 4; a < end; a += 4, b += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, b), b1 = FloatVector.fromArray(S, bp, b + L);
+            FloatVector b2 = FloatVector.fromArray(S, bp, b + 2 * L), b3 = FloatVector.fromArray(S, bp, b + 3 * L);
+            FloatVector x = FloatVector.broadcast(S, ap[a]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02); c03 = x.fma(b3, c03);
+            x = FloatVector.broadcast(S, ap[a + 1]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12); c13 = x.fma(b3, c13);
+            x = FloatVector.broadcast(S, ap[a + 2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22); c23 = x.fma(b3, c23);
+            x = FloatVector.broadcast(S, ap[a + 3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32); c33 = x.fma(b3, c33);
+        }
+        c00.intoArray(t, 0);      c01.intoArray(t, L);      c02.intoArray(t, 2 * L);  c03.intoArray(t, 3 * L);
+        c10.intoArray(t, NR);     c11.intoArray(t, 5 * L);  c12.intoArray(t, 6 * L);  c13.intoArray(t, 7 * L);
+        c20.intoArray(t, 2 * NR); c21.intoArray(t, 9 * L);  c22.intoArray(t, 10 * L); c23.intoArray(t, 11 * L);
+        c30.intoArray(t, 3 * NR); c31.intoArray(t, 13 * L); c32.intoArray(t, 14 * L); c33.intoArray(t, 15 * L);
+    }
+
     /** {@link #kernel4} for a panel two vectors wide. */
     private static void kernel2(float[] ap, int ai, int ars, int aps, float[] bp, int bi, int bStep, int kc, float[] t, int ti) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
@@ -349,6 +405,281 @@ final class Gemm {
             c3 = FloatVector.broadcast(S, ap[ai + r3]).fma(b0, c3);
         }
         c0.intoArray(t, ti); c1.intoArray(t, ti + NR); c2.intoArray(t, ti + 2 * NR); c3.intoArray(t, ti + 3 * NR);
+    }
+
+    /**
+     * The 16-register micro-kernel (BLIS's Haswell shape): 6 rows x 2 vectors, 12 accumulators,
+     * 2 loads of B and 6 broadcasts of A per 12 fused multiply-adds. Arguments as {@link #kernel4}.
+     */
+    private static void kernel6x2(float[] ap, int ai, int ars, int aps, float[] bp, int bi, int bStep, int kc, float[] t) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        int r2 = 2 * ars, r3 = 3 * ars, r4 = 4 * ars, r5 = 5 * ars;
+        for (int p = 0; p < kc; p++, ai += aps, bi += bStep) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[ai + ars]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[ai + r2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[ai + r3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, ap[ai + r4]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, ap[ai + r5]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+        }
+        c00.intoArray(t, 0);      c01.intoArray(t, L);
+        c10.intoArray(t, NR);     c11.intoArray(t, NR + L);
+        c20.intoArray(t, 2 * NR); c21.intoArray(t, 2 * NR + L);
+        c30.intoArray(t, 3 * NR); c31.intoArray(t, 3 * NR + L);
+        c40.intoArray(t, 4 * NR); c41.intoArray(t, 4 * NR + L);
+        c50.intoArray(t, 5 * NR); c51.intoArray(t, 5 * NR + L);
+    }
+
+    /**
+     * {@link #kernel6x2} on packed A and B: both indices step by constants (measured on AVX2, one
+     * thread, n = 512: 60-65 GFLOP/s with A in place, 74-80 packed with indices p * 6 and p * NR,
+     * 84 with the indices themselves as the loop's variables; unrolling the k loop by hand was
+     * slower).
+     */
+    private static void packed6x2(float[] ap, int ai, float[] bp, int bi, int kc, float[] t) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int a = ai, b = bi, end = ai + kc * 6; a < end; a += 6, b += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, b), b1 = FloatVector.fromArray(S, bp, b + L);
+            FloatVector x = FloatVector.broadcast(S, ap[a]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[a + 1]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[a + 2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[a + 3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, ap[a + 4]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, ap[a + 5]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+        }
+        c00.intoArray(t, 0);      c01.intoArray(t, L);
+        c10.intoArray(t, NR);     c11.intoArray(t, NR + L);
+        c20.intoArray(t, 2 * NR); c21.intoArray(t, 2 * NR + L);
+        c30.intoArray(t, 3 * NR); c31.intoArray(t, 3 * NR + L);
+        c40.intoArray(t, 4 * NR); c41.intoArray(t, 4 * NR + L);
+        c50.intoArray(t, 5 * NR); c51.intoArray(t, 5 * NR + L);
+    }
+
+    /** {@link #packed6x2} adding (or storing) the whole tile straight into C's rows, {@code rs} apart. */
+    private static void packed6x2c(float[] ap, int ai, float[] bp, int bi, int kc, float[] c, int ci, int rs, boolean add) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int a = ai, b = bi, end = ai + kc * 6; a < end; a += 6, b += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, b), b1 = FloatVector.fromArray(S, bp, b + L);
+            FloatVector x = FloatVector.broadcast(S, ap[a]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[a + 1]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[a + 2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[a + 3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, ap[a + 4]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, ap[a + 5]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+        }
+        if (add) {
+            c00 = c00.add(FloatVector.fromArray(S, c, ci)); c01 = c01.add(FloatVector.fromArray(S, c, ci + L));
+            c10 = c10.add(FloatVector.fromArray(S, c, ci + rs)); c11 = c11.add(FloatVector.fromArray(S, c, ci + rs + L));
+            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * rs)); c21 = c21.add(FloatVector.fromArray(S, c, ci + 2 * rs + L));
+            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * rs)); c31 = c31.add(FloatVector.fromArray(S, c, ci + 3 * rs + L));
+            c40 = c40.add(FloatVector.fromArray(S, c, ci + 4 * rs)); c41 = c41.add(FloatVector.fromArray(S, c, ci + 4 * rs + L));
+            c50 = c50.add(FloatVector.fromArray(S, c, ci + 5 * rs)); c51 = c51.add(FloatVector.fromArray(S, c, ci + 5 * rs + L));
+        }
+        c00.intoArray(c, ci); c01.intoArray(c, ci + L);
+        c10.intoArray(c, ci + rs); c11.intoArray(c, ci + rs + L);
+        c20.intoArray(c, ci + 2 * rs); c21.intoArray(c, ci + 2 * rs + L);
+        c30.intoArray(c, ci + 3 * rs); c31.intoArray(c, ci + 3 * rs + L);
+        c40.intoArray(c, ci + 4 * rs); c41.intoArray(c, ci + 4 * rs + L);
+        c50.intoArray(c, ci + 5 * rs); c51.intoArray(c, ci + 5 * rs + L);
+    }
+
+
+    /** {@link #kernel6x2} on A's rows in place ({@code ars} apart) and packed B. */
+    private static void rows6x2(float[] ap, int ai, int ars, float[] bp, int bi, int kc, float[] t) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        int a1 = ai + ars, a2 = ai + 2 * ars, a3 = ai + 3 * ars, a4 = ai + 4 * ars, a5 = ai + 5 * ars;
+        for (int p = 0; p < kc; p++) {
+            int b = bi + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, b), b1 = FloatVector.fromArray(S, bp, b + L);
+            FloatVector x = FloatVector.broadcast(S, ap[ai + p]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[a1 + p]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[a2 + p]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[a3 + p]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, ap[a4 + p]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, ap[a5 + p]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+        }
+        c00.intoArray(t, 0);      c01.intoArray(t, L);
+        c10.intoArray(t, NR);     c11.intoArray(t, NR + L);
+        c20.intoArray(t, 2 * NR); c21.intoArray(t, 2 * NR + L);
+        c30.intoArray(t, 3 * NR); c31.intoArray(t, 3 * NR + L);
+        c40.intoArray(t, 4 * NR); c41.intoArray(t, 4 * NR + L);
+        c50.intoArray(t, 5 * NR); c51.intoArray(t, 5 * NR + L);
+    }
+
+    /** {@link #kernel6x2} for a panel one vector wide. */
+    private static void kernel6x1(float[] ap, int ai, int ars, int aps, float[] bp, int bi, int bStep, int kc, float[] t) {
+        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+        int r2 = 2 * ars, r3 = 3 * ars, r4 = 4 * ars, r5 = 5 * ars;
+        for (int p = 0; p < kc; p++, ai += aps, bi += bStep) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            c0 = FloatVector.broadcast(S, ap[ai]).fma(b0, c0);
+            c1 = FloatVector.broadcast(S, ap[ai + ars]).fma(b0, c1);
+            c2 = FloatVector.broadcast(S, ap[ai + r2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(S, ap[ai + r3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(S, ap[ai + r4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(S, ap[ai + r5]).fma(b0, c5);
+        }
+        c0.intoArray(t, 0); c1.intoArray(t, NR); c2.intoArray(t, 2 * NR);
+        c3.intoArray(t, 3 * NR); c4.intoArray(t, 4 * NR); c5.intoArray(t, 5 * NR);
+    }
+
+    /**
+     * The 32-register micro-kernel for narrow vectors (BLIS's ARMv8 NEON shape, 8 x 12 floats):
+     * 8 rows x 3 vectors, 24 accumulators, 3 loads of B and 8 broadcasts of A per 24 fused
+     * multiply-adds. Arguments as {@link #kernel4}.
+     */
+    private static void kernel8x3(float[] ap, int ai, int ars, int aps, float[] bp, int bi, int bStep, int kc, float[] t) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+        FloatVector c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00;
+        FloatVector c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
+        int r2 = 2 * ars, r3 = 3 * ars, r4 = 4 * ars, r5 = 5 * ars, r6 = 6 * ars, r7 = 7 * ars;
+        for (int p = 0; p < kc; p++, ai += aps, bi += bStep) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector b2 = FloatVector.fromArray(S, bp, bi + 2 * L);
+            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02);
+            x = FloatVector.broadcast(S, ap[ai + ars]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12);
+            x = FloatVector.broadcast(S, ap[ai + r2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22);
+            x = FloatVector.broadcast(S, ap[ai + r3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32);
+            x = FloatVector.broadcast(S, ap[ai + r4]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41); c42 = x.fma(b2, c42);
+            x = FloatVector.broadcast(S, ap[ai + r5]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51); c52 = x.fma(b2, c52);
+            x = FloatVector.broadcast(S, ap[ai + r6]);
+            c60 = x.fma(b0, c60); c61 = x.fma(b1, c61); c62 = x.fma(b2, c62);
+            x = FloatVector.broadcast(S, ap[ai + r7]);
+            c70 = x.fma(b0, c70); c71 = x.fma(b1, c71); c72 = x.fma(b2, c72);
+        }
+        c00.intoArray(t, 0);      c01.intoArray(t, L);          c02.intoArray(t, 2 * L);
+        c10.intoArray(t, NR);     c11.intoArray(t, NR + L);     c12.intoArray(t, NR + 2 * L);
+        c20.intoArray(t, 2 * NR); c21.intoArray(t, 2 * NR + L); c22.intoArray(t, 2 * NR + 2 * L);
+        c30.intoArray(t, 3 * NR); c31.intoArray(t, 3 * NR + L); c32.intoArray(t, 3 * NR + 2 * L);
+        c40.intoArray(t, 4 * NR); c41.intoArray(t, 4 * NR + L); c42.intoArray(t, 4 * NR + 2 * L);
+        c50.intoArray(t, 5 * NR); c51.intoArray(t, 5 * NR + L); c52.intoArray(t, 5 * NR + 2 * L);
+        c60.intoArray(t, 6 * NR); c61.intoArray(t, 6 * NR + L); c62.intoArray(t, 6 * NR + 2 * L);
+        c70.intoArray(t, 7 * NR); c71.intoArray(t, 7 * NR + L); c72.intoArray(t, 7 * NR + 2 * L);
+    }
+
+    /** {@link #kernel8x3} on packed A and B (see {@link #packed6x2}). */
+    private static void packed8x3(float[] ap, int ai, float[] bp, int bi, int kc, float[] t) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+        FloatVector c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00;
+        FloatVector c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
+        for (int a = ai, b = bi, end = ai + kc * 8; a < end; a += 8, b += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, b), b1 = FloatVector.fromArray(S, bp, b + L);
+            FloatVector b2 = FloatVector.fromArray(S, bp, b + 2 * L);
+            FloatVector x = FloatVector.broadcast(S, ap[a]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02);
+            x = FloatVector.broadcast(S, ap[a + 1]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12);
+            x = FloatVector.broadcast(S, ap[a + 2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22);
+            x = FloatVector.broadcast(S, ap[a + 3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32);
+            x = FloatVector.broadcast(S, ap[a + 4]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41); c42 = x.fma(b2, c42);
+            x = FloatVector.broadcast(S, ap[a + 5]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51); c52 = x.fma(b2, c52);
+            x = FloatVector.broadcast(S, ap[a + 6]);
+            c60 = x.fma(b0, c60); c61 = x.fma(b1, c61); c62 = x.fma(b2, c62);
+            x = FloatVector.broadcast(S, ap[a + 7]);
+            c70 = x.fma(b0, c70); c71 = x.fma(b1, c71); c72 = x.fma(b2, c72);
+        }
+        c00.intoArray(t, 0);      c01.intoArray(t, L);          c02.intoArray(t, 2 * L);
+        c10.intoArray(t, NR);     c11.intoArray(t, NR + L);     c12.intoArray(t, NR + 2 * L);
+        c20.intoArray(t, 2 * NR); c21.intoArray(t, 2 * NR + L); c22.intoArray(t, 2 * NR + 2 * L);
+        c30.intoArray(t, 3 * NR); c31.intoArray(t, 3 * NR + L); c32.intoArray(t, 3 * NR + 2 * L);
+        c40.intoArray(t, 4 * NR); c41.intoArray(t, 4 * NR + L); c42.intoArray(t, 4 * NR + 2 * L);
+        c50.intoArray(t, 5 * NR); c51.intoArray(t, 5 * NR + L); c52.intoArray(t, 5 * NR + 2 * L);
+        c60.intoArray(t, 6 * NR); c61.intoArray(t, 6 * NR + L); c62.intoArray(t, 6 * NR + 2 * L);
+        c70.intoArray(t, 7 * NR); c71.intoArray(t, 7 * NR + L); c72.intoArray(t, 7 * NR + 2 * L);
+    }
+
+    /** {@link #kernel8x3} for a panel two vectors wide. */
+    private static void kernel8x2(float[] ap, int ai, int ars, int aps, float[] bp, int bi, int bStep, int kc, float[] t) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        int r2 = 2 * ars, r3 = 3 * ars, r4 = 4 * ars, r5 = 5 * ars, r6 = 6 * ars, r7 = 7 * ars;
+        for (int p = 0; p < kc; p++, ai += aps, bi += bStep) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[ai + ars]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[ai + r2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[ai + r3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, ap[ai + r4]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, ap[ai + r5]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(S, ap[ai + r6]);
+            c60 = x.fma(b0, c60); c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(S, ap[ai + r7]);
+            c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
+        }
+        c00.intoArray(t, 0);      c01.intoArray(t, L);
+        c10.intoArray(t, NR);     c11.intoArray(t, NR + L);
+        c20.intoArray(t, 2 * NR); c21.intoArray(t, 2 * NR + L);
+        c30.intoArray(t, 3 * NR); c31.intoArray(t, 3 * NR + L);
+        c40.intoArray(t, 4 * NR); c41.intoArray(t, 4 * NR + L);
+        c50.intoArray(t, 5 * NR); c51.intoArray(t, 5 * NR + L);
+        c60.intoArray(t, 6 * NR); c61.intoArray(t, 6 * NR + L);
+        c70.intoArray(t, 7 * NR); c71.intoArray(t, 7 * NR + L);
+    }
+
+    /** {@link #kernel8x3} for a panel one vector wide. */
+    private static void kernel8x1(float[] ap, int ai, int ars, int aps, float[] bp, int bi, int bStep, int kc, float[] t) {
+        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+        int r2 = 2 * ars, r3 = 3 * ars, r4 = 4 * ars, r5 = 5 * ars, r6 = 6 * ars, r7 = 7 * ars;
+        for (int p = 0; p < kc; p++, ai += aps, bi += bStep) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            c0 = FloatVector.broadcast(S, ap[ai]).fma(b0, c0);
+            c1 = FloatVector.broadcast(S, ap[ai + ars]).fma(b0, c1);
+            c2 = FloatVector.broadcast(S, ap[ai + r2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(S, ap[ai + r3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(S, ap[ai + r4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(S, ap[ai + r5]).fma(b0, c5);
+            c6 = FloatVector.broadcast(S, ap[ai + r6]).fma(b0, c6);
+            c7 = FloatVector.broadcast(S, ap[ai + r7]).fma(b0, c7);
+        }
+        c0.intoArray(t, 0); c1.intoArray(t, NR); c2.intoArray(t, 2 * NR); c3.intoArray(t, 3 * NR);
+        c4.intoArray(t, 4 * NR); c5.intoArray(t, 5 * NR); c6.intoArray(t, 6 * NR); c7.intoArray(t, 7 * NR);
     }
 
     /**
@@ -504,6 +835,51 @@ final class Gemm {
             int src = ao + pc * lda + i;
             for (int p = 0; p < kc; p++, src += lda) {
                 for (int r = 0; r < rows; r++) dst[di + r * kc + p] = a[src + r];
+            }
+        }
+    }
+
+    /**
+     * {@link #packB} of all panels of the block {@code B[pc:+kc, jc:+nc]} (B not transposed), B's
+     * rows read from start to end: panel by panel, each k step would open a new row of B (at n =
+     * 1024 a new 4 KB page), which the hardware prefetcher does not follow.
+     */
+    private static void packBRows(float[] b, int bo, int ldb, int pc, int kc, int jc, int nc, float[] dst) {
+        for (int p = 0; p < kc; p++) {
+            int src = bo + (pc + p) * ldb + jc;
+            for (int j = 0; j < nc; j += NR) {
+                int cols = Math.min(NR, nc - j), w = width(cols), di = j * kc + p * w;
+                if (cols == w) {
+                    for (int v = 0; v < w; v += L) FloatVector.fromArray(S, b, src + j + v).intoArray(dst, di + v);
+                } else {
+                    System.arraycopy(b, src + j, dst, di, cols);
+                    Arrays.fill(dst, di + cols, di + w, 0f);
+                }
+            }
+        }
+    }
+
+    /**
+     * Packs {@code op(A)[i0:+rows, pc:+kc]} as micro-panels of MR rows, each k-major ({@code MR}
+     * floats per k step, rows past {@code rows} zero): micro-panel r at {@code dst[r*MR*kc ..]},
+     * A(i0 + r*MR + t, pc + p) at {@code dst[r*MR*kc + p*MR + t]}.
+     */
+    private static void packAPanels(float[] a, int ao, int lda, boolean transA, int i0, int rows, int pc, int kc,
+                                    float[] dst) {
+        for (int r0 = 0; r0 < rows; r0 += MR) {
+            int h = Math.min(MR, rows - r0), d = r0 * kc;
+            if (!transA) {
+                for (int t = 0; t < h; t++) {
+                    int src = ao + (i0 + r0 + t) * lda + pc;
+                    for (int p = 0; p < kc; p++) dst[d + p * MR + t] = a[src + p];
+                }
+            } else {
+                for (int p = 0, src = ao + pc * lda + i0 + r0; p < kc; p++, src += lda) {
+                    for (int t = 0; t < h; t++) dst[d + p * MR + t] = a[src + t];
+                }
+            }
+            if (h < MR) {
+                for (int p = 0; p < kc; p++) Arrays.fill(dst, d + p * MR + h, d + (p + 1) * MR, 0f);
             }
         }
     }

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * blocks (KC, MC), skinny rows or columns, batched with and without broadcast operands.
  */
 class GemmTest {
-    private static final int MR = Gemm.MR, NR = Gemm.NR, L = NR / 4, KC = Gemm.KC, MC = Gemm.MC;
+    private static final int MR = Gemm.MR, NR = Gemm.NR, L = Gemm.L, KC = Gemm.KC, MC = Gemm.MC;
     private static final float GUARD = -12345.5f;
 
     private final Random rng = new Random(42);
@@ -100,6 +100,10 @@ class GemmTest {
             {2 * MR + 1, 2 * NR + 3, 2 * KC + 1}, {MC + 1, 3 * NR - 1, 33}, {MC - 1, NR + L, KC - 1},
             {33, 2 * L, 19}, {40, 3 * L, 11}, {21, 3 * L + 5, 9}, {11, L - 1, 12},
             {130, 257, 129},
+            // A's block packed (4 or more B panels), with a ragged last block of MC rows and of KC
+            {MC + 1, 4 * NR + 3, KC + 5}, {2 * MR + 3, 5 * NR - 1, 2 * KC + 3},
+            // more columns than one packed block of B (NC)
+            {2 * MR + 3, Gemm.NC + L + 1, 17},
         };
         for (int[] s : shapes) allFlags(1, s[0], s[1], s[2], false, false);
     }
