@@ -336,7 +336,7 @@ public final class Reproduction {
             ClipModel clip = ClipModel.load(Trainer.latestCheckpoint(d.resolve("clip")));
             Path tmp = d.resolve(".sft-init.tmp");
             Files.createDirectories(tmp);
-            new LlavaPolicy(StudyModels.llava(tok, clip, seed, scale.visionLayer(), scale.decoderLayers()), ClipImageProcessor.clip(StudyModels.IMAGE_SIZE)).save(tmp);
+            new LlavaPolicy(StudyModels.llava(tok, clip, seed, scale.visionLayer(), scale.decoderLayers(), scale.decoderWidth()), ClipImageProcessor.clip(StudyModels.IMAGE_SIZE)).save(tmp);
             Files.writeString(tmp.resolve("tokenizer.json"), tok.toJson());
             Files.move(tmp, init, StandardCopyOption.ATOMIC_MOVE);
         }

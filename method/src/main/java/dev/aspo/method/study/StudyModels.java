@@ -55,8 +55,15 @@ public final class StudyModels {
 
     /** The same, reading vision layer {@code visionLayer} (-1 last, -2 the one before) into a decoder of {@code decoderLayers}. */
     public static LlavaForConditionalGeneration llava(Tokenizer tokenizer, ClipModel clip, long seed, int visionLayer, int decoderLayers) {
-        LlamaConfig text = LlamaConfig.builder().vocabSize(tokenizer.vocabSize()).hiddenSize(128).intermediateSize(344)
-                .numHiddenLayers(decoderLayers).numAttentionHeads(4).numKeyValueHeads(2).maxPositionEmbeddings(256)
+        return llava(tokenizer, clip, seed, visionLayer, decoderLayers, 128);
+    }
+
+    /** The same with a decoder of hidden size {@code width}: heads of 32, half as many KV heads, SwiGLU 2.6875 x width (344 at 128). */
+    public static LlavaForConditionalGeneration llava(Tokenizer tokenizer, ClipModel clip, long seed, int visionLayer, int decoderLayers,
+                                                      int width) {
+        if (width < 64 || width % 64 != 0) throw new IllegalArgumentException("decoder width must be a multiple of 64, got " + width);
+        LlamaConfig text = LlamaConfig.builder().vocabSize(tokenizer.vocabSize()).hiddenSize(width).intermediateSize(width * 43 / 16)
+                .numHiddenLayers(decoderLayers).numAttentionHeads(width / 32).numKeyValueHeads(width / 64).maxPositionEmbeddings(256)
                 .bosTokenId(tokenizer.tokenToId("<bos>")).eosTokenIds(tokenizer.tokenToId("<eos>"))
                 .padTokenId(tokenizer.tokenToId("<pad>")).build();
         LlavaConfig c = LlavaConfig.builder(clip.config().visionConfig(), text).imageTokenIndex(tokenizer.tokenToId("<image>"))

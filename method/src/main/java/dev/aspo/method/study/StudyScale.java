@@ -44,7 +44,8 @@ import java.util.Map;
  * @param freezeVision  1: the LLaVA's vision tower stays as CLIP trained it (LLaVA-1.5); 0: SFT trains it too
  * @param visionLayer   the vision tower's layer LLaVA reads ({@code vision_feature_layer}: -1 last, -2 the one
  *                      before, LLaVA-1.5's choice: the last layer's patch outputs feed nothing in CLIP's loss)
- * @param decoderLayers layers of the LLaVA's Llama decoder (hidden 128)
+ * @param decoderLayers layers of the LLaVA's Llama decoder
+ * @param decoderWidth  the decoder's hidden size (heads of 32, SwiGLU 2.6875x, KV heads half the heads)
  * @param sftSteps      the most SFT steps of the LLaVA (batch {@code sftBatch})
  * @param sftMinSteps   SFT steps before the first check of the error rate
  * @param sftCheckEvery steps between checks
@@ -55,15 +56,15 @@ import java.util.Map;
  * @param popeScenes    held-out scenes probed with POPE questions (per split)
  */
 public record StudyScale(String name, int trainScenes, int placeFirst, int evalScenes, int valScenes, int clipSteps, int clipBatch, int clipCaptions,
-                         int clipFoils, double clipLr, int clipWidth, int clipLayers, int freezeVision, int visionLayer, int decoderLayers, int sftSteps,
+                         int clipFoils, double clipLr, int clipWidth, int clipLayers, int freezeVision, int visionLayer, int decoderLayers, int decoderWidth, int sftSteps,
                          int sftMinSteps, int sftCheckEvery, double sftTargetError, int sftBatch, double sftLr,
                          int pairScenes, int prefSteps, int prefBatch, double prefLr, int popeScenes) {
 
-    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 1, -2, 2, 500, 500, 500, 0, 16, 1e-3,
+    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 1, -2, 2, 128, 500, 500, 500, 0, 16, 1e-3,
             64, 12, 8, 2e-5, 16);
-    public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 200, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 1, -2, 2, 16000, 4000, 1000, 0.3,
+    public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 200, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 1, -2, 2, 128, 16000, 4000, 1000, 0.3,
             16, 1e-3, 600, 150, 8, 2e-5, 120);
-    public static final StudyScale FULL = new StudyScale("full", 3000, 0, 300, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 1, -2, 2, 16000, 4000, 1000, 0.3,
+    public static final StudyScale FULL = new StudyScale("full", 3000, 0, 300, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 1, -2, 2, 128, 16000, 4000, 1000, 0.3,
             16, 1e-3, 1000, 250, 8, 2e-5, 200);
 
     /** The scale called {@code name} (smoke, small or full). */
