@@ -24,6 +24,12 @@ import java.util.Map;
  * pairs, longer preference runs, more held-out scenes and three seeds. {@code smoke} only proves
  * the pipeline runs: its SFT model is mostly wrong.
  *
+ * <p>The LLaVA reads the vision tower's patch embeddings (vision layer -3 of its two layers), where a
+ * cell's identity is linearly exact (0.85 at layer -2), at SFT lr 5e-4: the first setting under
+ * which the SFT model read the objects' attributes, not only where they are (seed 1 of the small
+ * world: 13.7% wrong sentences on validation scenes at 7000 steps; layer -2 at lr 1e-3 was still at
+ * 78% at 5000, layer -3 at 1e-3 at 80% at 10000). Verified on one seed only.
+ *
  * <p>CLIP learns one-fact sentences against their foils: 3000 steps at lr 3e-4 (5% warm-up) tell a
  * held-out fact from its foils with AUROC 0.85 (text alone 0.49), 1500 steps at 1e-3 only 0.73,
  * 600 at 3e-4 0.79, width 128 at 3e-4 0.87 but text alone 0.62 (seed 1 of the small world;
@@ -60,12 +66,12 @@ public record StudyScale(String name, int trainScenes, int placeFirst, int evalS
                          int sftMinSteps, int sftCheckEvery, double sftTargetError, int sftBatch, double sftLr,
                          int pairScenes, int prefSteps, int prefBatch, double prefLr, int popeScenes) {
 
-    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 1, -2, 2, 128, 500, 500, 500, 0, 16, 1e-3,
+    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 1, -3, 2, 128, 500, 500, 500, 0, 16, 1e-3,
             64, 12, 8, 2e-5, 16);
-    public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 200, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 1, -2, 2, 128, 16000, 4000, 1000, 0.3,
-            16, 1e-3, 600, 150, 8, 2e-5, 120);
-    public static final StudyScale FULL = new StudyScale("full", 3000, 0, 300, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 1, -2, 2, 128, 16000, 4000, 1000, 0.3,
-            16, 1e-3, 1000, 250, 8, 2e-5, 200);
+    public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 200, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 1, -3, 2, 128, 16000, 4000, 1000, 0.3,
+            16, 5e-4, 600, 150, 8, 2e-5, 120);
+    public static final StudyScale FULL = new StudyScale("full", 3000, 0, 300, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 1, -3, 2, 128, 16000, 4000, 1000, 0.3,
+            16, 5e-4, 1000, 250, 8, 2e-5, 200);
 
     /** The scale called {@code name} (smoke, small or full). */
     public static StudyScale of(String name) {
