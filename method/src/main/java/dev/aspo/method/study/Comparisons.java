@@ -81,7 +81,7 @@ final class Comparisons {
      */
     static ArrayNode doseResponse(JsonNode paired, JsonNode weightAuroc) {
         ArrayNode a = JSON.createArrayNode();
-        List<Map.Entry<String, Double>> flips = new ArrayList<>(Reproduction.FLIP_RATES.entrySet());
+        List<Map.Entry<String, Double>> flips = new ArrayList<>(StudyMethods.FLIP_RATES.entrySet());
         flips.sort(Map.Entry.comparingByValue());
         for (var e : flips) {
             if (!paired.has(e.getKey())) continue;

@@ -5,12 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.aspo.method.data.Dataset;
 import dev.aspo.method.data.Record;
-import dev.aspo.method.data.Sequence;
-import dev.aspo.method.data.SequenceEncoder;
 import dev.aspo.method.train.ClipSimilarity;
 import dev.aspo.method.train.ClipTrainer;
 import dev.aspo.method.train.LlavaPolicy;
-import dev.aspo.method.train.PolicyModel;
 import dev.aspo.method.train.PolicyModels;
 import dev.aspo.method.train.SimilaritySource;
 import dev.aspo.method.train.RunDirectory;
@@ -57,11 +54,8 @@ import java.util.Random;
  * second run skips finished stages; the trainers resume from their last checkpoint.
  */
 public final class Reproduction {
-    public static final List<String> METHODS = List.of("sft", "dpo", "aspo", "aspo_s", "aspo_p", "aspo_oracle", "aspo_inverse",
-            "aspo_rr", "aspo_shuffled", "oracle_mask", "oracle_flip10", "oracle_flip25", "oracle_flip50");
-    /** The oracle variants of the dose-response, by the share of flipped sentence labels. */
-    static final Map<String, Double> FLIP_RATES = Map.of("aspo_oracle", 0.0, "oracle_flip10", 0.10, "oracle_flip25", 0.25,
-            "oracle_flip50", 0.50);
+    /** The methods of the study, in table order ({@link StudyMethods}). */
+    public static final List<String> METHODS = StudyMethods.METHODS;
     static final int MAX_LENGTH = 160, DIFFUSION_STEP = 500;
     /** As LLaVA-1.5, SFT and preference training keep the CLIP vision tower frozen (training it let the features decay). */
     static final String FROZEN = "vision_tower.";
@@ -174,12 +168,12 @@ public final class Reproduction {
         Tokenizer tok = Tokenizer.fromFile(d.resolve("tokenizer.json"));
         stage(d, seed, "clip", () -> trainClip(d, seed, tok));
         stage(d, seed, "sft", () -> trainSft(d, seed, tok));
-        stage(d, seed, "pairs", () -> makePairs(d, seed, tok));
+        stage(d, seed, "pairs", () -> new SevaPairs(scale, log).make(d, seed, tok));
         stage(d, seed, "recipe", () -> chooseRecipe(d, seed, tok));
         for (String m : METHODS) {
             if (!m.equals("sft")) stage(d, seed, "train-" + m, () -> trainPreference(d, seed, tok, m));
         }
-        for (String m : METHODS) stage(d, seed, "eval-" + m, () -> evaluate(d, tok, m));
+        for (String m : METHODS) stage(d, seed, "eval-" + m, () -> new StudyEvaluation(scale).evaluate(d, tok, m));
     }
 
     interface Body {
@@ -427,172 +421,7 @@ public final class Reproduction {
         return Files.isDirectory(runDir) && Trainer.latestCheckpoint(runDir) != null ? runDir : null;
     }
 
-    // ---- SeVa pairs ---------------------------------------------------------------------------
-
-    private void makePairs(Path d, int seed, Tokenizer tok) throws IOException {
-        LlavaPolicy sft = LlavaPolicy.load(Trainer.latestCheckpoint(d.resolve("sft")));
-        Answerer answerer = new Answerer(sft, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), 64);
-        SequenceEncoder enc = new SequenceEncoder(tok, sft.eosId(), MAX_LENGTH);
-        Files.createDirectories(d.resolve("pairs"));
-        PairStats train = pairs(d, "world", scale.pairScenes(), seed, answerer, enc, sft, d.resolve("pairs/train.jsonl"));
-        PairStats eval = pairs(d, "world-eval", scale.evalScenes(), seed + 17, answerer, enc, sft, d.resolve("pairs/eval.jsonl"));
-        pairs(d, "world-val", scale.valScenes(), seed + 29, answerer, enc, sft, d.resolve("pairs/val.jsonl"));
-        ObjectNode n = JSON.createObjectNode();
-        n.put("count", train.count);
-        n.put("scenes", train.scenes);
-        n.put("chosen_sentences", train.sentences);
-        n.put("chosen_sentence_error_rate", train.errorRate());
-        n.put("rejected_sentence_error_rate", train.rejectedErrorRate());
-        n.put("eval_count", eval.count);
-        n.put("eval_chosen_sentence_error_rate", eval.errorRate());
-        HfJson.writeText(d.resolve("pairs/stats.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n));
-        log.printf(Locale.ROOT, "[%s seed %d] %d pairs from %d scenes; chosen sentence error rate %.3f (rejected %.3f)%n",
-                scale.name(), seed, train.count, train.scenes, train.errorRate(), train.rejectedErrorRate());
-        if (train.count == 0) throw new IllegalStateException(d + ": every SeVa pair was identical; no preference data");
-    }
-
-    private static final class PairStats {
-        int count, scenes;
-        long sentences, wrong, rejectedSentences, rejectedWrong;
-
-        double errorRate() {
-            return sentences == 0 ? 0 : (double) wrong / sentences;
-        }
-
-        double rejectedErrorRate() {
-            return rejectedSentences == 0 ? 0 : (double) rejectedWrong / rejectedSentences;
-        }
-    }
-
-    private PairStats pairs(Path d, String world, int n, long seed, Answerer answerer, SequenceEncoder enc, PolicyModel policy,
-                            Path file) throws IOException {
-        Map<Integer, Scene> scenes = scenes(d.resolve(world));
-        Random rng = new Random(seed * 1_000_003L + 11);
-        List<Integer> ids = new ArrayList<>(scenes.keySet()).subList(0, Math.min(n, scenes.size()));
-        List<String> prompts = new ArrayList<>();
-        List<Answerer.Question> clean = new ArrayList<>(), noised = new ArrayList<>();
-        for (int id : ids) {
-            String prompt = Describer.DESCRIBE_INSTRUCTIONS.get(rng.nextInt(Describer.DESCRIBE_INSTRUCTIONS.size()));
-            RgbImage img = RgbImage.read(image(d.resolve(world), id));
-            prompts.add(prompt);
-            clean.add(new Answerer.Question(img, prompt));
-            noised.add(new Answerer.Question(DdpmNoise.noise(img, DIFFUSION_STEP, rng), prompt));
-        }
-        List<String> chosen = answerer.answer(clean), rejected = answerer.answer(noised);
-        if (!ids.isEmpty()) {
-            log.printf(Locale.ROOT, "  example (%s scene %d): %s%n    chosen:   %s%n    rejected: %s%n", world, ids.get(0),
-                    prompts.get(0), chosen.get(0), rejected.get(0));
-        }
-        PairStats st = new PairStats();
-        st.scenes = ids.size();
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < ids.size(); i++) {
-            String c = chosen.get(i), r = rejected.get(i);
-            if (c.isBlank() || r.isBlank() || c.equals(r)) continue;
-            Scene scene = scenes.get(ids.get(i));
-            String where = file + " scene " + ids.get(i);
-            double[] lc = labels(scene, enc.encode(policy.promptText(prompts.get(i), 1), c, where));
-            double[] lr = labels(scene, enc.encode(policy.promptText(prompts.get(i), 1), r, where));
-            for (double v : lc) {
-                st.sentences++;
-                if (v < 0.5) st.wrong++;
-            }
-            for (double v : lr) {
-                st.rejectedSentences++;
-                if (v < 0.5) st.rejectedWrong++;
-            }
-            ObjectNode o = JSON.createObjectNode();
-            o.putArray("images").add(file.getParent().relativize(image(d.resolve(world), ids.get(i))).toString().replace('\\', '/'));
-            o.put("prompt", prompts.get(i));
-            o.put("chosen", c);
-            o.put("rejected", r);
-            var a = o.putArray("chosen_sentence_labels");
-            for (double v : lc) a.add((int) v);
-            var b = o.putArray("rejected_sentence_labels");
-            for (double v : lr) b.add((int) v);
-            o.put("scene_id", ids.get(i));
-            lines.add(o.toString());
-            st.count++;
-        }
-        HfJson.writeText(file, lines.isEmpty() ? "" : String.join("\n", lines) + "\n");
-        return st;
-    }
-
-    /** 1 for each sentence (as the trainer's splitter and aligner cut it) the judge finds correct, else 0. */
-    static double[] labels(Scene scene, Sequence s) {
-        double[] l = new double[s.sentences().size()];
-        for (int i = 0; i < l.length; i++) {
-            SentenceJudgement j = Judge.judgeSentence(scene, s.sentences().get(i));
-            l[i] = j.verdict() == Verdict.CORRECT ? 1 : 0;
-        }
-        return l;
-    }
-
     // ---- preference runs ----------------------------------------------------------------------
-
-    /**
-     * The settings that make method {@code m} (docs/METHOD.md: alpha 0.5 full, 1 similarity only, 0
-     * perplexity only), and the study's controls: {@code aspo_rr} ASPO with reward-ratio
-     * normalisation; {@code aspo_shuffled} ASPO's weights permuted within each chosen answer;
-     * {@code oracle_mask} the judge's labels used as they are (wrong sentences weigh 0);
-     * {@code oracle_flipNN} the oracle on labels flipped with probability NN% ({@link #flippedPairs}).
-     */
-    static Map<String, String> methodSettings(String m) {
-        Map<String, String> o = new LinkedHashMap<>();
-        switch (m) {
-            case "dpo" -> {}
-            case "aspo" -> o.put("alpha", "0.5");
-            case "aspo_s" -> o.put("alpha", "1");
-            case "aspo_p" -> o.put("alpha", "0");
-            case "aspo_oracle", "oracle_flip10", "oracle_flip25", "oracle_flip50" -> o.put("weights", "oracle");
-            case "aspo_inverse" -> {
-                o.put("alpha", "0.5");
-                o.put("rejected_weighting", "inverse");
-            }
-            case "aspo_rr" -> {
-                o.put("alpha", "0.5");
-                o.put("normalization", "reward-ratio");
-            }
-            case "aspo_shuffled" -> {
-                o.put("alpha", "0.5");
-                o.put("shuffle_weights", "true");
-            }
-            case "oracle_mask" -> {
-                o.put("weights", "oracle");
-                o.put("normalization", "none");
-            }
-            default -> throw new IllegalArgumentException("unknown method " + m);
-        }
-        return o;
-    }
-
-    /** ASPO's alpha for the methods whose weights are adaptive (their weight AUROC is measured), else NaN. */
-    static double adaptiveAlpha(String m) {
-        return switch (m) {
-            case "aspo", "aspo_rr", "aspo_shuffled" -> 0.5;
-            case "aspo_s" -> 1;
-            case "aspo_p" -> 0;
-            default -> Double.NaN;
-        };
-    }
-
-    /**
-     * {@code pairs} with each chosen sentence label flipped with probability {@code p} (seeded by
-     * {@code seed} and p), written to {@code out}: the oracle's weights made worse in known steps
-     * (their AUROC is 1 - p in expectation).
-     */
-    static void flippedPairs(Path pairs, Path out, double p, long seed) throws IOException {
-        Random rng = new Random(seed * 7919L + Math.round(p * 1000));
-        List<String> lines = new ArrayList<>();
-        for (String line : Files.readAllLines(pairs)) {
-            if (line.isBlank()) continue;
-            ObjectNode n = (ObjectNode) JSON.readTree(line);
-            var labels = n.putArray("chosen_sentence_labels");
-            for (JsonNode v : JSON.readTree(line).get("chosen_sentence_labels")) labels.add(rng.nextDouble() < p ? 1 - v.asInt() : v.asInt());
-            lines.add(n.toString());
-        }
-        HfJson.writeText(out, lines.isEmpty() ? "" : String.join("\n", lines) + "\n");
-    }
 
     /** A preference recipe: learning rate and the weight of the chosen answers' NLL term (beta is 0.1 throughout, as the paper). */
     record Recipe(double lr, double nllWeight) {
@@ -678,10 +507,10 @@ public final class Reproduction {
         Map<String, String> o = common(d, seed, run, sft, scale.prefSteps(), scale.prefBatch(), r.lr());
         o.put("nll_weight", String.valueOf(r.nllWeight()));
         Path train = d.resolve("pairs/train.jsonl"), eval = d.resolve("pairs/eval.jsonl");
-        double flip = FLIP_RATES.getOrDefault(m, 0.0);
+        double flip = StudyMethods.FLIP_RATES.getOrDefault(m, 0.0);
         if (flip > 0) {
             Path flipped = d.resolve("pairs/train-" + m + ".jsonl");
-            flippedPairs(train, flipped, flip, seed);
+            StudyMethods.flippedPairs(train, flipped, flip, seed);
             train = flipped;
         }
         o.put("train_file", train.toString());
@@ -689,7 +518,7 @@ public final class Reproduction {
         o.put("warmup_steps", String.valueOf(scale.prefSteps() / 10));
         o.put("beta", "0.1");
         if (scale.freezeVision() == 1) o.put("freeze", FROZEN);
-        o.putAll(methodSettings(m));
+        o.putAll(StudyMethods.methodSettings(m));
         TrainConfig cfg = TrainConfig.of(o);
         SimilaritySource sim = null;
         if (mode(m) == Trainer.Mode.ASPO && !cfg.str("weights").equals("oracle") && cfg.number("alpha") > 0) {
@@ -698,104 +527,4 @@ public final class Reproduction {
         return new Trainer(mode(m), cfg, PolicyModels.load(sft), PolicyModels.load(sft), tok, sim, quiet);
     }
 
-    // ---- evaluation ---------------------------------------------------------------------------
-
-    /** The SFT model's step count (its checkpoint's). */
-    static int sftSteps(Path d) throws IOException {
-        Path last = Trainer.latestCheckpoint(d.resolve("sft"));
-        if (last == null) throw new IllegalStateException(d.resolve("sft") + ": no checkpoint");
-        return Integer.parseInt(last.getFileName().toString().substring("checkpoint-".length()));
-    }
-
-    /**
-     * The CLIP scorer on the SFT model's own held-out chosen sentences ({@code pairs/eval.jsonl}),
-     * each judged against its scene: AUROC of raw {@code S_i} and of the text-only baseline
-     * ({@code eval/scorer.json}).
-     */
-    private void evaluateScorer(Path d) throws IOException {
-        Map<Integer, Scene> scenes = scenes(d.resolve("world-eval"));
-        List<ScorerQuality.Item> items = new ArrayList<>();
-        for (String line : Files.readAllLines(d.resolve("pairs/eval.jsonl"))) {
-            if (line.isBlank()) continue;
-            JsonNode n = JSON.readTree(line);
-            int id = n.get("scene_id").asInt();
-            items.addAll(ScorerQuality.judged(image(d.resolve("world-eval"), id), scenes.get(id), n.get("chosen").asText()));
-        }
-        Path clip = Trainer.latestCheckpoint(d.resolve("clip"));
-        ScorerQuality.Result r = new ScorerQuality(ClipModel.load(clip), Tokenizer.fromFile(clip.resolve("tokenizer.json")),
-                ClipImageProcessor.load(clip)).measure(items);
-        ObjectNode o = JSON.createObjectNode();
-        putAuroc(o, "sentence_auroc", r.sentenceAuroc());
-        putAuroc(o, "text_only_auroc", r.textOnlyAuroc());
-        o.put("sentences", r.n());
-        o.put("wrong_sentences", r.wrong());
-        HfJson.writeText(d.resolve("eval/scorer.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o));
-    }
-
-    private static void putAuroc(ObjectNode o, String key, double v) {
-        if (Double.isNaN(v)) o.putNull(key);
-        else o.put(key, v);
-    }
-
-    private void evaluate(Path d, Tokenizer tok, String m) throws IOException {
-        if (m.equals("sft")) {
-            Files.createDirectories(d.resolve("eval"));
-            evaluateScorer(d);
-        }
-        Path ckpt = Trainer.latestCheckpoint(m.equals("sft") ? d.resolve("sft") : d.resolve("runs/" + m));
-        LlavaPolicy policy = LlavaPolicy.load(ckpt);
-        Files.createDirectories(d.resolve("eval"));
-        ObjectNode result = ModelEvaluation.run(policy, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE),
-                d.resolve("world-eval"), scale.popeScenes(), d.resolve("eval/" + m + "-answers.jsonl"));
-        result.put("reward_accuracy", m.equals("sft") ? 0.0 : lastEval(d.resolve("runs/" + m), "eval_rewards/accuracies"));
-        double alpha = adaptiveAlpha(m);
-        if (!Double.isNaN(alpha)) {
-            SimilaritySource sim = alpha > 0 ? ClipSimilarity.load(Trainer.latestCheckpoint(d.resolve("clip")), d.resolve("cache")) : null;
-            List<Record> pairs = Dataset.load(d.resolve("pairs/eval.jsonl"), Dataset.Kind.PREFERENCE, false, d).records();
-            putAuroc(result, "weight_auroc", WeightQuality.auroc(policy, tok, sim, alpha, pairs, MAX_LENGTH, m.equals("aspo_shuffled")));
-        } else if (FLIP_RATES.containsKey(m)) {
-            // the flipped labels' AUROC for the true ones, on the held-out pairs flipped the same way
-            Path flipped = d.resolve("eval/pairs-" + m + ".jsonl");
-            flippedPairs(d.resolve("pairs/eval.jsonl"), flipped, FLIP_RATES.get(m), seedOf(d) + 17);
-            putAuroc(result, "weight_auroc", labelAuroc(d.resolve("pairs/eval.jsonl"), flipped));
-        }
-        HfJson.writeText(d.resolve("eval/" + m + ".json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result));
-    }
-
-    private static int seedOf(Path seedDir) {
-        return Integer.parseInt(seedDir.getFileName().toString().substring("seed-".length()));
-    }
-
-    /** AUROC of the labels of {@code scored} for the true labels of {@code truth} (the same pairs, line by line). */
-    static double labelAuroc(Path truth, Path scored) throws IOException {
-        List<String> t = Files.readAllLines(truth), f = Files.readAllLines(scored);
-        List<Double> score = new ArrayList<>();
-        List<Boolean> pos = new ArrayList<>();
-        for (int i = 0, j = 0; i < t.size(); i++) {
-            if (t.get(i).isBlank()) continue;
-            JsonNode a = JSON.readTree(t.get(i)).get("chosen_sentence_labels"), b = JSON.readTree(f.get(j++)).get("chosen_sentence_labels");
-            for (int k = 0; k < a.size(); k++) {
-                score.add(b.get(k).asDouble());
-                pos.add(a.get(k).asInt() == 1);
-            }
-        }
-        double[] sc = new double[score.size()];
-        boolean[] p = new boolean[pos.size()];
-        for (int i = 0; i < sc.length; i++) {
-            sc[i] = score.get(i);
-            p[i] = pos.get(i);
-        }
-        return Auroc.of(sc, p);
-    }
-
-    /** The value of {@code key} on the last line of a run's metrics.jsonl that has it. */
-    static double lastEval(Path run, String key) throws IOException {
-        double v = Double.NaN;
-        for (String line : Files.readAllLines(run.resolve(Trainer.METRICS))) {
-            JsonNode n = JSON.readTree(line);
-            if (n.has(key)) v = n.get(key).asDouble();
-        }
-        if (Double.isNaN(v)) throw new IllegalStateException(run.resolve(Trainer.METRICS) + ": no " + key);
-        return v;
-    }
 }

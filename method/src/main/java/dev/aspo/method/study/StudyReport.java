@@ -47,7 +47,7 @@ public final class StudyReport {
             JsonNode pairs = JSON.readTree(d.resolve("pairs/stats.json").toFile());
             pairCount.add(pairs.get("count").asDouble());
             errorRate.add(pairs.get("chosen_sentence_error_rate").asDouble());
-            sftSteps.add(Reproduction.sftSteps(d));
+            sftSteps.add(StudyEvaluation.sftSteps(d));
             JsonNode foils = JSON.readTree(d.resolve("scorer-foils.json").toFile());
             for (String k : List.of("foil_auroc", "text_only_foil_auroc")) scorer.computeIfAbsent(k, x -> new ArrayList<>()).add(foils.get(k).asDouble());
             foils.get("vision_probe").fields().forEachRemaining(e -> probe.computeIfAbsent(e.getKey(), x -> new ArrayList<>())

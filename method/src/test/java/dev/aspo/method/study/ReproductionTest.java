@@ -31,25 +31,63 @@ class ReproductionTest {
         // the sentences as SequenceEncoder cuts them (trailing spaces kept): correct, hallucinated, wrong size, garbage
         Sequence s = new Sequence(new int[0], 0, new int[0], List.of("There is a small red circle in the top left corner. ",
                 "There is a large green star in the centre. ", "The blue square in the bottom right corner is small. ", "blue blue"));
-        assertArrayEquals(new double[] {1, 0, 0, 0}, Reproduction.labels(scene, s));
+        assertArrayEquals(new double[] {1, 0, 0, 0}, SevaPairs.labels(scene, s));
     }
 
     @Test
     void eachMethodIsTheLossOfASPOmd() {
         Map<String, double[]> alpha = Map.of("aspo", new double[] {0.5}, "aspo_s", new double[] {1}, "aspo_p", new double[] {0});
         for (var e : alpha.entrySet()) {
-            LossConfig c = TrainConfig.of(Reproduction.methodSettings(e.getKey())).lossConfig(LossConfig.LossType.ASPO);
+            LossConfig c = TrainConfig.of(StudyMethods.methodSettings(e.getKey())).lossConfig(LossConfig.LossType.ASPO);
             assertEquals(e.getValue()[0], c.alpha(), 0, e.getKey());
             assertEquals(LossConfig.WeightSource.ADAPTIVE, c.weightSource());
             assertEquals(LossConfig.RejectedWeighting.NONE, c.rejectedWeighting());
         }
         assertEquals(LossConfig.WeightSource.ORACLE,
-                TrainConfig.of(Reproduction.methodSettings("aspo_oracle")).lossConfig(LossConfig.LossType.ASPO).weightSource());
-        LossConfig inv = TrainConfig.of(Reproduction.methodSettings("aspo_inverse")).lossConfig(LossConfig.LossType.ASPO);
+                TrainConfig.of(StudyMethods.methodSettings("aspo_oracle")).lossConfig(LossConfig.LossType.ASPO).weightSource());
+        LossConfig inv = TrainConfig.of(StudyMethods.methodSettings("aspo_inverse")).lossConfig(LossConfig.LossType.ASPO);
         assertEquals(LossConfig.RejectedWeighting.INVERSE, inv.rejectedWeighting());
         assertEquals(0.5, inv.alpha(), 0);
-        assertTrue(Reproduction.methodSettings("dpo").isEmpty());
-        assertThrows(IllegalArgumentException.class, () -> Reproduction.methodSettings("ppo"));
+        assertTrue(StudyMethods.methodSettings("dpo").isEmpty());
+        assertThrows(IllegalArgumentException.class, () -> StudyMethods.methodSettings("ppo"));
+    }
+
+    @Test
+    void theControlsAreTheLossesTheirNamesSay() {
+        LossConfig rr = TrainConfig.of(StudyMethods.methodSettings("aspo_rr")).lossConfig(LossConfig.LossType.ASPO);
+        assertEquals(LossConfig.Normalization.REWARD_RATIO, rr.normalization());
+        assertEquals(0.5, rr.alpha(), 0);
+        TrainConfig shuffled = TrainConfig.of(StudyMethods.methodSettings("aspo_shuffled"));
+        assertTrue(shuffled.bool("shuffle_weights"));
+        assertEquals(LossConfig.WeightSource.ADAPTIVE, shuffled.lossConfig(LossConfig.LossType.ASPO).weightSource());
+        LossConfig mask = TrainConfig.of(StudyMethods.methodSettings("oracle_mask")).lossConfig(LossConfig.LossType.ASPO);
+        assertEquals(LossConfig.Normalization.NONE, mask.normalization());
+        assertEquals(LossConfig.WeightSource.ORACLE, mask.weightSource());
+        for (String flip : List.of("oracle_flip10", "oracle_flip25", "oracle_flip50")) {
+            assertEquals(LossConfig.WeightSource.ORACLE, TrainConfig.of(StudyMethods.methodSettings(flip)).lossConfig(LossConfig.LossType.ASPO)
+                    .weightSource());
+            assertTrue(StudyMethods.FLIP_RATES.containsKey(flip));
+        }
+        assertEquals(0.0, StudyMethods.FLIP_RATES.get("aspo_oracle"), 0);
+    }
+
+    @Test
+    void flippedLabelsLoseTheirAurocAsTheRateSays(@TempDir Path dir) throws Exception {
+        java.util.Random rng = new java.util.Random(3);
+        StringBuilder lines = new StringBuilder();
+        for (int r = 0; r < 400; r++) {
+            StringBuilder labels = new StringBuilder();
+            for (int k = 0; k < 4; k++) labels.append(k == 0 ? "" : ",").append(rng.nextInt(3) == 0 ? 0 : 1);
+            lines.append("{\"chosen\":\"x\",\"chosen_sentence_labels\":[").append(labels).append("]}\n");
+        }
+        Path truth = dir.resolve("pairs.jsonl");
+        Files.writeString(truth, lines.toString());
+        for (double p : new double[] {0, 0.1, 0.25, 0.5}) {
+            Path flipped = dir.resolve("flip-" + p + ".jsonl");
+            StudyMethods.flippedPairs(truth, flipped, p, 7);
+            // binary scores flipped with probability p: AUROC = (1-p)^2 + p(1-p) = 1 - p in expectation (1600 labels)
+            assertEquals(1 - p, StudyMethods.labelAuroc(truth, flipped), 0.04, "p = " + p);
+        }
     }
 
     @Test
