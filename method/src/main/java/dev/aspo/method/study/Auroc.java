@@ -1,5 +1,6 @@
 package dev.aspo.method.study;
 
+import java.util.List;
 import org.apache.commons.math3.stat.ranking.NaNStrategy;
 import org.apache.commons.math3.stat.ranking.NaturalRanking;
 import org.apache.commons.math3.stat.ranking.TiesStrategy;
@@ -12,6 +13,18 @@ import org.apache.commons.math3.stat.ranking.TiesStrategy;
  */
 public final class Auroc {
     private Auroc() {}
+
+    /** The same from lists, as scores and labels are collected one sentence at a time. */
+    public static double of(List<Double> score, List<Boolean> positive) {
+        if (score.size() != positive.size()) throw new IllegalArgumentException(score.size() + " scores for " + positive.size() + " labels");
+        double[] s = new double[score.size()];
+        boolean[] p = new boolean[positive.size()];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = score.get(i);
+            p[i] = positive.get(i);
+        }
+        return of(s, p);
+    }
 
     /** NaN when there are no positives or no negatives; a NaN score is refused. */
     public static double of(double[] score, boolean[] positive) {

@@ -99,15 +99,7 @@ public final class ScorerQuality {
                         pos.add(items.get(i).correct());
                     }
                 }
-                if (sc.size() > 0 && pos.contains(false)) {
-                    double[] a = new double[sc.size()];
-                    boolean[] b = new boolean[sc.size()];
-                    for (int i = 0; i < a.length; i++) {
-                        a[i] = sc.get(i);
-                        b[i] = pos.get(i);
-                    }
-                    byKind.put(k, Auroc.of(a, b));
-                }
+                if (pos.contains(false)) byKind.put(k, Auroc.of(sc, pos));
             }
             return new Result(Auroc.of(withImage, correct), Auroc.of(textOnly, correct), items.size(), wrong, byKind);
         }

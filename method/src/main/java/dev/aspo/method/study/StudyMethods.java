@@ -86,8 +86,9 @@ final class StudyMethods {
         for (String line : Files.readAllLines(pairs)) {
             if (line.isBlank()) continue;
             ObjectNode n = (ObjectNode) JSON.readTree(line);
+            JsonNode truth = n.get("chosen_sentence_labels");
             var labels = n.putArray("chosen_sentence_labels");
-            for (JsonNode v : JSON.readTree(line).get("chosen_sentence_labels")) labels.add(rng.nextDouble() < p ? 1 - v.asInt() : v.asInt());
+            for (JsonNode v : truth) labels.add(rng.nextDouble() < p ? 1 - v.asInt() : v.asInt());
             lines.add(n.toString());
         }
         HfJson.writeText(out, lines.isEmpty() ? "" : String.join("\n", lines) + "\n");
@@ -106,12 +107,6 @@ final class StudyMethods {
                 pos.add(a.get(k).asInt() == 1);
             }
         }
-        double[] sc = new double[score.size()];
-        boolean[] p = new boolean[pos.size()];
-        for (int i = 0; i < sc.length; i++) {
-            sc[i] = score.get(i);
-            p[i] = pos.get(i);
-        }
-        return Auroc.of(sc, p);
+        return Auroc.of(score, pos);
     }
 }

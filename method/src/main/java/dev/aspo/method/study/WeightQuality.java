@@ -84,12 +84,6 @@ public final class WeightQuality {
                 }
             }
         }
-        double[] sc = new double[scores.size()];
-        boolean[] pos = new boolean[labels.size()];
-        for (int i = 0; i < sc.length; i++) {
-            sc[i] = scores.get(i);
-            pos[i] = labels.get(i);
-        }
-        return Auroc.of(sc, pos);
+        return Auroc.of(scores, labels);
     }
 }
