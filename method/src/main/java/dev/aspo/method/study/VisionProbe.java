@@ -33,14 +33,13 @@ final class VisionProbe {
     /** Held-out accuracy per attribute ({@code colour}, {@code shape}, {@code size}) of a linear probe on layer {@code layer}'s patches. */
     static Map<String, Double> accuracy(ClipModel clip, ClipImageProcessor proc, List<Path> images, List<Scene> scenes, int layer)
             throws IOException {
-        int dim = clip.config().visionConfig().hiddenSize(), layers = clip.visionModel.layers.size() + 1;
-        int index = layer < 0 ? layers + layer : layer;
+        int dim = clip.config().visionConfig().hiddenSize();
         List<double[]> x = new ArrayList<>();
         List<SceneObject> y = new ArrayList<>();
         List<Integer> sceneOf = new ArrayList<>();
         try (var g = Autograd.noGrad()) {
             for (int i = 0; i < scenes.size(); i++) {
-                float[] h = clip.visionModel.hiddenStates(proc.pixelValues(List.of(images.get(i)))).get(index).toFloatArray();
+                float[] h = clip.visionModel.hiddenState(proc.pixelValues(List.of(images.get(i))), layer).toFloatArray();
                 for (SceneObject o : scenes.get(i).objects()) {
                     double[] f = new double[dim + 1];
                     for (int d = 0; d < dim; d++) f[d] = h[(1 + o.cell()) * dim + d];   // token 0 is the class token
