@@ -9,6 +9,7 @@ import dev.aspo.method.train.ClipSimilarity;
 import dev.aspo.method.train.ClipTrainer;
 import dev.aspo.method.train.LlavaPolicy;
 import dev.aspo.method.train.PolicyModels;
+import dev.aspo.method.train.Progress;
 import dev.aspo.method.train.SimilaritySource;
 import dev.aspo.method.train.RunDirectory;
 import dev.aspo.method.train.TrainConfig;
@@ -195,7 +196,7 @@ public final class Reproduction {
         HfJson.writeText(marker, JSON.writeValueAsString(n));
         progress.refresh();
         log.printf(Locale.ROOT, "[%s seed %d] %s done in %.1f s; study ETA ~%s%n", scale.name(), seed, name, secs,
-                StudyProgress.time(progress.remainingAfter(seed, name)));
+                Progress.time(progress.remainingAfter(seed, name)));
     }
 
     // ---- world and tokenizer ------------------------------------------------------------------
@@ -288,7 +289,9 @@ public final class Reproduction {
         Random rng = new Random(seed * 131L + 3);
         var items = ScorerQuality.foilItems(images, new ArrayList<>(scenes.values()), new Foils(new Describer(rng), rng));
         Path clip = Trainer.latestCheckpoint(d.resolve("clip"));
-        ScorerQuality.Result r = new ScorerQuality(ClipModel.load(clip), tok, ClipImageProcessor.load(clip)).measure(items);
+        ClipModel model = ClipModel.load(clip);
+        ClipImageProcessor processor = ClipImageProcessor.load(clip);
+        ScorerQuality.Result r = new ScorerQuality(model, tok, processor).measure(items);
         ObjectNode n = JSON.createObjectNode();
         n.put("foil_auroc", r.sentenceAuroc());
         n.put("text_only_foil_auroc", r.textOnlyAuroc());
@@ -304,7 +307,7 @@ public final class Reproduction {
             probeScenes.add(train.get(id));
             probeImages.add(image(d.resolve("world"), id));
         }
-        Map<String, Double> probe = VisionProbe.accuracy(ClipModel.load(clip), ClipImageProcessor.load(clip), probeImages, probeScenes,
+        Map<String, Double> probe = VisionProbe.accuracy(model, processor, probeImages, probeScenes,
                 scale.visionLayer());
         var vp = n.putObject("vision_probe");
         probe.forEach(vp::put);

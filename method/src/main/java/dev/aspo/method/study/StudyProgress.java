@@ -1,6 +1,7 @@
 package dev.aspo.method.study;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.aspo.method.train.Progress;
 import dev.aspo.method.train.StepListener;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -98,8 +99,8 @@ final class StudyProgress {
             String eta = "?", study = "?";
             if (step > first[0]) {
                 double left = (now - first[1]) / 1e9 / (step - first[0]) * (total - step);
-                eta = time(left);
-                study = "~" + time(left + after);
+                eta = Progress.time(left);
+                study = "~" + Progress.time(left + after);
             }
             String line = String.format(Locale.ROOT, "[%s seed %d] %s %d/%d ETA %s | study ETA %s", scale.name(), seed, stage, step, total,
                     eta, study);
@@ -115,11 +116,5 @@ final class StudyProgress {
                 }
             }
         };
-    }
-
-    static String time(double seconds) {
-        long s = Math.round(seconds);
-        return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
-                         : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
     }
 }

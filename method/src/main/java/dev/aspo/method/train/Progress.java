@@ -8,7 +8,7 @@ import java.util.Locale;
  * ({@code [#####.....] 120/200 loss 0.6123 1534 tok/s ETA 0:42}); elsewhere (a log file, CI) a
  * plain line every {@code every} steps.
  */
-final class Progress {
+public final class Progress {
     enum Style { BAR, LINES, NONE }
 
     private final PrintStream out;
@@ -57,7 +57,8 @@ final class Progress {
         out.println(line);
     }
 
-    static String time(double seconds) {
+    /** "m:ss", or "h:mm:ss" from an hour on. */
+    public static String time(double seconds) {
         long s = Math.round(seconds);
         return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
                          : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
