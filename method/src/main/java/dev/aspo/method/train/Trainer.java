@@ -142,6 +142,7 @@ public final class Trainer {
         final List<double[]> simChosen = new ArrayList<>(), simRejected = new ArrayList<>();
         int skipped;
         Reference reference;
+        List<int[]> weightOrders;   // shuffle_weights: per record its permutation of the chosen sentences
     }
 
     /** Steps whose device work was a task-graph replay ({@code task_graph: true}; for tests). */
@@ -339,6 +340,10 @@ public final class Trainer {
             d.sequences.add(b);
         }
         if (d.records.isEmpty()) throw new DatasetException(file + ": no usable records");
+        if (cfg.bool("shuffle_weights")) {
+            d.weightOrders = new ArrayList<>(d.records.size());
+            for (int i = 0; i < d.records.size(); i++) d.weightOrders.add(weightOrder(i, d.sequences.get(2 * i).sentences().size()));
+        }
         if (mode == Mode.ASPO && oracle()) {
             for (int i = 0; i < d.records.size(); i++) {
                 Record r = d.records.get(i);
@@ -537,23 +542,22 @@ public final class Trainer {
         return java.util.Arrays.asList(simC, lossConfig.weightsRejected() ? simR : null);
     }
 
-    /**
-     * With {@code shuffle_weights}, per record of {@code idx} a permutation of its chosen
-     * sentences, fixed for the run (seeded by the run's seed and the record's index); else null.
-     */
+    /** With {@code shuffle_weights}, the fixed permutations of the records of {@code idx} ({@link #weightOrder}); else null. */
     private List<int[]> weightOrders(Data d, int[] idx) {
-        if (!cfg.bool("shuffle_weights")) return null;
+        if (d.weightOrders == null) return null;
         List<int[]> out = new ArrayList<>(idx.length);
-        for (int i : idx) {
-            int k = d.sequences.get(2 * i).sentences().size();
-            Integer[] order = new Integer[k];
-            for (int j = 0; j < k; j++) order[j] = j;
-            java.util.Collections.shuffle(Arrays.asList(order), new Random(cfg.integer("seed") * 1_000_003L + i));
-            int[] o = new int[k];
-            for (int j = 0; j < k; j++) o[j] = order[j];
-            out.add(o);
-        }
+        for (int i : idx) out.add(d.weightOrders.get(i));
         return out;
+    }
+
+    /** Record {@code i}'s permutation of its {@code k} chosen sentences, fixed for the run (seeded by the run's seed and {@code i}). */
+    private int[] weightOrder(int i, int k) {
+        Integer[] order = new Integer[k];
+        for (int j = 0; j < k; j++) order[j] = j;
+        java.util.Collections.shuffle(Arrays.asList(order), new Random(cfg.integer("seed") * 1_000_003L + i));
+        int[] o = new int[k];
+        for (int j = 0; j < k; j++) o[j] = order[j];
+        return o;
     }
 
     /** A clear stop at the first record whose loss is not finite. */
