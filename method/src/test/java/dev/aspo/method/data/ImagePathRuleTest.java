@@ -34,11 +34,11 @@ class ImagePathRuleTest {
 
     @Test
     void aWiderImageRootAllowsWhatItHolds(@TempDir Path dir) throws IOException {
-        ImageIO.write(new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB), "png", dir.resolve("shared.png").toFile());
-        Path f = dataset(dir, "../shared.png");
+        ImageIO.write(new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB), "png", dir.resolve("common.png").toFile());
+        Path f = dataset(dir, "../common.png");
         assertThrows(DatasetException.class, () -> Dataset.load(f, Dataset.Kind.CAPTION, false));
-        assertEquals(dir.resolve("shared.png"), Dataset.load(f, Dataset.Kind.CAPTION, false, dir).records().get(0).images().get(0));
-        Path abs = dataset(dir, dir.resolve("shared.png").toString());
+        assertEquals(dir.resolve("common.png"), Dataset.load(f, Dataset.Kind.CAPTION, false, dir).records().get(0).images().get(0));
+        Path abs = dataset(dir, dir.resolve("common.png").toString());
         assertEquals(1, Dataset.load(abs, Dataset.Kind.CAPTION, false, dir).size());
         // the root is a folder boundary, not a string prefix
         Path sibling = Files.createDirectories(dir.resolve("data-other"));

@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -23,13 +22,7 @@ class RunDirectoryTest {
     private static final Tokenizer TOK = Tiny.tokenizer();
 
     private static TrainConfig config(Path train, Path out, String... kv) {
-        Map<String, String> o = new LinkedHashMap<>();
-        o.put("train_file", train.toString());
-        o.put("output_dir", out.toString());
-        o.put("batch_size", "2");
-        o.put("progress", "none");
-        for (int i = 0; i < kv.length; i += 2) o.put(kv[i], kv[i + 1]);
-        return TrainConfig.of(o);
+        return Tiny.config(train, out, kv);
     }
 
     private static Trainer.Result sft(TrainConfig cfg, Path resume) throws IOException {

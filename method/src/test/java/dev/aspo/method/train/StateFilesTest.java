@@ -14,9 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,15 +22,13 @@ import org.junit.jupiter.api.io.TempDir;
 class StateFilesTest {
     private static final Tokenizer TOK = Tiny.tokenizer();
 
+    /** {@link Tiny#config} at lr 1e-2. */
     private static TrainConfig config(Path train, Path out, String... kv) {
-        Map<String, String> o = new LinkedHashMap<>();
-        o.put("train_file", train.toString());
-        o.put("output_dir", out.toString());
-        o.put("batch_size", "2");
-        o.put("lr", "1e-2");
-        o.put("progress", "none");
-        for (int i = 0; i < kv.length; i += 2) o.put(kv[i], kv[i + 1]);
-        return TrainConfig.of(o);
+        String[] withLr = new String[kv.length + 2];
+        withLr[0] = "lr";
+        withLr[1] = "1e-2";
+        System.arraycopy(kv, 0, withLr, 2, kv.length);
+        return Tiny.config(train, out, withLr);
     }
 
     private static Trainer dpo(TrainConfig cfg) {

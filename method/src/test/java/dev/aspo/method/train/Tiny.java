@@ -8,7 +8,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /** A tiny tokenizer, Llama and preference dataset, built in the test (seeded). */
@@ -51,4 +53,15 @@ final class Tiny {
     }
 
     private Tiny() {}
+
+    /** A training config on {@code train} writing to {@code out}: batches of 2, no progress output, then {@code kv} as key, value pairs. */
+    static TrainConfig config(Path train, Path out, String... kv) {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("train_file", train.toString());
+        o.put("output_dir", out.toString());
+        o.put("batch_size", "2");
+        o.put("progress", "none");
+        for (int i = 0; i < kv.length; i += 2) o.put(kv[i], kv[i + 1]);
+        return TrainConfig.of(o);
+    }
 }
