@@ -160,7 +160,7 @@ public final class Reproduction {
         Files.createDirectories(d.resolve(".stages"));
         RunDirectory.removeLeftovers(d, Duration.ZERO);   // half-written files of a killed study (its runs clean their own)
         stage(d, seed, "world", () -> {
-            WorldWriter.write(d.resolve("world"), scale.trainScenes(), seed, StudyModels.IMAGE_SIZE, scale.placeFirst() == 1);
+            WorldWriter.write(d.resolve("world"), scale.trainScenes(), seed, StudyModels.IMAGE_SIZE, scale.placeFirst() == 1, scale.sftProbes());
             WorldWriter.write(d.resolve("world-eval"), scale.evalScenes(), 1_000_000L + seed, StudyModels.IMAGE_SIZE);
             WorldWriter.write(d.resolve("world-val"), scale.valScenes(), 2_000_000L + seed, StudyModels.IMAGE_SIZE);
         });
@@ -261,7 +261,7 @@ public final class Reproduction {
         if (!Files.isRegularFile(init.resolve("model.safetensors"))) {
             Path tmp = d.resolve(".clip-init.tmp");
             Files.createDirectories(tmp);
-            StudyModels.clip(tok, seed, scale.clipWidth(), scale.clipLayers()).save(tmp);
+            StudyModels.clip(tok, seed, scale.clipWidth(), scale.clipLayers(), scale.clipPositionStd()).save(tmp);
             ClipImageProcessor.clip(StudyModels.IMAGE_SIZE).save(tmp);
             Files.writeString(tmp.resolve("tokenizer.json"), tok.toJson());
             Files.move(tmp, init, StandardCopyOption.ATOMIC_MOVE);

@@ -10,7 +10,9 @@ import dev.aspo.models.llava.LlavaConfig;
 import dev.aspo.models.llava.LlavaForConditionalGeneration;
 import dev.aspo.models.tokenizer.BpeTrainer;
 import dev.aspo.models.tokenizer.Tokenizer;
+import dev.aspo.tensor.Tensor;
 import java.util.List;
+import java.util.Random;
 
 /**
  * The study's compact models, the same at every scale:
@@ -42,10 +44,26 @@ public final class StudyModels {
 
     /** A freshly initialised CLIP: towers of {@code width} hidden (MLP 4x, heads of 16) and {@code layers} layers, projections to {@code width}. */
     public static ClipModel clip(Tokenizer tokenizer, long seed, int width, int layers) {
+        return clip(tokenizer, seed, width, layers, 0);
+    }
+
+    /**
+     * The same with the vision tower's position embeddings drawn with std {@code positionStd}
+     * (0: HF's {@code initializer_range}, 0.02). Why: a patch's content embedding comes out of the
+     * 32x32x3 convolution with a std near 1 here, so at HF's 0.02 a patch's place is a hundredth of
+     * its token, weight decay pulls it to zero, and the tower never tells "top left" from "centre".
+     */
+    public static ClipModel clip(Tokenizer tokenizer, long seed, int width, int layers, double positionStd) {
+        if (positionStd < 0) throw new IllegalArgumentException("position embedding std must be 0 or more, got " + positionStd);
         ClipTextConfig text = ClipTextConfig.of(tokenizer.vocabSize(), width, 4 * width, layers, width / 16, MAX_TEXT,
                 ClipActivation.QUICK_GELU, tokenizer.tokenToId("<eos>"));
         ClipVisionConfig vision = ClipVisionConfig.of(width, 4 * width, layers, width / 16, IMAGE_SIZE, PATCH, ClipActivation.QUICK_GELU);
-        return ClipModel.random(ClipConfig.of(text, vision, width), seed);
+        ClipModel m = ClipModel.random(ClipConfig.of(text, vision, width), seed);
+        if (positionStd > 0) {
+            Tensor pos = m.visionModel.embeddings.positionEmbedding.weight;
+            m.visionModel.copyFrom("embeddings.position_embedding.weight", Tensor.randn(new Random(seed * 0x2545F4914F6CDD1DL + 17), (float) positionStd, pos.shape()));
+        }
+        return m;
     }
 
     /** A freshly initialised LLaVA whose vision tower holds {@code clip}'s vision weights, reading its last layer, 2 decoder layers. */

@@ -37,6 +37,8 @@ import java.util.Map;
  *
  * @param trainScenes   scenes of the training world (CLIP captions and SFT records come from them)
  * @param placeFirst    1: the SFT descriptions name each place before its object (two of the six templates)
+ * @param sftProbes     yes/no probe pairs per training scene in the SFT data (a yes-probe per present
+ *                      object, at most this many, and as many no-probes; SHAPES-balanced)
  * @param evalScenes    held-out scenes: descriptions, POPE probes, held-out preference pairs
  * @param valScenes     validation scenes, apart from both: the SFT length check and the preference runs'
  *                      held-out pairs (settings are chosen on them, never on the evaluation scenes)
@@ -47,6 +49,7 @@ import java.util.Map;
  * @param clipLr        CLIP's peak learning rate (warm-up over the first 5% of its steps, then cosine)
  * @param clipWidth     CLIP's hidden and projection size (both towers)
  * @param clipLayers    layers of each CLIP tower
+ * @param clipPositionStd std of the vision tower's initial position embeddings (0: HF's 0.02; {@link StudyModels#clip})
  * @param freezeVision  1: the LLaVA's vision tower stays as CLIP trained it (LLaVA-1.5); 0: SFT trains it too
  * @param visionLayer   the vision tower's layer LLaVA reads ({@code vision_feature_layer}: -1 last, -2 the one
  *                      before, LLaVA-1.5's choice: the last layer's patch outputs feed nothing in CLIP's loss)
@@ -61,16 +64,16 @@ import java.util.Map;
  * @param prefSteps     steps of each preference run (batch {@code prefBatch} pairs)
  * @param popeScenes    held-out scenes probed with POPE questions (per split)
  */
-public record StudyScale(String name, int trainScenes, int placeFirst, int evalScenes, int valScenes, int clipSteps, int clipBatch, int clipCaptions,
-                         int clipFoils, double clipLr, int clipWidth, int clipLayers, int freezeVision, int visionLayer, int decoderLayers, int decoderWidth, int sftSteps,
+public record StudyScale(String name, int trainScenes, int placeFirst, int sftProbes, int evalScenes, int valScenes, int clipSteps, int clipBatch, int clipCaptions,
+                         int clipFoils, double clipLr, int clipWidth, int clipLayers, double clipPositionStd, int freezeVision, int visionLayer, int decoderLayers, int decoderWidth, int sftSteps,
                          int sftMinSteps, int sftCheckEvery, double sftTargetError, int sftBatch, double sftLr,
                          int pairScenes, int prefSteps, int prefBatch, double prefLr, int popeScenes) {
 
-    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 1, -3, 2, 128, 500, 500, 500, 0, 16, 1e-3,
+    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 1, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 0.0, 1, -3, 2, 128, 500, 500, 500, 0, 16, 1e-3,
             64, 12, 8, 2e-5, 16);
-    public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 200, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 1, -3, 2, 128, 16000, 4000, 1000, 0.3,
+    public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 1, 200, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 0.0, 1, -3, 2, 128, 16000, 4000, 1000, 0.3,
             16, 5e-4, 600, 150, 8, 2e-5, 120);
-    public static final StudyScale FULL = new StudyScale("full", 3000, 0, 300, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 1, -3, 2, 128, 16000, 4000, 1000, 0.3,
+    public static final StudyScale FULL = new StudyScale("full", 3000, 0, 1, 300, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 0.0, 1, -3, 2, 128, 16000, 4000, 1000, 0.3,
             16, 5e-4, 1000, 250, 8, 2e-5, 200);
 
     /** The scale called {@code name} (smoke, small or full). */

@@ -23,9 +23,10 @@ import javax.imageio.ImageIO;
  *   DIR/images/000000.png ...   the rendered scenes (px x px RGB)
  *   DIR/scenes.jsonl    {"id":0,"image":"images/000000.png","scene":{"objects":[...]}}
  *   DIR/sft.jsonl       {"images":["images/000000.png"],"prompt":...,"response":...,"scene_id":0}
- *                       per scene 5 records: a description, one attribute question, one yes- and
- *                       one no-probe answered "Yes." / "No." (each yes-question is asked again of a
- *                       later scene without the object: SHAPES-style balance, {@link BalancedProbes}),
+ *                       per scene: a description, one attribute question, yes-probes and as many
+ *                       no-probes answered "Yes." / "No." (one of each unless asked for more; each
+ *                       yes-question is asked again of a later scene without the object:
+ *                       SHAPES-style balance, {@link BalancedProbes}),
  *                       and a place question "What is in the top left corner?" ("A small red
  *                       circle." / "Nothing.", {@link Describer#placeQuestion})
  *   DIR/captions.jsonl  {"images":["images/000000.png"],"text":...,"scene_id":0}: the whole description, in
@@ -52,7 +53,17 @@ public final class WorldWriter {
 
     /** The same; with {@code placeFirst} the descriptions name each place before its object ({@link Describer}). */
     public static void write(Path dir, int n, long seed, int px, boolean placeFirst) throws IOException {
+        write(dir, n, seed, px, placeFirst, 1);
+    }
+
+    /**
+     * The same with up to {@code probePairs} yes-probes a scene in sft.jsonl (as many as it has
+     * objects, at most) and as many no-probes: the knob for how much of the SFT signal asks whether
+     * an object is there.
+     */
+    public static void write(Path dir, int n, long seed, int px, boolean placeFirst, int probePairs) throws IOException {
         if (n < 1) throw new IllegalArgumentException("the number of scenes must be at least 1, got " + n);
+        if (probePairs < 1) throw new IllegalArgumentException("yes/no probe pairs per scene must be at least 1, got " + probePairs);
         if (px < SceneRenderer.MIN_PX) throw new IllegalArgumentException("the image size must be at least " + SceneRenderer.MIN_PX + " px, got " + px);
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw new IllegalArgumentException("output " + dir + " exists and is not a directory");
         Path images = Files.createDirectories(dir.resolve("images"));
@@ -64,7 +75,7 @@ public final class WorldWriter {
         ProbeSampler sampler = new ProbeSampler(freq);
         Random rng = new Random(seed * 0x9E3779B97F4A7C15L + 1);   // text choices: a stream apart from the generator's
         Describer describer = new Describer(rng, placeFirst);
-        BalancedProbes yesNo = new BalancedProbes();
+        BalancedProbes yesNo = new BalancedProbes(probePairs);
 
         try (Jsonl scenesOut = new Jsonl(dir.resolve("scenes.jsonl")); Jsonl sft = new Jsonl(dir.resolve("sft.jsonl"));
                 Jsonl captions = new Jsonl(dir.resolve("captions.jsonl")); Jsonl pope = new Jsonl(dir.resolve("pope.jsonl"))) {

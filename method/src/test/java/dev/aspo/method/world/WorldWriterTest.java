@@ -143,6 +143,33 @@ class WorldWriterTest {
     }
 
     @Test
+    void moreProbePairsAskAsManyNoAsYesEachAboutTheScene() throws IOException {
+        Path dir = tmp.resolve("pairs");
+        WorldWriter.write(dir, 200, 13, 48, false, 3);
+        Map<Integer, Scene> byId = new HashMap<>();
+        for (JsonNode r : lines(dir.resolve("scenes.jsonl"))) byId.put(r.get("id").asInt(), Scene.fromJson(r.get("scene")));
+        Map<Integer, int[]> perScene = new HashMap<>();   // scene -> {yes, no}
+        Map<Integer, java.util.Set<String>> asked = new HashMap<>();
+        for (JsonNode r : lines(dir.resolve("sft.jsonl"))) {
+            Boolean yn = Judge.yesNo(r.get("response").asText());
+            if (yn == null) continue;
+            int id = r.get("scene_id").asInt();
+            String q = r.get("prompt").asText();
+            assertEquals(new Describer(new java.util.Random(0)).answer(byId.get(id), q), yn ? "Yes." : "No.", q);
+            assertTrue(asked.computeIfAbsent(id, k -> new java.util.HashSet<>()).add(q), "asked twice of scene " + id + ": " + q);
+            perScene.computeIfAbsent(id, k -> new int[2])[yn ? 0 : 1]++;
+        }
+        assertEquals(200, perScene.size());
+        for (var e : perScene.entrySet()) {
+            int objects = byId.get(e.getKey()).objects().size();
+            assertEquals(Math.min(3, objects), e.getValue()[0], "yes-probes of scene " + e.getKey());
+            assertEquals(e.getValue()[0], e.getValue()[1], "no-probes of scene " + e.getKey());
+        }
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> WorldWriter.write(tmp.resolve("none"), 3, 1, 48, false, 0))
+                .getMessage().contains("at least 1"));
+    }
+
+    @Test
     void badInputIsRefused() throws IOException {
         Path file = Files.writeString(tmp.resolve("file.txt"), "x");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> WorldWriter.write(tmp.resolve("x"), 0, 1, 48)).getMessage().contains("0"));
