@@ -83,9 +83,10 @@ public final class Reproduction {
 
     /** The stages of one seed, in order. */
     public static List<String> stages() {
-        List<String> st = new ArrayList<>(List.of("world", "tokenizer", "clip", "sft", "pairs", "recipe"));
+        // the SFT model is evaluated as soon as its held-out pairs exist: --until eval-sft measures it alone
+        List<String> st = new ArrayList<>(List.of("world", "tokenizer", "clip", "sft", "pairs", "eval-sft", "recipe"));
         for (String m : METHODS) if (!m.equals("sft")) st.add("train-" + m);
-        for (String m : METHODS) st.add("eval-" + m);
+        for (String m : METHODS) if (!m.equals("sft")) st.add("eval-" + m);
         return st;
     }
 
@@ -170,11 +171,14 @@ public final class Reproduction {
         stage(d, seed, "clip", () -> trainClip(d, seed, tok));
         stage(d, seed, "sft", () -> trainSft(d, seed, tok));
         stage(d, seed, "pairs", () -> new SevaPairs(scale, log).make(d, seed, tok));
+        stage(d, seed, "eval-sft", () -> new StudyEvaluation(scale).evaluate(d, tok, "sft"));
         stage(d, seed, "recipe", () -> chooseRecipe(d, seed, tok));
         for (String m : METHODS) {
             if (!m.equals("sft")) stage(d, seed, "train-" + m, () -> trainPreference(d, seed, tok, m));
         }
-        for (String m : METHODS) stage(d, seed, "eval-" + m, () -> new StudyEvaluation(scale).evaluate(d, tok, m));
+        for (String m : METHODS) {
+            if (!m.equals("sft")) stage(d, seed, "eval-" + m, () -> new StudyEvaluation(scale).evaluate(d, tok, m));
+        }
     }
 
     interface Body {
