@@ -17,7 +17,6 @@ import dev.aspo.tensor.optim.GradClip;
 import dev.aspo.tensor.optim.LrSchedule;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -93,27 +92,31 @@ public final class ClipTrainer {
         long total = cfg.integer("max_steps") > 0 ? cfg.integer("max_steps") : cfg.integer("epochs") * ((microPerEpoch + accum - 1) / accum);
         LrSchedule schedule = LrSchedule.cosineWithWarmup(cfg.number("lr"), Math.min(cfg.integer("warmup_steps"), total), total,
                 cfg.number("min_lr_ratio"));
-        AdamW opt = new AdamW(model.namedParameters(), new AdamW.Options(cfg.number("lr"), cfg.number("adam_beta1"),
-                cfg.number("adam_beta2"), cfg.number("adam_eps"), cfg.number("weight_decay")),
-                name -> AdamW.biasesAndNorms().test(name) || name.equals("logit_scale"));
-        Trainer.Cursor cursor = new Trainer.Cursor(n, cfg.integer("seed"));
-        Path metricsFile = out.resolve(Trainer.METRICS), last = null;
+        AdamW opt = new AdamW(model.namedParameters(), cfg.adamW(), name -> AdamW.biasesAndNorms().test(name) || name.equals("logit_scale"));
+        Checkpoints checkpoints = new Checkpoints(out, "clip", cfg, new Checkpoints.Weights() {
+            @Override
+            public void save(Path dir) throws IOException {
+                model.save(dir);
+                processor.save(dir);
+            }
+
+            @Override
+            public void load(Path checkpoint) throws IOException {
+                ClipModel.load(checkpoint).namedParameters().forEach(model::copyFrom);
+            }
+        }, tokenizer.toJson());
+        EpochCursor cursor = new EpochCursor(n, cfg.integer("seed"));
+        MetricsLog metrics = new MetricsLog(out);
+        Path last = null;
         long step = 0;
         if (resume != null) {
-            last = Trainer.latestCheckpoint(resume);
-            if (last == null) throw new IllegalArgumentException(resume + ": no complete checkpoint-<step> directory to resume from");
-            TrainerState st = TrainerState.read(last);
-            step = st.step();
-            cursor.epoch = st.epoch();
-            cursor.position = st.position();
-            ClipModel saved = ClipModel.load(last);
-            saved.namedParameters().forEach(model::copyFrom);
-            Trainer.loadOptimizer(last, opt);
-            Trainer.truncateMetrics(metricsFile, step);
+            last = Checkpoints.requireLatest(resume);
+            step = checkpoints.restore(last, cursor, opt);
+            metrics.keepUpTo(step);
         } else {
-            Files.deleteIfExists(metricsFile);
+            metrics.startOver();
         }
-        cfg.with("overwrite_output_dir", "false").save(out.resolve(Trainer.CONFIG));   // resuming never deletes
+        cfg.with("overwrite_output_dir", "false").save(out.resolve(RunDirectory.CONFIG));   // resuming never deletes
         Progress progress = new Progress(console, Progress.style(cfg.str("progress")), cfg.integer("log_every"), step, total);
         double maxNorm = cfg.number("max_grad_norm");
         while (step < total) {
@@ -149,14 +152,14 @@ public final class ClipTrainer {
             double secs = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> line = new LinkedHashMap<>();
             line.put("step", step);
-            line.put("epoch", cursor.epoch + (double) cursor.position / n);
+            line.put("epoch", cursor.epochs());
             line.put("loss", loss);
             line.put("accuracy", acc);
             line.put("logit_scale", Math.exp(model.logitScale.item()));
             line.put("grad_norm", norm);
             line.put("lr", lr);
             line.put("tokens_per_s", tokens / secs);
-            if (step % cfg.integer("log_every") == 0 || step == total) Trainer.appendMetrics(metricsFile, line);
+            if (step % cfg.integer("log_every") == 0 || step == total) metrics.append(line);
             progress.step(step, loss, tokens / secs);
             listener.step(step, total);
             boolean end = step == total;
@@ -176,14 +179,11 @@ public final class ClipTrainer {
                 }
                 ev.put("eval_loss", el);
                 ev.put("eval_accuracy", ea);
-                Trainer.appendMetrics(metricsFile, ev);
+                metrics.append(ev);
                 progress.message(String.format(Locale.ROOT, "step %d: eval_loss %.4f eval_accuracy %.3f", step, el, ea));
             }
             if ((cfg.integer("save_every") > 0 && step % cfg.integer("save_every") == 0) || end) {
-                last = Trainer.writeCheckpoint(out, step, dir -> {
-                    model.save(dir);
-                    processor.save(dir);
-                }, opt, Trainer.state(step, cursor, n, "clip", opt, cfg), tokenizer.toJson());
+                last = checkpoints.save(step, cursor, opt);
             }
         }
         BufferPool.clear();                     // the last step's buffers: no further step takes them

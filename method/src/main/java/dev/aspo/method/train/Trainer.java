@@ -1,8 +1,5 @@
 package dev.aspo.method.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.aspo.method.data.Batch;
 import dev.aspo.method.data.Dataset;
 import dev.aspo.method.data.DatasetException;
@@ -20,31 +17,20 @@ import dev.aspo.opencl.OpenClBackend;
 import dev.aspo.tensor.Autograd;
 import dev.aspo.tensor.BufferPool;
 import dev.aspo.tensor.Tensor;
-import dev.aspo.tensor.io.SafeTensors;
 import dev.aspo.tensor.ops.Arithmetic;
 import dev.aspo.tensor.optim.AdamW;
 import dev.aspo.tensor.optim.GradClip;
 import dev.aspo.tensor.optim.LrSchedule;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * One SFT, DPO or ASPO run: AdamW, linear warm-up + cosine, global-norm clipping, gradient
@@ -75,10 +61,8 @@ public final class Trainer {
         }
     }
 
-    public static final String METRICS = "metrics.jsonl", STATE = "trainer_state.json", OPTIMIZER = "optimizer.safetensors",
-            CONFIG = "train_config.json";
-    private static final Pattern CHECKPOINT = Pattern.compile("checkpoint-(\\d+)");
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** The run's metrics log and settings in its {@code output_dir} ({@link RunDirectory}). */
+    public static final String METRICS = RunDirectory.METRICS, CONFIG = RunDirectory.CONFIG;
 
     private final Mode mode;
     private final TrainConfig cfg;
@@ -177,31 +161,30 @@ public final class Trainer {
                 : cfg.integer("epochs") * ((microPerEpoch + accum - 1) / accum);
         LrSchedule schedule = LrSchedule.cosineWithWarmup(cfg.number("lr"), Math.min(cfg.integer("warmup_steps"), total), total,
                 cfg.number("min_lr_ratio"));
-        AdamW opt = new AdamW(trainable(policy, cfg.str("freeze")),
-                new AdamW.Options(cfg.number("lr"), cfg.number("adam_beta1"), cfg.number("adam_beta2"), cfg.number("adam_eps"),
-                        cfg.number("weight_decay")), AdamW.biasesAndNorms());
+        AdamW opt = new AdamW(trainable(policy, cfg.str("freeze")), cfg.adamW(), AdamW.biasesAndNorms());
+        Checkpoints checkpoints = new Checkpoints(out, mode.key(), cfg, new Checkpoints.Weights() {
+            @Override
+            public void save(Path dir) throws IOException {
+                policy.save(dir);
+            }
+
+            @Override
+            public void load(Path checkpoint) throws IOException {
+                policy.loadWeightsFrom(PolicyModels.load(checkpoint).module());
+            }
+        }, tokenizer == null ? null : tokenizer.toJson());
 
         long step = 0;
-        Cursor cursor = new Cursor(n, cfg.integer("seed"));
-        Path metricsFile = out.resolve(METRICS);
+        EpochCursor cursor = new EpochCursor(n, cfg.integer("seed"));
+        MetricsLog metrics = new MetricsLog(out);
         Path last = null;
         if (resume != null) {
-            last = latestCheckpoint(resume);
-            if (last == null) throw new IllegalArgumentException(resume + ": no complete checkpoint-<step> directory to resume from");
-            TrainerState st = TrainerState.read(last);
-            step = st.step();
-            cursor.epoch = st.epoch();
-            cursor.position = st.position();
-            if (st.records() != n) {
-                throw new IllegalArgumentException(last + ": the checkpoint was made on " + st.records()
-                        + " records, the training file has " + n);
-            }
-            policy.loadWeightsFrom(PolicyModels.load(last).module());
-            loadOptimizer(last, opt);
-            truncateMetrics(metricsFile, step);
+            last = Checkpoints.requireLatest(resume);
+            step = checkpoints.restore(last, cursor, opt);
+            metrics.keepUpTo(step);
             console.println("resumed from " + last + " at step " + step);
         } else {
-            Files.deleteIfExists(metricsFile);
+            metrics.startOver();
         }
         cfg.with("overwrite_output_dir", "false").save(out.resolve(CONFIG));   // resuming never deletes
 
@@ -217,7 +200,7 @@ public final class Trainer {
                     micro.add(idx);
                     stepRecords += idx.length;
                 }
-                Metrics m = new Metrics();
+                MetricMeans m = new MetricMeans();
                 long tokens = 0;
                 if (graph != null) {
                     List<Micro> batches = new ArrayList<>();
@@ -253,12 +236,12 @@ public final class Trainer {
                 double secs = (System.nanoTime() - t0) / 1e9;
                 Map<String, Object> line = new LinkedHashMap<>();
                 line.put("step", step);
-                line.put("epoch", cursor.epoch + (double) cursor.position / n);
+                line.put("epoch", cursor.epochs());
                 line.putAll(m.result());
                 line.put("grad_norm", norm);
                 line.put("lr", lr);
                 line.put("tokens_per_s", tokens / secs);
-                if (step % cfg.integer("log_every") == 0 || step == total) appendMetrics(metricsFile, line);
+                if (step % cfg.integer("log_every") == 0 || step == total) metrics.append(line);
                 progress.step(step, (Double) line.get("loss"), tokens / secs);
                 listener.step(step, total);
 
@@ -267,11 +250,11 @@ public final class Trainer {
                     Map<String, Object> ev = new LinkedHashMap<>();
                     ev.put("step", step);
                     evaluate(eval, step).forEach((k, v) -> ev.put("eval_" + k, v));
-                    appendMetrics(metricsFile, ev);
+                    metrics.append(ev);
                     progress.message(String.format(Locale.ROOT, "step %d: eval_loss %.4f", step, (Double) ev.get("eval_loss")));
                 }
                 if ((cfg.integer("save_every") > 0 && step % cfg.integer("save_every") == 0) || end) {
-                    last = saveCheckpoint(out, step, cursor, n, opt);
+                    last = checkpoints.save(step, cursor, opt);
                 }
                 if (step == stopAfterStep) throw new Killed(step);
             }
@@ -367,7 +350,7 @@ public final class Trainer {
                     images.add(r.images());
                     images.add(r.images());
                 }
-                String key = cacheKey(referenceModel, d.sequences, images);
+                String key = CachedReference.key(referenceModel, d.sequences, images);
                 d.reference = CachedReference.loadOrCompute(cacheDir, key, referenceModel, d.sequences, images,
                         2 * cfg.integer("batch_size"));
             }
@@ -391,34 +374,6 @@ public final class Trainer {
             if (!Double.isFinite(v)) throw new DatasetException(r.where() + ": non-finite image-text similarity for the " + side + " response");
         }
         return s;
-    }
-
-    /** SHA-256 (first 16 hex digits) of the reference weights, the tokenised sequences and their images' bytes. */
-    static String cacheKey(PolicyModel ref, List<Sequence> sequences, List<List<Path>> images) throws IOException {
-        MessageDigest md = Hashes.sha256();
-        Hashes.update(md, ref.module());
-        ByteBuffer ib = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-        Map<Path, byte[]> imageHashes = new java.util.HashMap<>();
-        for (int k = 0; k < sequences.size(); k++) {
-            Sequence s = sequences.get(k);
-            for (Path p : images.get(k)) {
-                byte[] h = imageHashes.get(p);
-                if (h == null) {
-                    h = Hashes.sha256().digest(Files.readAllBytes(p));
-                    imageHashes.put(p, h);
-                }
-                md.update(h);
-            }
-            if (s == null) {
-                md.update((byte) 0);
-                continue;
-            }
-            md.update(ib.clear().putInt(s.ids().length).putInt(s.promptLength()).array());
-            ByteBuffer bb = ByteBuffer.allocate(s.ids().length * 4).order(ByteOrder.LITTLE_ENDIAN);
-            bb.asIntBuffer().put(s.ids());
-            md.update(bb.array());
-        }
-        return Hashes.hex(md);
     }
 
     /** The rows of records {@code idx}: all chosen (or SFT responses) first, then all rejected. */
@@ -640,7 +595,7 @@ public final class Trainer {
     }
 
     private Map<String, Object> evaluate(Data eval, long step) {
-        Metrics m = new Metrics();
+        MetricMeans m = new MetricMeans();
         int bs = cfg.integer("batch_size"), n = eval.records.size();
         try (var g = Autograd.noGrad()) {
             for (int from = 0; from < n; from += bs) {
@@ -652,161 +607,13 @@ public final class Trainer {
         return m.result();
     }
 
-    /** Record-weighted means of micro-batch metrics; counts are summed, maxima kept. */
-    private static final class Metrics {
-        private final Map<String, Double> sums = new LinkedHashMap<>();
-        private double weight;
-
-        void add(Map<String, Double> m, int records) {
-            weight += records;
-            m.forEach((k, v) -> sums.merge(k, k.equals("aspo/ratio_fallbacks") ? v : k.equals("aspo/omega_max") ? v : v * records,
-                    k.equals("aspo/omega_max") ? Math::max : Double::sum));
-        }
-
-        Map<String, Object> result() {
-            Map<String, Object> out = new LinkedHashMap<>();
-            sums.forEach((k, v) -> out.put(k, k.equals("aspo/ratio_fallbacks") || k.equals("aspo/omega_max") ? v : v / weight));
-            return out;
-        }
-    }
-
-    // ---- data order ---------------------------------------------------------------------------
-
-    /** Position in the endless sequence of epochs, each a seeded permutation of the records. */
-    static final class Cursor {
-        final int n;
-        final long seed;
-        int epoch, position;
-        private int[] order;
-        private int orderEpoch = -1;
-
-        Cursor(int n, long seed) {
-            this.n = n;
-            this.seed = seed;
-        }
-
-        /** The permutation of epoch {@code e}: Fisher-Yates with {@code Random(seed * 1000003 + e)}. */
-        static int[] permutation(int n, long seed, int e) {
-            int[] p = new int[n];
-            for (int i = 0; i < n; i++) p[i] = i;
-            Random rng = new Random(seed * 1_000_003L + e);
-            for (int i = n - 1; i > 0; i--) {
-                int j = rng.nextInt(i + 1), tmp = p[i];
-                p[i] = p[j];
-                p[j] = tmp;
-            }
-            return p;
-        }
-
-        /** The next up to {@code bs} records (a micro-batch ends at the end of an epoch). */
-        int[] next(int bs) {
-            if (position >= n) {
-                epoch++;
-                position = 0;
-            }
-            if (orderEpoch != epoch) {
-                order = permutation(n, seed, epoch);
-                orderEpoch = epoch;
-            }
-            int k = Math.min(bs, n - position);
-            int[] out = Arrays.copyOfRange(order, position, position + k);
-            position += k;
-            return out;
-        }
-    }
-
-    // ---- checkpoints and metrics --------------------------------------------------------------
-
-    private Path saveCheckpoint(Path out, long step, Cursor cursor, int records, AdamW opt) throws IOException {
-        return writeCheckpoint(out, step, policy::save, opt, state(step, cursor, records, mode.key(), opt, cfg),
-                tokenizer == null ? null : tokenizer.toJson());
-    }
-
-    /** What {@code trainer_state.json} holds: enough, with the config, to continue exactly. */
-    static ObjectNode state(long step, Cursor cursor, int records, String mode, AdamW opt, TrainConfig cfg) {
-        ObjectNode s = JSON.createObjectNode();
-        s.put("global_step", step);
-        s.put("epoch", cursor.epoch);
-        s.put("position", cursor.position);
-        s.put("records", records);
-        s.put("seed", cursor.seed);
-        s.put("shuffle", "Fisher-Yates with java.util.Random(seed * 1000003 + epoch)");
-        s.put("mode", mode);
-        s.put("lr_next", opt.lr());
-        s.set("config", cfg.toJson());
-        return s;
-    }
-
-    /** Something that writes a model into a directory. */
-    interface ModelWriter {
-        void save(Path dir) throws IOException;
-    }
-
-    /**
-     * {@code out/checkpoint-<step>/}: the model (HF layout), {@code optimizer.safetensors}
-     * ({@link AdamW#state()}), {@code trainer_state.json} and the tokenizer, written under a
-     * temporary name and renamed, so a checkpoint directory is complete or absent.
-     */
-    static Path writeCheckpoint(Path out, long step, ModelWriter model, AdamW opt, ObjectNode state, String tokenizerJson)
-            throws IOException {
-        Path dir = out.resolve("checkpoint-" + step);
-        Path tmp = out.resolve(".checkpoint-" + step + ".tmp");
-        deleteTree(tmp);
-        Files.createDirectories(tmp);
-        model.save(tmp);
-        Map<String, Tensor> st = new LinkedHashMap<>();
-        opt.state().forEach((k, v) -> st.put(k, Tensor.of(v, v.length)));
-        SafeTensors.write(tmp.resolve(OPTIMIZER), st, Map.of(), Map.of("format", "aspo-adamw"));
-        Files.writeString(tmp.resolve(STATE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state));
-        if (tokenizerJson != null) Files.writeString(tmp.resolve("tokenizer.json"), tokenizerJson);
-        deleteTree(dir);
-        Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-        return dir;
-    }
-
-    /** Loads {@code optimizer.safetensors} of checkpoint {@code dir} into {@code opt}. */
-    static void loadOptimizer(Path dir, AdamW opt) throws IOException {
-        Map<String, float[]> state = new LinkedHashMap<>();
-        for (var e : SafeTensors.readFloats(dir.resolve(OPTIMIZER)).entrySet()) state.put(e.getKey(), e.getValue().toFloatArray());
-        opt.loadState(state);
-    }
-
-    /** The checkpoint with the highest step under {@code dir} (complete ones only: they appear by rename), or null. */
+    /** The checkpoint with the highest step under {@code dir}, or null ({@link Checkpoints#latest}; for callers outside train/). */
     public static Path latestCheckpoint(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) return null;
-        Path best = null;
-        long bestStep = -1;
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                Matcher m = CHECKPOINT.matcher(p.getFileName().toString());
-                if (m.matches() && Files.isRegularFile(p.resolve(STATE)) && Long.parseLong(m.group(1)) > bestStep) {
-                    bestStep = Long.parseLong(m.group(1));
-                    best = p;
-                }
-            }
-        }
-        return best;
+        return Checkpoints.latest(dir);
     }
 
-    static void appendMetrics(Path file, Map<String, Object> line) throws IOException {
-        Files.writeString(file, JSON.writeValueAsString(line) + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-    }
-
-    /** Keeps the lines of steps up to {@code step} (a resumed run rewrites what came after its checkpoint). */
-    static void truncateMetrics(Path file, long step) throws IOException {
-        if (!Files.exists(file)) return;
-        List<String> keep = new ArrayList<>();
-        for (JsonNode l : StateFiles.readJsonLines(file, "remove that line (or the file) and resume again")) {
-            if (l.path("step").asLong(Long.MAX_VALUE) <= step) keep.add(JSON.writeValueAsString(l));
-        }
-        Files.write(file, keep);
-    }
-
-    /** Deletes a file or a directory with everything in it (nothing when absent). */
+    /** Deletes a file or a folder with everything in it ({@link RunDirectory#deleteTree}; for callers outside train/). */
     public static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
-        }
+        RunDirectory.deleteTree(p);
     }
 }

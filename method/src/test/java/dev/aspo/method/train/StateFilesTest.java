@@ -62,7 +62,7 @@ class StateFilesTest {
         assertTrue(!e.getMessage().contains("REDACTED") && e.getMessage().contains("remove that line"), e.getMessage());
         Files.write(metrics, lines);
 
-        Path state = out.resolve("checkpoint-2").resolve(Trainer.STATE);
+        Path state = out.resolve("checkpoint-2").resolve(Checkpoints.STATE);
         Files.writeString(state, "{\"global_step\": 2, \"epo");
         e = assertThrows(IllegalArgumentException.class, () -> dpo(config(train, out, "max_steps", "3")).run(out));
         assertTrue(e.getMessage().startsWith(state + ": not valid JSON"), e.getMessage());
