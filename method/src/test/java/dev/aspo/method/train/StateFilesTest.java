@@ -42,7 +42,7 @@ class StateFilesTest {
         dpo(config(train, a, "max_steps", "5", "save_every", "2")).run(null);
         Trainer killed = dpo(config(train, b, "max_steps", "5", "save_every", "2"));
         killed.stopAfterStep = 3;
-        assertThrows(Trainer.Killed.class, () -> killed.run(null));
+        assertThrows(TrainingLoop.Killed.class, () -> killed.run(null));
         Files.writeString(b.resolve(Trainer.METRICS), "{\"step\": 4, \"loss\": 0.69", StandardOpenOption.APPEND);   // the disk filled up
 
         assertEquals(5, dpo(config(train, b, "max_steps", "5", "save_every", "2")).run(b).steps());
