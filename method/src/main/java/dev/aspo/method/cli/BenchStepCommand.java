@@ -71,7 +71,7 @@ final class BenchStepCommand implements Callable<Integer> {
     int warmup;
 
     @Mixin
-    Devices device;
+    DeviceOption device;
 
     /** The bench group: {@code aspo bench step ...}. */
     @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchStepCommand.class},

@@ -60,7 +60,7 @@ final class EvalCommand implements Callable<Integer> {
     Path answers;
 
     @Mixin
-    Devices device;
+    DeviceOption device;
 
     @Override
     public Integer call() throws IOException {

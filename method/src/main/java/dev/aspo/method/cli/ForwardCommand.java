@@ -43,7 +43,7 @@ final class ForwardCommand implements Callable<Integer> {
     Path out;
 
     @Mixin
-    Devices device;
+    DeviceOption device;
 
     @Override
     public Integer call() throws IOException {

@@ -65,7 +65,7 @@ final class GenerateCommand implements Callable<Integer> {
     Long seed;
 
     @Mixin
-    Devices device;
+    DeviceOption device;
 
     @Override
     public Integer call() throws IOException {

@@ -41,7 +41,7 @@ final class GradCommand implements Callable<Integer> {
     Path out;
 
     @Mixin
-    Devices device;
+    DeviceOption device;
 
     @Override
     public Integer call() throws IOException {

@@ -39,7 +39,7 @@ final class ReproduceCommand implements Callable<Integer> {
     String until;
 
     @Mixin
-    Devices device;
+    DeviceOption device;
 
     @Override
     public Integer call() throws IOException {

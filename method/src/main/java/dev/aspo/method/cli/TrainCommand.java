@@ -59,7 +59,7 @@ final class TrainCommand implements Callable<Integer> {
             flags.put("output_dir", resume.toString());
         }
         TrainConfig cfg = TrainConfig.load(file, flags);
-        Devices.select(cfg.str("device"));   // before any model is made: parameters live on the device
+        DeviceOption.select(cfg.str("device"));   // before any model is made: parameters live on the device
         PrintStream console = System.out;
         if (mode.equals("clip")) {
             ClipTrainer.Result r = new ClipTrainer(cfg, console).run(resume);

@@ -8,9 +8,13 @@ import dev.aspo.tensor.io.LongTensor;
 import dev.aspo.tensor.io.SafeTensors;
 import dev.aspo.tensor.io.SafeTensorsFile;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -62,6 +66,37 @@ public final class CachedReference implements Reference {
         SafeTensors.write(file, Map.of("logps", Tensor.of(c.logps, c.logps.length)),
                 Map.of("offsets", new LongTensor(c.offsets, c.offsets.length)), Map.of("key", key));
         return c;
+    }
+
+    /**
+     * The key of the cache of {@code sequences} under {@code ref}: SHA-256 (first 16 hex digits) of the
+     * reference weights, the tokenised sequences (index k as in {@link #loadOrCompute}) and their images' bytes.
+     */
+    public static String key(PolicyModel ref, List<Sequence> sequences, List<List<Path>> images) throws IOException {
+        MessageDigest md = Hashes.sha256();
+        Hashes.update(md, ref.module());
+        ByteBuffer ib = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        Map<Path, byte[]> imageHashes = new HashMap<>();
+        for (int k = 0; k < sequences.size(); k++) {
+            Sequence s = sequences.get(k);
+            for (Path p : images.get(k)) {
+                byte[] h = imageHashes.get(p);
+                if (h == null) {
+                    h = Hashes.sha256().digest(Files.readAllBytes(p));
+                    imageHashes.put(p, h);
+                }
+                md.update(h);
+            }
+            if (s == null) {
+                md.update((byte) 0);
+                continue;
+            }
+            md.update(ib.clear().putInt(s.ids().length).putInt(s.promptLength()).array());
+            ByteBuffer bb = ByteBuffer.allocate(s.ids().length * 4).order(ByteOrder.LITTLE_ENDIAN);
+            bb.asIntBuffer().put(s.ids());
+            md.update(bb.array());
+        }
+        return Hashes.hex(md);
     }
 
     /** A cache read from {@code file}, if its offsets and values are what {@link #compute} writes. */

@@ -6,32 +6,26 @@ import dev.aspo.method.data.Record;
 import dev.aspo.models.clip.ClipModel;
 import dev.aspo.models.image.ClipImageProcessor;
 import dev.aspo.models.tokenizer.Tokenizer;
-import dev.aspo.tensor.Autograd;
-import dev.aspo.tensor.BufferPool;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.ops.Arithmetic;
 import dev.aspo.tensor.ops.CrossEntropy;
 import dev.aspo.tensor.ops.Shapes;
 import dev.aspo.tensor.optim.AdamW;
-import dev.aspo.tensor.optim.GradClip;
-import dev.aspo.tensor.optim.LrSchedule;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
  * Contrastive training of a CLIP dual encoder (HF {@code CLIPModel}) on image-caption records:
  * symmetric InfoNCE over the batch with the learned temperature {@code logit_scale}
  * ({@code (CE(S, diag) + CE(S^T, diag)) / 2}, {@code S = exp(logit_scale) t i^T}), clamped after
- * each step to {@code ln 100} as in OpenAI's CLIP. Same optimiser, schedule, checkpoints, resume
- * and metrics as {@link Trainer}. With {@code grad_accum > 1} each micro-batch is its own set of
+ * each step to {@code ln 100} as in OpenAI's CLIP. The loop (optimiser, schedule, checkpoints, resume,
+ * metrics) is {@link TrainingLoop}, as for {@link Trainer}; this class gives it the micro-batch. With {@code grad_accum > 1} each micro-batch is its own set of
  * negatives (a different loss from one large batch, as in any accumulation without feature caching).
  *
  * <p>Hard negatives (NegCLIP): a record's {@code negatives} are texts false of its image. They join
@@ -87,107 +81,55 @@ public final class ClipTrainer {
         Path out = RunDirectory.open(cfg, resume, console);   // refuses to mix two runs; removes leftovers of a crash
         Data train = prepare(cfg.requirePath("train_file"));
         Data eval = cfg.isSet("eval_file") ? prepare(cfg.path("eval_file")) : null;
-        int n = train.records.size(), bs = cfg.integer("batch_size"), accum = cfg.integer("grad_accum");
-        if (bs < 2) throw new IllegalArgumentException("batch_size must be at least 2 for contrastive training (in-batch negatives)");
-        long microPerEpoch = (n + bs - 1) / bs;
-        long total = cfg.integer("max_steps") > 0 ? cfg.integer("max_steps") : cfg.integer("epochs") * ((microPerEpoch + accum - 1) / accum);
-        LrSchedule schedule = LrSchedule.cosineWithWarmup(cfg.number("lr"), Math.min(cfg.integer("warmup_steps"), total), total,
-                cfg.number("min_lr_ratio"));
-        AdamW opt = new AdamW(model.namedParameters(), new AdamW.Options(cfg.number("lr"), cfg.number("adam_beta1"),
-                cfg.number("adam_beta2"), cfg.number("adam_eps"), cfg.number("weight_decay")),
-                name -> AdamW.biasesAndNorms().test(name) || name.equals("logit_scale"));
-        Trainer.Cursor cursor = new Trainer.Cursor(n, cfg.integer("seed"));
-        Path metricsFile = out.resolve(Trainer.METRICS), last = null;
-        long step = 0;
-        if (resume != null) {
-            last = Trainer.latestCheckpoint(resume);
-            if (last == null) throw new IllegalArgumentException(resume + ": no complete checkpoint-<step> directory to resume from");
-            TrainerState st = TrainerState.read(last);
-            step = st.step();
-            cursor.epoch = st.epoch();
-            cursor.position = st.position();
-            ClipModel saved = ClipModel.load(last);
-            saved.namedParameters().forEach(model::copyFrom);
-            Trainer.loadOptimizer(last, opt);
-            Trainer.truncateMetrics(metricsFile, step);
-        } else {
-            Files.deleteIfExists(metricsFile);
+        if (cfg.integer("batch_size") < 2) {
+            throw new IllegalArgumentException("batch_size must be at least 2 for contrastive training (in-batch negatives)");
         }
-        cfg.with("overwrite_output_dir", "false").save(out.resolve(Trainer.CONFIG));   // resuming never deletes
-        Progress progress = new Progress(console, Progress.style(cfg.str("progress")), cfg.integer("log_every"), step, total);
-        double maxNorm = cfg.number("max_grad_norm");
-        while (step < total) {
-            long t0 = System.nanoTime();
-            List<int[]> micro = new ArrayList<>();
-            int stepRecords = 0;
-            for (int a = 0; a < accum; a++) {
-                int[] idx = cursor.next(bs);
-                micro.add(idx);
-                stepRecords += idx.length;
+        AdamW opt = new AdamW(model.namedParameters(), cfg.adamW(),
+                name -> AdamW.biasesAndNorms().test(name) || name.equals("logit_scale"));   // no weight decay on the temperature
+        Checkpoints checkpoints = new Checkpoints(out, "clip", cfg, new Checkpoints.Weights() {
+            @Override
+            public void save(Path dir) throws IOException {
+                model.save(dir);
+                processor.save(dir);
             }
-            opt.zeroGrad();
-            double loss = 0, acc = 0;
+
+            @Override
+            public void load(Path checkpoint) throws IOException {
+                ClipModel.load(checkpoint).namedParameters().forEach(model::copyFrom);
+            }
+        }, tokenizer.toJson());
+        TrainingLoop.Outcome o = new TrainingLoop(cfg, out, console, listener)
+                .run(resume, new Step(train, eval), train.records, eval == null ? List.of() : eval.records, opt, checkpoints);
+        return new Result(o.steps(), o.lastCheckpoint());
+    }
+
+    /** A micro-batch of contrastive training for the {@link TrainingLoop}. */
+    private final class Step implements TrainingTask {
+        private final Data train, eval;
+
+        Step(Data train, Data eval) {
+            this.train = train;
+            this.eval = eval;
+        }
+
+        @Override
+        public MicroResult forwardBackward(int[] idx, long step, float share) {
             long tokens = 0;
-            for (int[] idx : micro) {
-                float[] r;
-                try (var buffers = BufferPool.step()) {   // the micro-batch's graph serves the next one
-                    r = forward(train, idx, step + 1, (float) idx.length / stepRecords, true);
-                }
-                loss += r[0] * idx.length / stepRecords;
-                acc += r[1] * idx.length / stepRecords;
-                for (int i : idx) tokens += train.ids.get(i).length;
-            }
-            double norm = maxNorm > 0 ? GradClip.clipGlobalNorm(opt.params(), maxNorm) : GradClip.globalNorm(opt.params());
-            if (!Double.isFinite(norm)) {
-                throw new TrainingStopped(step + 1, "step " + (step + 1) + ": the gradient norm is " + norm);
-            }
-            double lr = schedule.lr(step);
-            opt.setLr(lr);
-            opt.step();
-            if (model.logitScale.item() > MAX_LOGIT_SCALE) model.copyFrom("logit_scale", Tensor.full(MAX_LOGIT_SCALE, model.logitScale.shape()));
-            step++;
-            double secs = (System.nanoTime() - t0) / 1e9;
-            Map<String, Object> line = new LinkedHashMap<>();
-            line.put("step", step);
-            line.put("epoch", cursor.epoch + (double) cursor.position / n);
-            line.put("loss", loss);
-            line.put("accuracy", acc);
-            line.put("logit_scale", Math.exp(model.logitScale.item()));
-            line.put("grad_norm", norm);
-            line.put("lr", lr);
-            line.put("tokens_per_s", tokens / secs);
-            if (step % cfg.integer("log_every") == 0 || step == total) Trainer.appendMetrics(metricsFile, line);
-            progress.step(step, loss, tokens / secs);
-            listener.step(step, total);
-            boolean end = step == total;
-            if (eval != null && ((cfg.integer("eval_every") > 0 && step % cfg.integer("eval_every") == 0) || end)) {
-                Map<String, Object> ev = new LinkedHashMap<>();
-                ev.put("step", step);
-                double el = 0, ea = 0;
-                int en = eval.records.size();
-                try (var g = Autograd.noGrad()) {
-                    for (int from = 0; from < en; from += bs) {
-                        int[] idx = new int[Math.min(bs, en - from)];
-                        for (int j = 0; j < idx.length; j++) idx[j] = from + j;
-                        float[] r = forward(eval, idx, step, 1f, false);
-                        el += r[0] * idx.length / en;
-                        ea += r[1] * idx.length / en;
-                    }
-                }
-                ev.put("eval_loss", el);
-                ev.put("eval_accuracy", ea);
-                Trainer.appendMetrics(metricsFile, ev);
-                progress.message(String.format(Locale.ROOT, "step %d: eval_loss %.4f eval_accuracy %.3f", step, el, ea));
-            }
-            if ((cfg.integer("save_every") > 0 && step % cfg.integer("save_every") == 0) || end) {
-                last = Trainer.writeCheckpoint(out, step, dir -> {
-                    model.save(dir);
-                    processor.save(dir);
-                }, opt, Trainer.state(step, cursor, n, "clip", opt, cfg), tokenizer.toJson());
-            }
+            for (int i : idx) tokens += train.ids.get(i).length;
+            return new MicroResult(lossAndAccuracy(train, idx, step, share, true), tokens);
         }
-        BufferPool.clear();                     // the last step's buffers: no further step takes them
-        return new Result(step, last);
+
+        @Override
+        public Map<String, Double> evaluate(int[] idx, long step) {
+            return lossAndAccuracy(eval, idx, step, 1f, false);
+        }
+
+        /** The learned temperature is clamped to {@code ln 100} after every step, as in OpenAI's CLIP. */
+        @Override
+        public Map<String, Object> afterOptimizerStep() {
+            if (model.logitScale.item() > MAX_LOGIT_SCALE) model.copyFrom("logit_scale", Tensor.full(MAX_LOGIT_SCALE, model.logitScale.shape()));
+            return Map.of("logit_scale", Math.exp(model.logitScale.item()));
+        }
     }
 
     private Data prepare(Path file) throws IOException {
@@ -226,8 +168,8 @@ public final class ClipTrainer {
         return d;
     }
 
-    /** {loss, accuracy} of records {@code idx}; with {@code backward} the loss times {@code scale} is back-propagated. */
-    private float[] forward(Data d, int[] idx, long step, float scale, boolean backward) {
+    /** {@code loss} and {@code accuracy} of records {@code idx}; with {@code backward} the loss times {@code share} is back-propagated. */
+    private Map<String, Double> lossAndAccuracy(Data d, int[] idx, long step, float share, boolean backward) {
         int b = idx.length, per = d.pixels.get(0).length;
         List<int[]> texts = new ArrayList<>();           // the captions, then every negative of the micro-batch
         for (int i : idx) texts.add(d.ids.get(i));
@@ -270,8 +212,11 @@ public final class ClipTrainer {
             for (int j = 1; j < nt; j++) if (s[i * nt + j] > s[i * nt + best]) best = j;
             if (best == i) right++;
         }
-        if (backward) Arithmetic.scale(loss, scale).backward();
-        return new float[] {value, (float) right / b};
+        if (backward) Arithmetic.scale(loss, share).backward();
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        metrics.put("loss", (double) value);
+        metrics.put("accuracy", (double) right / b);
+        return metrics;
     }
 
     private static int[] diagonal(int n) {

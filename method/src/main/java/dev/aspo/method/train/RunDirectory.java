@@ -8,6 +8,7 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -28,6 +29,8 @@ import java.util.stream.Stream;
  * </ul>
  */
 public final class RunDirectory {
+    /** What a run writes beside its checkpoints: its settings (what {@code --resume} reads) and its metrics log. */
+    public static final String CONFIG = "train_config.json", METRICS = "metrics.jsonl";
     /** What every atomic writer of the project names its temporary file or folder. */
     private static final Pattern LEFTOVER = Pattern.compile("\\..+\\.tmp");
     private static final Pattern CHECKPOINT = Pattern.compile("checkpoint-\\d+");
@@ -55,8 +58,8 @@ public final class RunDirectory {
                         + "); continue it with --resume " + out + ", or start over with --overwrite_output_dir true (deletes its"
                         + " checkpoints and metrics), or choose another output_dir");
             }
-            for (String f : found) Trainer.deleteTree(out.resolve(f));
-            Files.deleteIfExists(out.resolve(Trainer.CONFIG));
+            for (String f : found) deleteTree(out.resolve(f));
+            Files.deleteIfExists(out.resolve(CONFIG));
             console.println("overwrite_output_dir: deleted the earlier run's " + String.join(", ", found) + " in " + out);
         }
         removeLeftovers(out, Duration.ZERO);
@@ -71,8 +74,8 @@ public final class RunDirectory {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("--resume " + dir + ": " + (Files.exists(dir) ? "not a folder" : "no such folder"));
         }
-        if (!Files.isRegularFile(dir.resolve(Trainer.CONFIG)) && Trainer.latestCheckpoint(dir) == null) {
-            throw new IllegalArgumentException("--resume " + dir + ": not a training run (it has neither " + Trainer.CONFIG
+        if (!Files.isRegularFile(dir.resolve(CONFIG)) && Checkpoints.latest(dir) == null) {
+            throw new IllegalArgumentException("--resume " + dir + ": not a training run (it has neither " + CONFIG
                     + " nor a checkpoint-<step>/ folder); to start a new run, leave out --resume and give --config");
         }
     }
@@ -83,8 +86,8 @@ public final class RunDirectory {
         try (Stream<Path> s = Files.list(out)) {
             s.map(p -> p.getFileName().toString()).filter(n -> CHECKPOINT.matcher(n).matches()).sorted().forEach(found::add);
         }
-        Path metrics = out.resolve(Trainer.METRICS);
-        if (Files.isRegularFile(metrics) && Files.size(metrics) > 0) found.add(Trainer.METRICS);
+        Path metrics = out.resolve(METRICS);
+        if (Files.isRegularFile(metrics) && Files.size(metrics) > 0) found.add(METRICS);
         return found;
     }
 
@@ -100,6 +103,14 @@ public final class RunDirectory {
                 if (minAge.isZero() || t.toInstant().isBefore(before)) stale.add(p);
             }
         }
-        for (Path p : stale) Trainer.deleteTree(p);
+        for (Path p : stale) deleteTree(p);
+    }
+
+    /** Deletes a file or a folder with everything in it (nothing when absent). */
+    public static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
+        }
     }
 }

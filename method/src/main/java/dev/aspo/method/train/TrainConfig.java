@@ -9,6 +9,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.aspo.method.loss.LossConfig;
 import dev.aspo.models.hf.HfJson;
 import dev.aspo.tensor.io.IoErrors;
+import dev.aspo.tensor.optim.AdamW;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -222,6 +223,11 @@ public final class TrainConfig {
                 LossConfig.parse(LossConfig.PerplexitySource.class, str("perplexity_source"), "perplexity_source"),
                 LossConfig.parse(LossConfig.RejectedWeighting.class, str("rejected_weighting"), "rejected_weighting"),
                 LossConfig.parse(LossConfig.WeightSource.class, str("weights"), "weights"));
+    }
+
+    /** AdamW's settings ({@code lr}, {@code adam_beta1}, {@code adam_beta2}, {@code adam_eps}, {@code weight_decay}). */
+    public AdamW.Options adamW() {
+        return new AdamW.Options(number("lr"), number("adam_beta1"), number("adam_beta2"), number("adam_eps"), number("weight_decay"));
     }
 
     /** A copy with {@code key} set (as a flag would). */

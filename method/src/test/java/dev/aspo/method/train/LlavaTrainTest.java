@@ -83,7 +83,7 @@ class LlavaTrainTest {
             Trainer t = new Trainer(Trainer.Mode.DPO, TrainConfig.of(o), tinyLlava(5), tinyLlava(5), TOK, null, quiet);
             if (run.equals("killed")) {
                 t.stopAfterStep = 3;
-                assertThrows(Trainer.Killed.class, () -> t.run(null));
+                assertThrows(TrainingLoop.Killed.class, () -> t.run(null));
                 new Trainer(Trainer.Mode.DPO, TrainConfig.of(o), tinyLlava(9), tinyLlava(5), TOK, null, quiet).run(dir.resolve(run));
             } else {
                 t.run(null);

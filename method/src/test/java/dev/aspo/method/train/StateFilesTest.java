@@ -42,7 +42,7 @@ class StateFilesTest {
         dpo(config(train, a, "max_steps", "5", "save_every", "2")).run(null);
         Trainer killed = dpo(config(train, b, "max_steps", "5", "save_every", "2"));
         killed.stopAfterStep = 3;
-        assertThrows(Trainer.Killed.class, () -> killed.run(null));
+        assertThrows(TrainingLoop.Killed.class, () -> killed.run(null));
         Files.writeString(b.resolve(Trainer.METRICS), "{\"step\": 4, \"loss\": 0.69", StandardOpenOption.APPEND);   // the disk filled up
 
         assertEquals(5, dpo(config(train, b, "max_steps", "5", "save_every", "2")).run(b).steps());
@@ -62,7 +62,7 @@ class StateFilesTest {
         assertTrue(!e.getMessage().contains("REDACTED") && e.getMessage().contains("remove that line"), e.getMessage());
         Files.write(metrics, lines);
 
-        Path state = out.resolve("checkpoint-2").resolve(Trainer.STATE);
+        Path state = out.resolve("checkpoint-2").resolve(Checkpoints.STATE);
         Files.writeString(state, "{\"global_step\": 2, \"epo");
         e = assertThrows(IllegalArgumentException.class, () -> dpo(config(train, out, "max_steps", "3")).run(out));
         assertTrue(e.getMessage().startsWith(state + ": not valid JSON"), e.getMessage());

@@ -191,7 +191,7 @@ class TrainerTest {
 
             Trainer killed = trainer(mode, config(dir, train, concat(common, "output_dir", b.toString())), Tiny.model(TOK, 3));
             killed.stopAfterStep = 6;   // as if killed during step 7: the last checkpoint is checkpoint-4
-            assertThrows(Trainer.Killed.class, () -> killed.run(null));
+            assertThrows(TrainingLoop.Killed.class, () -> killed.run(null));
             assertTrue(Files.isDirectory(b.resolve("checkpoint-4")));
             assertEquals(6, metrics(b).size());
             // a different starting policy: its weights must come from the checkpoint (the reference is the run's initial model,

@@ -1,5 +1,6 @@
 package dev.aspo.method.cli;
 
+import dev.aspo.opencl.Devices;
 import dev.aspo.tensor.Backends;
 import picocli.CommandLine.Option;
 
@@ -8,9 +9,9 @@ import picocli.CommandLine.Option;
  * the first OpenCL device) or {@code opencl:P:D}. Selecting makes the backend current, so the
  * model, its weights and the inputs are created there; an unknown name, or {@code opencl} on a
  * machine without an OpenCL platform, is one clear error. Commands take the option as a picocli
- * mixin ({@code @Mixin Devices device}); {@code aspo train} reads it from its config.
+ * mixin ({@code @Mixin DeviceOption device}); {@code aspo train} reads it from its config.
  */
-final class Devices {
+final class DeviceOption {
     @Option(names = "--device", defaultValue = "cpu", paramLabel = "D",
             description = "compute device: cpu (default), opencl (the first GPU, else the first OpenCL device) or opencl:P:D")
     String device;
@@ -21,6 +22,6 @@ final class Devices {
     }
 
     static void select(String device) {
-        Backends.use(dev.aspo.opencl.Devices.select(device));
+        Backends.use(Devices.select(device));
     }
 }
