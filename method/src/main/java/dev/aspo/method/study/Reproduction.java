@@ -5,12 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.aspo.method.data.Dataset;
 import dev.aspo.method.data.Record;
-import dev.aspo.method.train.ClipSimilarity;
 import dev.aspo.method.train.ClipTrainer;
 import dev.aspo.method.train.LlavaPolicy;
 import dev.aspo.method.train.PolicyModels;
 import dev.aspo.method.train.Progress;
-import dev.aspo.method.train.SimilaritySource;
 import dev.aspo.method.train.RunDirectory;
 import dev.aspo.method.train.TrainConfig;
 import dev.aspo.method.train.Trainer;
@@ -143,7 +141,7 @@ public final class Reproduction {
         }
     }
 
-    private static JsonNode readState(Path f) throws IOException {
+    static JsonNode readState(Path f) throws IOException {
         try {
             return JSON.readTree(f.toFile());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
@@ -172,9 +170,10 @@ public final class Reproduction {
         stage(d, seed, "sft", () -> trainSft(d, seed, tok));
         stage(d, seed, "pairs", () -> new SevaPairs(scale, log).make(d, seed, tok));
         stage(d, seed, "eval-sft", () -> new StudyEvaluation(scale).evaluate(d, tok, "sft"));
-        stage(d, seed, "recipe", () -> chooseRecipe(d, seed, tok));
+        PreferenceRuns prefs = new PreferenceRuns(scale, log, quiet, this::steps);
+        stage(d, seed, "recipe", () -> prefs.chooseRecipe(d, seed, tok));
         for (String m : METHODS) {
-            if (!m.equals("sft")) stage(d, seed, "train-" + m, () -> trainPreference(d, seed, tok, m));
+            if (!m.equals("sft")) stage(d, seed, "train-" + m, () -> prefs.trainPreference(d, seed, tok, m));
         }
         for (String m : METHODS) {
             if (!m.equals("sft")) stage(d, seed, "eval-" + m, () -> new StudyEvaluation(scale).evaluate(d, tok, m));
@@ -270,13 +269,13 @@ public final class Reproduction {
             Files.writeString(tmp.resolve("tokenizer.json"), tok.toJson());
             Files.move(tmp, init, StandardCopyOption.ATOMIC_MOVE);
         }
-        Map<String, String> o = common(d, seed, "clip", init, scale.clipSteps(), scale.clipBatch(), scale.clipLr());
+        Map<String, String> o = RunSettings.common(d, seed, "clip", init, scale.clipSteps(), scale.clipBatch(), scale.clipLr());
         o.put("warmup_steps", String.valueOf(scale.clipSteps() / 20));
         o.put("train_file", d.resolve("clip-captions.jsonl").toString());
         o.put("weight_decay", "0.1");
         ClipTrainer trainer = new ClipTrainer(TrainConfig.of(o), quiet);
         trainer.onStep(steps());
-        trainer.run(resumeFrom(d.resolve("clip")));
+        trainer.run(RunSettings.resumeFrom(d.resolve("clip")));
         measureScorerOnFoils(d, seed, tok);
     }
 
@@ -350,7 +349,7 @@ public final class Reproduction {
         Path run = d.resolve("sft");
         while (true) {
             total = Math.min(scale.sftSteps(), total + (scale.sftTargetError() > 0 ? scale.sftCheckEvery() : scale.sftSteps()));
-            Map<String, String> o = common(d, seed, "sft", init, total, scale.sftBatch(), scale.sftLr());
+            Map<String, String> o = RunSettings.common(d, seed, "sft", init, total, scale.sftBatch(), scale.sftLr());
             o.put("train_file", d.resolve("world/sft.jsonl").toString());
             o.put("warmup_steps", String.valueOf(Math.min(300, scale.sftSteps() / 20)));
             if (scale.freezeVision() == 1) o.put("freeze", FROZEN);
@@ -363,7 +362,7 @@ public final class Reproduction {
             if (!done) {
                 Trainer trainer = new Trainer(Trainer.Mode.SFT, TrainConfig.of(o), PolicyModels.load(init), null, tok, null, quiet);
                 trainer.onStep(steps());
-                trainer.run(resumeFrom(run));
+                trainer.run(RunSettings.resumeFrom(run));
                 keepOnlyLatest(run);
             }
             if (total >= scale.sftSteps() || scale.sftTargetError() <= 0 || total < scale.sftMinSteps()) {
@@ -400,141 +399,6 @@ public final class Reproduction {
         try (var st = Files.newDirectoryStream(run, "checkpoint-*")) {
             for (Path p : st) if (!p.equals(keep)) Trainer.deleteTree(p);
         }
-    }
-
-    /** Settings every run shares. */
-    private Map<String, String> common(Path d, int seed, String run, Path model, int steps, int batch, double lr) {
-        Map<String, String> o = new LinkedHashMap<>();
-        o.put("model", model.toString());
-        o.put("tokenizer", d.resolve("tokenizer.json").toString());
-        o.put("output_dir", d.resolve(run).toString());
-        o.put("cache_dir", d.resolve("cache").toString());
-        o.put("max_steps", String.valueOf(steps));
-        o.put("batch_size", String.valueOf(batch));
-        o.put("lr", String.valueOf(lr));
-        o.put("seed", String.valueOf(seed));
-        o.put("max_length", String.valueOf(MAX_LENGTH));
-        o.put("save_every", String.valueOf(Math.max(1, steps / 2)));
-        o.put("log_every", "1");
-        o.put("progress", "none");
-        // a run is resumed whenever it has a checkpoint (resumeFrom); one killed before its first
-        // checkpoint has only metrics, which the study starts over
-        o.put("overwrite_output_dir", "true");
-        o.put("image_root", d.toString());   // pairs/*.jsonl name the world's images as ../world/images/...
-        return o;
-    }
-
-    private static Path resumeFrom(Path runDir) throws IOException {
-        return Files.isDirectory(runDir) && Trainer.latestCheckpoint(runDir) != null ? runDir : null;
-    }
-
-    // ---- preference runs ----------------------------------------------------------------------
-
-    /** A preference recipe: learning rate and the weight of the chosen answers' NLL term (beta is 0.1 throughout, as the paper). */
-    record Recipe(double lr, double nllWeight) {
-        String name() {
-            return String.format(Locale.ROOT, "lr%.0e-nll%s", lr, nllWeight == 0 ? "0" : String.valueOf(nllWeight));
-        }
-    }
-
-    /** The candidates of the recipe search: the scale's learning rate and 2.5 times it, each without and with RPO's NLL term. */
-    List<Recipe> recipeCandidates() {
-        List<Recipe> r = new ArrayList<>();
-        for (double lr : new double[] {scale.prefLr(), 2.5 * scale.prefLr()}) for (double nll : new double[] {0, 1}) r.add(new Recipe(lr, nll));
-        return r;
-    }
-
-    /**
-     * The preference recipe, chosen on the validation scenes, never the evaluation ones: DPO is
-     * trained from the SFT checkpoint with each candidate and describes the validation scenes;
-     * the lowest CHAIR_i wins; ties, which a CHAIR_i near its floor makes common, go to the lower
-     * attribute error, then to the earlier candidate. Every method then uses it
-     * ({@code recipe.json}: each candidate's validation numbers and the choice).
-     */
-    private void chooseRecipe(Path d, int seed, Tokenizer tok) throws IOException {
-        ObjectNode out = JSON.createObjectNode();
-        var list = out.putArray("candidates");
-        Recipe best = null;
-        double bestChair = Double.POSITIVE_INFINITY, bestAttr = Double.POSITIVE_INFINITY;
-        for (Recipe r : recipeCandidates()) {
-            String run = "recipe/" + r.name();
-            if (!Files.isRegularFile(d.resolve(run + "/validation.json"))) {
-                Trainer trainer = preferenceTrainer(d, seed, tok, "dpo", r, run);
-                trainer.onStep(steps());
-                trainer.run(resumeFrom(d.resolve(run)));
-                LlavaPolicy policy = LlavaPolicy.load(Trainer.latestCheckpoint(d.resolve(run)));
-                ObjectNode v = ModelEvaluation.run(policy, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), d.resolve("world-val"), 0, null);
-                HfJson.writeText(d.resolve(run + "/validation.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(v));
-                for (Path ck : listCheckpoints(d.resolve(run))) Trainer.deleteTree(ck);   // only its numbers are kept
-            }
-            JsonNode v = readState(d.resolve(run + "/validation.json"));
-            ObjectNode c = list.addObject();
-            c.put("lr", r.lr());
-            c.put("nll_weight", r.nllWeight());
-            for (String k : List.of("chair_i", "chair_s", "recall", "attribute_error")) c.put("val_" + k, v.get(k).asDouble());
-            double chair = v.get("chair_i").asDouble(), attr = v.get("attribute_error").asDouble();
-            if (chair < bestChair || chair == bestChair && attr < bestAttr) {
-                bestChair = chair;
-                bestAttr = attr;
-                best = r;
-            }
-        }
-        ObjectNode chosen = out.putObject("chosen");
-        chosen.put("lr", best.lr());
-        chosen.put("nll_weight", best.nllWeight());
-        HfJson.writeText(d.resolve("recipe.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
-        log.printf(Locale.ROOT, "[%s seed %d] recipe chosen on validation scenes: lr %.1e, nll_weight %s (validation CHAIR_i %.1f%%, attribute error %.1f%%)%n",
-                scale.name(), seed, best.lr(), best.nllWeight(), 100 * bestChair, 100 * bestAttr);
-    }
-
-    private static List<Path> listCheckpoints(Path run) throws IOException {
-        List<Path> out = new ArrayList<>();
-        try (var st = Files.newDirectoryStream(run, "checkpoint-*")) {
-            for (Path p : st) out.add(p);
-        }
-        return out;
-    }
-
-    /** The recipe {@code recipe.json} of a seed chose. */
-    static Recipe recipe(Path d) throws IOException {
-        JsonNode c = readState(d.resolve("recipe.json")).get("chosen");
-        return new Recipe(c.get("lr").asDouble(), c.get("nll_weight").asDouble());
-    }
-
-    private void trainPreference(Path d, int seed, Tokenizer tok, String m) throws IOException {
-        Trainer trainer = preferenceTrainer(d, seed, tok, m, recipe(d), "runs/" + m);
-        trainer.onStep(steps());
-        trainer.run(resumeFrom(d.resolve("runs/" + m)));
-    }
-
-    private static Trainer.Mode mode(String m) {
-        return m.equals("dpo") ? Trainer.Mode.DPO : Trainer.Mode.ASPO;
-    }
-
-    /** The trainer of method {@code m} with recipe {@code r}, from the SFT checkpoint, writing to {@code run}. */
-    private Trainer preferenceTrainer(Path d, int seed, Tokenizer tok, String m, Recipe r, String run) throws IOException {
-        Path sft = Trainer.latestCheckpoint(d.resolve("sft"));
-        Map<String, String> o = common(d, seed, run, sft, scale.prefSteps(), scale.prefBatch(), r.lr());
-        o.put("nll_weight", String.valueOf(r.nllWeight()));
-        Path train = d.resolve("pairs/train.jsonl"), eval = d.resolve("pairs/eval.jsonl");
-        double flip = StudyMethods.FLIP_RATES.getOrDefault(m, 0.0);
-        if (flip > 0) {
-            Path flipped = d.resolve("pairs/train-" + m + ".jsonl");
-            StudyMethods.flippedPairs(train, flipped, flip, seed);
-            train = flipped;
-        }
-        o.put("train_file", train.toString());
-        o.put("eval_file", eval.toString());
-        o.put("warmup_steps", String.valueOf(scale.prefSteps() / 10));
-        o.put("beta", "0.1");
-        if (scale.freezeVision() == 1) o.put("freeze", FROZEN);
-        o.putAll(StudyMethods.methodSettings(m));
-        TrainConfig cfg = TrainConfig.of(o);
-        SimilaritySource sim = null;
-        if (mode(m) == Trainer.Mode.ASPO && !cfg.str("weights").equals("oracle") && cfg.number("alpha") > 0) {
-            sim = ClipSimilarity.load(Trainer.latestCheckpoint(d.resolve("clip")), d.resolve("cache"));
-        }
-        return new Trainer(mode(m), cfg, PolicyModels.load(sft), PolicyModels.load(sft), tok, sim, quiet);
     }
 
 }
