@@ -181,7 +181,7 @@ public final class ClipTrainer {
             }
             if ((cfg.integer("save_every") > 0 && step % cfg.integer("save_every") == 0) || end) {
                 last = Trainer.writeCheckpoint(out, step, dir -> {
-                    model.save(dir);
+                    model.save(dir, cfg.maxShardBytes());
                     processor.save(dir);
                 }, opt, Trainer.state(step, cursor, n, "clip", opt, cfg), tokenizer.toJson());
             }

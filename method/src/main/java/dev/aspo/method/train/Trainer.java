@@ -718,7 +718,8 @@ public final class Trainer {
     // ---- checkpoints and metrics --------------------------------------------------------------
 
     private Path saveCheckpoint(Path out, long step, Cursor cursor, int records, AdamW opt) throws IOException {
-        return writeCheckpoint(out, step, policy::save, opt, state(step, cursor, records, mode.key(), opt, cfg),
+        long maxShardBytes = cfg.maxShardBytes();
+        return writeCheckpoint(out, step, dir -> policy.save(dir, maxShardBytes), opt, state(step, cursor, records, mode.key(), opt, cfg),
                 tokenizer == null ? null : tokenizer.toJson());
     }
 
