@@ -21,9 +21,9 @@ import java.util.stream.Stream;
  * </pre>
  *
  * A folder holding both is read as transformers reads it: {@code model.safetensors} wins and the
- * index is ignored. This engine never leaves both: {@link #install} replaces one checkpoint by
- * another so that, at every moment, the folder reads as the old weights or the new ones, never a
- * mix of the two.
+ * index is ignored. {@link #install} replaces one checkpoint by another and, once done, leaves one
+ * layout; at every moment in between (so also after a crash part-way) the folder reads as the old
+ * weights or the new ones, never a mix of the two.
  */
 public final class CheckpointFiles {
     private CheckpointFiles() {}

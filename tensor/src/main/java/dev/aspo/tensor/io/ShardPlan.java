@@ -82,7 +82,7 @@ final class ShardPlan {
     private static List<Object[]> naturalKey(String name) {
         List<Object[]> parts = new ArrayList<>();
         for (String part : name.split("\\.", -1)) {
-            if (!part.isEmpty() && allDigits(part, 0)) {
+            if (!part.isEmpty() && allDigits(part)) {
                 parts.add(new Object[] {0, new BigInteger(part)});
                 continue;
             }
@@ -93,8 +93,8 @@ final class ShardPlan {
         return parts;
     }
 
-    private static boolean allDigits(String s, int from) {
-        for (int i = from; i < s.length(); i++) {
+    private static boolean allDigits(String s) {
+        for (int i = 0; i < s.length(); i++) {
             if (s.charAt(i) < '0' || s.charAt(i) > '9') return false;
         }
         return true;
