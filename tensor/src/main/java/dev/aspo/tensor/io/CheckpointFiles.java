@@ -23,7 +23,8 @@ import java.util.stream.Stream;
  * A folder holding both is read as transformers reads it: {@code model.safetensors} wins and the
  * index is ignored. {@link #install} replaces one checkpoint by another and, once done, leaves one
  * layout; at every moment in between (so also after a crash part-way) the folder reads as the old
- * weights or the new ones, never a mix of the two.
+ * weights or the new ones (or, in the one case {@link #install} describes, as no checkpoint), never
+ * a mix of the two.
  */
 public final class CheckpointFiles {
     private CheckpointFiles() {}
