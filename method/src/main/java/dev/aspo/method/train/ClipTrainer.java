@@ -89,7 +89,7 @@ public final class ClipTrainer {
         Checkpoints checkpoints = new Checkpoints(out, "clip", cfg, new Checkpoints.Weights() {
             @Override
             public void save(Path dir) throws IOException {
-                model.save(dir);
+                model.save(dir, cfg.maxShardBytes());
                 processor.save(dir);
             }
 

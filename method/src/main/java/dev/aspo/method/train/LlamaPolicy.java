@@ -34,8 +34,8 @@ public final class LlamaPolicy implements PolicyModel {
     }
 
     @Override
-    public void save(Path dir) throws IOException {
-        model.save(dir);
+    public void save(Path dir, long maxShardBytes) throws IOException {
+        model.save(dir, maxShardBytes);
     }
 
     @Override

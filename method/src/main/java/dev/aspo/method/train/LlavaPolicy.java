@@ -112,8 +112,8 @@ public final class LlavaPolicy implements PolicyModel {
     }
 
     @Override
-    public void save(Path dir) throws IOException {
-        model.save(dir);
+    public void save(Path dir, long maxShardBytes) throws IOException {
+        model.save(dir, maxShardBytes);
         processor.save(dir);
     }
 

@@ -3,6 +3,7 @@ package dev.aspo.method.train;
 import dev.aspo.method.data.Batch;
 import dev.aspo.models.nn.Module;
 import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.io.ShardSize;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -28,7 +29,15 @@ public interface PolicyModel {
     Module module();
 
     /** Writes the model in HF layout ({@code config.json}, {@code model.safetensors}) into {@code dir}. */
-    void save(Path dir) throws IOException;
+    default void save(Path dir) throws IOException {
+        save(dir, ShardSize.UNLIMITED);
+    }
+
+    /**
+     * As {@link #save(Path)}, with the weights in shards of at most {@code maxShardBytes} plus
+     * {@code model.safetensors.index.json} when they exceed it.
+     */
+    void save(Path dir, long maxShardBytes) throws IOException;
 
     /** A separate model with the same weights (the frozen reference). */
     PolicyModel copy();

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.aspo.method.loss.LossConfig;
 import dev.aspo.models.hf.HfJson;
 import dev.aspo.tensor.io.IoErrors;
+import dev.aspo.tensor.io.ShardSize;
 import dev.aspo.tensor.optim.AdamW;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -62,6 +63,7 @@ public final class TrainConfig {
         d.put("freeze", "");                // comma-separated parameter-name prefixes not to train (e.g. vision_tower.)
         d.put("eval_every", "0");           // steps; 0: only at the end (when eval_file is set)
         d.put("save_every", "0");           // steps; 0: only at the end
+        d.put("max_shard_size", "");        // checkpoint weights in shards of at most this (5GB, 500MB, bytes); default: one file
         d.put("log_every", "1");            // metrics.jsonl lines and plain progress lines
         d.put("progress", "auto");          // auto (bar on a terminal, lines otherwise) | bar | lines | none
         // loss (docs/METHOD.md)
@@ -158,6 +160,7 @@ public final class TrainConfig {
         for (String k : new String[] {"max_steps", "warmup_steps", "eval_every", "save_every"}) {
             if (integer(k) < 0) throw new IllegalArgumentException(k + " must be >= 0, got " + integer(k));
         }
+        if (isSet("max_shard_size")) maxShardBytes();
         if (!str("reference_mode").equals("cached") && !str("reference_mode").equals("frozen")) {
             throw new IllegalArgumentException("reference_mode: unknown value \"" + str("reference_mode") + "\" (expected cached or frozen)");
         }
@@ -206,6 +209,20 @@ public final class TrainConfig {
     /** A path-valued key, or null when unset. */
     public Path path(String key) {
         return isSet(key) ? Path.of(str(key)) : null;
+    }
+
+    /**
+     * {@code max_shard_size} in bytes: checkpoints write their weights in shards of at most this
+     * (as transformers' {@code save_pretrained(max_shard_size=...)}); {@link ShardSize#UNLIMITED}
+     * when unset (one model.safetensors).
+     */
+    public long maxShardBytes() {
+        if (!isSet("max_shard_size")) return ShardSize.UNLIMITED;
+        try {
+            return ShardSize.parse(str("max_shard_size"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("max_shard_size: " + e.getMessage());
+        }
     }
 
     /** A path-valued key that must be set. */

@@ -118,7 +118,7 @@ public final class Trainer {
         Checkpoints checkpoints = new Checkpoints(out, mode.key(), cfg, new Checkpoints.Weights() {
             @Override
             public void save(Path dir) throws IOException {
-                policy.save(dir);
+                policy.save(dir, cfg.maxShardBytes());
             }
 
             @Override

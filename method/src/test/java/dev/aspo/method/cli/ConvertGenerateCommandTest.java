@@ -1,6 +1,8 @@
 package dev.aspo.method.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -61,6 +63,47 @@ class ConvertGenerateCommandTest {
         Files.writeString(bad.resolve("config.json"), "{\"model_type\": \"llava_next\"}");
         assertTrue(oneLineError("convert", "--model", bad.toString(), "--out", tmp.resolve("x").toString())
                 .contains("model_type \"llava_next\" is not supported (supported: llava, llama, clip, clip_vision_model)"));
+    }
+
+    static final Path LLAMA = ModelCommandsTest.RES.resolve("llama");
+
+    @Test
+    void convertWritesShardsWithMaxShardSizeAndReadsThemBack() throws IOException {
+        Path src = LLAVA.resolve("gqa_untied"), sharded = tmp.resolve("sharded"), single = tmp.resolve("single");
+        assertEquals(0, run("convert", "--model", src.toString(), "--out", sharded.toString(), "--max-shard-size", "20KB"),
+                err.toString());
+        assertTrue(Files.isRegularFile(sharded.resolve("model.safetensors.index.json")) && !Files.exists(sharded.resolve("model.safetensors")));
+        Path logits = tmp.resolve("logits.safetensors");
+        assertEquals(0, run("forward", "--model", sharded.toString(), "--input", src.resolve("input.safetensors").toString(), "--out",
+                logits.toString()), err.toString());
+        try (SafeTensorsFile e = SafeTensorsFile.open(src.resolve("expected.safetensors")); SafeTensorsFile g = SafeTensorsFile.open(logits)) {
+            ModelCommandsTest.assertClose("logits of the sharded model", e.readFloatArray("logits"), g.readFloatArray("logits"), 1e-4);
+        }
+        // and back to one file: the bytes of converting the original directly
+        assertEquals(0, run("convert", "--model", sharded.toString(), "--out", single.toString()), err.toString());
+        assertEquals(0, run("convert", "--model", src.toString(), "--out", tmp.resolve("direct").toString()), err.toString());
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("direct/model.safetensors")), Files.readAllBytes(single.resolve("model.safetensors")));
+        assertEquals(0, run("convert", "--model", LLAMA.resolve("gqa_untied_sharded").toString(), "--out", tmp.resolve("llama").toString(),
+                "--max-shard-size", "5000"), err.toString());
+        for (String f : new String[] {"model.safetensors.index.json", "model-00007-of-00015.safetensors"}) {
+            assertArrayEquals(Files.readAllBytes(LLAMA.resolve("gqa_untied_sharded").resolve(f)), Files.readAllBytes(tmp.resolve("llama").resolve(f)), f);
+        }
+    }
+
+    @Test
+    void aBadShardSizeOrABrokenShardIsOneLine() throws IOException {
+        String e = oneLineError("convert", "--model", LLAVA.resolve("gqa_untied").toString(), "--out", tmp.resolve("x").toString(),
+                "--max-shard-size", "5GiB");
+        assertTrue(e.contains("--max-shard-size") && e.contains("shard size \"5GiB\" is not a size"), e);
+        assertFalse(Files.exists(tmp.resolve("x")));
+        Path broken = Files.createDirectory(tmp.resolve("broken"));
+        try (var files = Files.list(LLAMA.resolve("gqa_untied_sharded"))) {
+            for (Path f : (Iterable<Path>) files::iterator) Files.copy(f, broken.resolve(f.getFileName()));
+        }
+        Files.delete(broken.resolve("model-00002-of-00015.safetensors"));
+        e = oneLineError("convert", "--model", broken.toString(), "--out", tmp.resolve("y").toString());
+        assertTrue(e.startsWith("aspo convert: " + broken.resolve("model-00002-of-00015.safetensors") + ": cannot open this shard")
+                && e.contains("model.embed_tokens.weight") && e.contains("no such file"), e);
     }
 
     @Test

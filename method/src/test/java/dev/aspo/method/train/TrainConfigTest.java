@@ -51,6 +51,10 @@ class TrainConfigTest {
                 .contains("reference_mode"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TrainConfig.of(Map.of()).requirePath("model")).getMessage()
                 .contains("config key model is required"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> TrainConfig.of(Map.of("max_shard_size", "5GiB"))).getMessage()
+                .startsWith("max_shard_size: shard size \"5GiB\" is not a size"));
+        assertEquals(5_000_000_000L, TrainConfig.of(Map.of("max_shard_size", "5GB")).maxShardBytes());
+        assertEquals(Long.MAX_VALUE, TrainConfig.of(Map.of()).maxShardBytes(), "unset: one file");
         Path list = dir.resolve("l.yaml");
         Files.writeString(list, "lr: [1, 2]\n");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TrainConfig.load(list, Map.of())).getMessage()

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.aspo.method.data.DatasetException;
 import dev.aspo.method.data.Record;
+import dev.aspo.models.hf.Weights;
 import dev.aspo.models.llama.LlamaForCausalLM;
 import dev.aspo.models.tokenizer.Tokenizer;
 import dev.aspo.tensor.Tensor;
@@ -205,6 +206,34 @@ class TrainerTest {
             for (var e : ma.namedParameters().entrySet()) {
                 assertArrayEquals(e.getValue().toFloatArray(), mb.namedParameters().get(e.getKey()).toFloatArray(), e.getKey());
             }
+        }
+    }
+
+    @Test
+    void checkpointsAreShardedWithMaxShardSizeAndResumeFromTheirShards(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 6, 3);
+        String[] common = {"max_steps", "4", "save_every", "2", "max_shard_size", "4KB"};
+        Path a = dir.resolve("a"), b = dir.resolve("b");
+        LlamaForCausalLM ma = Tiny.model(TOK, 3);
+        trainer(Trainer.Mode.DPO, config(dir, train, concat(common, "output_dir", a.toString())), ma).run(null);
+        Path ckpt = a.resolve("checkpoint-4");
+        assertTrue(Files.isRegularFile(ckpt.resolve(Weights.INDEX)) && !Files.exists(ckpt.resolve(Weights.FILE)), ckpt.toString());
+        try (var files = Files.list(ckpt)) {
+            assertTrue(files.filter(f -> f.getFileName().toString().matches("model-\\d{5}-of-\\d{5}\\.safetensors")).count() > 2);
+        }
+        LlamaForCausalLM saved = LlamaForCausalLM.load(ckpt);
+        for (var e : ma.namedParameters().entrySet()) {
+            assertArrayEquals(e.getValue().toFloatArray(), saved.namedParameters().get(e.getKey()).toFloatArray(), e.getKey());
+        }
+
+        Trainer killed = trainer(Trainer.Mode.DPO, config(dir, train, concat(common, "output_dir", b.toString())), Tiny.model(TOK, 3));
+        killed.stopAfterStep = 3;
+        assertThrows(Trainer.Killed.class, () -> killed.run(null));
+        LlamaForCausalLM mb = Tiny.model(TOK, 99);
+        trainer(Trainer.Mode.DPO, config(dir, train, concat(common, "output_dir", b.toString())), mb, Tiny.model(TOK, 3)).run(b);
+        assertEquals(metrics(a), metrics(b));
+        for (var e : ma.namedParameters().entrySet()) {
+            assertArrayEquals(e.getValue().toFloatArray(), mb.namedParameters().get(e.getKey()).toFloatArray(), e.getKey());
         }
     }
 

@@ -7,13 +7,12 @@ import dev.aspo.models.nn.Module;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.function.Function;
 
 /**
  * Writes and reads a {@code save_pretrained}-style directory: {@code config.json} and
- * {@code model.safetensors} (F32). Each file is written to a temporary name and renamed over the
- * old one, weights first and config last, so a crash leaves the previous files or a complete new
- * set whose config is the last thing to appear.
+ * {@code model.safetensors} (F32), or shards and their index when the weights exceed a shard
+ * size. Written by {@link Weights#saveDirectory}: a new directory appears complete; in an existing
+ * one the weights replace the old ones first and config.json is the last thing to change.
  */
 final class ClipCheckpoint {
     static final String CONFIG = "config.json";
@@ -25,9 +24,7 @@ final class ClipCheckpoint {
         return name.endsWith("embeddings.position_ids");
     }
 
-    static void save(Path dir, ObjectNode config, String architecture, Module module, Function<String, String> toFile)
-            throws IOException {
-        Files.createDirectories(dir);
+    static void save(Path dir, ObjectNode config, String architecture, Module module, long maxShardBytes) throws IOException {
         ObjectNode json = config.deepCopy();
         json.set("architectures", JsonNodeFactory.instance.arrayNode().add(architecture));
         json.remove("torch_dtype");         // the weights are written as F32 whatever the source was
@@ -39,8 +36,7 @@ final class ClipCheckpoint {
             }
         }
         ObjectNode sorted = ClipJson.sorted(new java.util.TreeMap<>(), json);
-        Weights.save(module, dir.resolve(Weights.FILE), toFile);
-        ClipJson.writeAtomically(sorted, dir.resolve(CONFIG));
+        Weights.saveDirectory(module, dir, d -> ClipJson.writeAtomically(sorted, d.resolve(CONFIG)), maxShardBytes);
     }
 
     static Path configFile(Path dir) throws IOException {

@@ -9,6 +9,7 @@ import dev.aspo.models.hf.Weights;
 import dev.aspo.models.nn.Linear;
 import dev.aspo.models.nn.Module;
 import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.io.ShardSize;
 import dev.aspo.tensor.ops.CrossEntropy;
 import dev.aspo.tensor.ops.MatMul;
 import dev.aspo.tensor.ops.Reductions;
@@ -107,7 +108,12 @@ public final class ClipModel extends Module {
 
     /** Writes {@code config.json} and {@code model.safetensors} (F32) that transformers loads. */
     public void save(Path dir) throws IOException {
-        ClipCheckpoint.save(dir, config.toJson(), "CLIPModel", this, n -> n);
+        save(dir, ShardSize.UNLIMITED);
+    }
+
+    /** As {@link #save(Path)}, in shards of at most {@code maxShardBytes} (and an index) when the weights exceed it. */
+    public void save(Path dir, long maxShardBytes) throws IOException {
+        ClipCheckpoint.save(dir, config.toJson(), "CLIPModel", this, maxShardBytes);
     }
 
     // ---- the two towers ----------------------------------------------------------------------

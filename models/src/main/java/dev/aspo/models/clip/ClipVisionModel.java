@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.aspo.models.hf.Weights;
 import dev.aspo.models.nn.Module;
 import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.io.ShardSize;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -84,7 +85,12 @@ public final class ClipVisionModel extends Module {
 
     /** Writes a {@code clip_vision_model} directory (F32, tensors under {@code vision_model.*}). */
     public void save(Path dir) throws IOException {
-        ClipCheckpoint.save(dir, config.toJson(), "CLIPVisionModel", this, n -> n);
+        save(dir, ShardSize.UNLIMITED);
+    }
+
+    /** As {@link #save(Path)}, in shards of at most {@code maxShardBytes} (and an index) when the weights exceed it. */
+    public void save(Path dir, long maxShardBytes) throws IOException {
+        ClipCheckpoint.save(dir, config.toJson(), "CLIPVisionModel", this, maxShardBytes);
     }
 
     public ClipVisionOutput forward(Tensor pixelValues) {

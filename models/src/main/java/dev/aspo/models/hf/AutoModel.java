@@ -10,6 +10,7 @@ import dev.aspo.models.llama.LlamaForCausalLM;
 import dev.aspo.models.llava.LlavaConfig;
 import dev.aspo.models.llava.LlavaForConditionalGeneration;
 import dev.aspo.models.nn.Module;
+import dev.aspo.tensor.io.ShardSize;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,10 +74,19 @@ public final class AutoModel {
 
     /** Writes {@code model} into {@code dir} with its class's {@code save} (config.json + model.safetensors). */
     public static void save(Module model, Path dir) throws IOException {
-        if (model instanceof LlavaForConditionalGeneration m) m.save(dir);
-        else if (model instanceof LlamaForCausalLM m) m.save(dir);
-        else if (model instanceof ClipModel m) m.save(dir);
-        else if (model instanceof ClipVisionModel m) m.save(dir);
+        save(model, dir, ShardSize.UNLIMITED);
+    }
+
+    /**
+     * Writes {@code model} into {@code dir} with its class's {@code save}: config.json and the
+     * weights, in shards of at most {@code maxShardBytes} plus {@code model.safetensors.index.json}
+     * when they exceed it ({@link ShardSize#UNLIMITED}: one model.safetensors).
+     */
+    public static void save(Module model, Path dir, long maxShardBytes) throws IOException {
+        if (model instanceof LlavaForConditionalGeneration m) m.save(dir, maxShardBytes);
+        else if (model instanceof LlamaForCausalLM m) m.save(dir, maxShardBytes);
+        else if (model instanceof ClipModel m) m.save(dir, maxShardBytes);
+        else if (model instanceof ClipVisionModel m) m.save(dir, maxShardBytes);
         else throw new IllegalArgumentException(model.getClass().getSimpleName() + " is not a Hugging Face model class this engine saves");
     }
 }

@@ -2,8 +2,10 @@ package dev.aspo.models.hf;
 
 import dev.aspo.models.nn.Module;
 import dev.aspo.tensor.Tensor;
-import dev.aspo.tensor.io.SafeTensorsFile;
+import dev.aspo.tensor.io.CheckpointFiles;
+import dev.aspo.tensor.io.SafeTensorsCheckpoint;
 import dev.aspo.tensor.io.SafeTensorsWriter;
+import dev.aspo.tensor.io.ShardSize;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
@@ -22,65 +24,63 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
- * Moves a {@link Module}'s parameters to and from Hugging Face safetensors checkpoints.
+ * Moves a {@link Module}'s parameters to and from Hugging Face safetensors checkpoints, in one
+ * {@code model.safetensors} or sharded ({@code model.safetensors.index.json} and
+ * {@code model-0000i-of-0000n.safetensors}, as transformers writes large models).
  *
  * <p>Names in the file go through a mapping to the module's names (checkpoint layouts differ
  * between transformers versions and hubs); a mapping that returns null skips the tensor (buffers
  * such as {@code rotary_emb.inv_freq}). Tensors are read one at a time from the memory-mapped
- * file and copied into the module's parameters, so loading never holds a second full copy of
- * the weights. Everything wrong (missing, unexpected, mis-shaped) is reported in one error.
+ * file or shard and copied into the module's parameters, so loading never holds a second full
+ * copy of the weights. Everything wrong (missing, unexpected, mis-shaped) is reported in one error.
  */
 public final class Weights {
     private Weights() {}
 
     /** The file name {@code save_pretrained} uses for a single-file checkpoint. */
-    public static final String FILE = "model.safetensors";
+    public static final String FILE = CheckpointFiles.SINGLE;
+
+    /** The index {@code save_pretrained} writes beside the shards of a sharded checkpoint. */
+    public static final String INDEX = CheckpointFiles.INDEX;
 
     /** The model configuration file of a checkpoint directory. */
     public static final String CONFIG = "config.json";
 
     /**
-     * Loads {@code file}, or a directory's {@code model.safetensors} (or its shards listed in
-     * {@code model.safetensors.index.json}), into {@code module}.
+     * Loads the checkpoint at {@code path} into {@code module}: a safetensors file, or a folder's
+     * {@code model.safetensors} or index and shards (resolved by {@link SafeTensorsCheckpoint}).
      */
-    public static void load(Module module, Path file, Function<String, String> fileToModule) throws IOException {
-        List<Path> files = checkpointFiles(file);
-        Map<String, Tensor> params = module.namedParameters();
-        Set<String> loaded = new LinkedHashSet<>();
-        List<String> unexpected = new ArrayList<>(), misShaped = new ArrayList<>();
-        for (Path f : files) {
-            try (SafeTensorsFile st = SafeTensorsFile.open(f)) {
-                for (String name : st.names()) {          // check the whole file before copying anything
-                    String target = fileToModule.apply(name);
-                    if (target == null) continue;
-                    Tensor p = params.get(target);
-                    if (p == null) {
-                        unexpected.add(name);
-                    } else if (!Arrays.equals(p.shape(), st.info(name).shape())) {
-                        loaded.add(target);     // present, reported as mis-shaped rather than missing
-                        misShaped.add(name + " " + Arrays.toString(st.info(name).shape()) + " (model: "
-                                + Arrays.toString(p.shape()) + ")");
-                    } else if (!loaded.add(target)) {
-                        unexpected.add(name + " (a second tensor for " + target + ")");
-                    }
+    public static void load(Module module, Path path, Function<String, String> fileToModule) throws IOException {
+        try (SafeTensorsCheckpoint st = SafeTensorsCheckpoint.open(path)) {
+            Map<String, Tensor> params = module.namedParameters();
+            Set<String> loaded = new LinkedHashSet<>();
+            List<String> unexpected = new ArrayList<>(), misShaped = new ArrayList<>();
+            for (String name : st.names()) {          // check every tensor before copying anything
+                String target = fileToModule.apply(name);
+                if (target == null) continue;
+                Tensor p = params.get(target);
+                if (p == null) {
+                    unexpected.add(name);
+                } else if (!Arrays.equals(p.shape(), st.info(name).shape())) {
+                    loaded.add(target);     // present, reported as mis-shaped rather than missing
+                    misShaped.add(name + " " + Arrays.toString(st.info(name).shape()) + " (model: "
+                            + Arrays.toString(p.shape()) + ")");
+                } else if (!loaded.add(target)) {
+                    unexpected.add(name + " (a second tensor for " + target + ")");
                 }
             }
-        }
-        Set<String> missing = new TreeSet<>(params.keySet());
-        missing.removeAll(loaded);
-        if (!missing.isEmpty() || !unexpected.isEmpty() || !misShaped.isEmpty()) {
-            StringBuilder sb = new StringBuilder(file + ": the checkpoint does not fit the model");
-            if (!missing.isEmpty()) sb.append("; missing ").append(missing);
-            if (!unexpected.isEmpty()) sb.append("; unexpected ").append(unexpected);
-            if (!misShaped.isEmpty()) sb.append("; wrong shape ").append(misShaped);
-            throw new IOException(sb.toString());
-        }
-        for (Path f : files) {
-            try (SafeTensorsFile st = SafeTensorsFile.open(f)) {
-                for (String name : st.names()) {
-                    String target = fileToModule.apply(name);
-                    if (target != null) module.copyFrom(target, finite(f, name, st.readFloat(name)));
-                }
+            Set<String> missing = new TreeSet<>(params.keySet());
+            missing.removeAll(loaded);
+            if (!missing.isEmpty() || !unexpected.isEmpty() || !misShaped.isEmpty()) {
+                StringBuilder sb = new StringBuilder(path + ": the checkpoint does not fit the model");
+                if (!missing.isEmpty()) sb.append("; missing ").append(missing);
+                if (!unexpected.isEmpty()) sb.append("; unexpected ").append(unexpected);
+                if (!misShaped.isEmpty()) sb.append("; wrong shape ").append(misShaped);
+                throw new IOException(sb.toString());
+            }
+            for (String name : st.names()) {
+                String target = fileToModule.apply(name);
+                if (target != null) module.copyFrom(target, finite(st.file(name), name, st.readFloat(name)));
             }
         }
     }
@@ -105,12 +105,19 @@ public final class Weights {
         return t;
     }
 
-    /** Writes every parameter of {@code module} as F32 under {@code moduleToFile(name)}, atomically. */
+    /** Writes every parameter of {@code module} as F32 under {@code moduleToFile(name)} into one file, atomically. */
     public static void save(Module module, Path file, Function<String, String> moduleToFile) throws IOException {
         SafeTensorsWriter w = new SafeTensorsWriter();
         for (var e : module.namedParameters().entrySet()) w.put(moduleToFile.apply(e.getKey()), e.getValue());
         w.metadata("format", "pt");
         w.write(file);
+    }
+
+    /** Every parameter of {@code module} as F32 under its own name, with the metadata transformers writes. */
+    private static SafeTensorsWriter writer(Module module) {
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        for (var e : module.namedParameters().entrySet()) w.put(e.getKey(), e.getValue());
+        return w.metadata("format", "pt");
     }
 
     /** Writes a model's {@code config.json} into a folder. */
@@ -119,18 +126,26 @@ public final class Weights {
         void writeInto(Path dir) throws IOException;
     }
 
-    /**
-     * Writes {@code config.json} (through {@code config}) and {@code model.safetensors} (every
-     * parameter, F32, under its own name) into {@code dir}. A new directory appears complete or not
-     * at all (written under a temporary name, then renamed); into an existing one, each file is
-     * replaced atomically, weights first.
-     */
+    /** {@link #saveDirectory(Module, Path, ConfigWriter, long)} in one {@code model.safetensors}. */
     public static void saveDirectory(Module module, Path dir, ConfigWriter config) throws IOException {
+        saveDirectory(module, dir, config, ShardSize.UNLIMITED);
+    }
+
+    /**
+     * Writes {@code config.json} (through {@code config}) and the weights (every parameter, F32,
+     * under its own name) into {@code dir}: one {@code model.safetensors}, or, when they exceed
+     * {@code maxShardBytes}, shards and {@code model.safetensors.index.json} split as transformers'
+     * {@code save_pretrained(max_shard_size=...)} splits them. A new directory appears complete or
+     * not at all (written under a temporary name, then renamed). Into an existing one, the weights
+     * replace the checkpoint there in either layout without ever leaving a mix of the two (see
+     * {@link CheckpointFiles#install}), then config.json is replaced; other files are left alone.
+     */
+    public static void saveDirectory(Module module, Path dir, ConfigWriter config, long maxShardBytes) throws IOException {
         Path target = dir.toAbsolutePath();
         Files.createDirectories(target.getParent());
         Path tmp = Files.createDirectory(HfJson.sibling(target, ".tmp"));
         try {
-            save(module, tmp.resolve(FILE), n -> n);
+            writer(module).writeCheckpoint(tmp, maxShardBytes);
             config.writeInto(tmp);
             if (!Files.exists(target)) {
                 try {
@@ -140,9 +155,8 @@ public final class Weights {
                     Files.createDirectories(target);     // fall through to per-file replacement
                 }
             }
-            for (String f : new String[] {FILE, CONFIG}) {
-                Files.move(tmp.resolve(f), target.resolve(f), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            }
+            CheckpointFiles.install(tmp, target);
+            Files.move(tmp.resolve(CONFIG), target.resolve(CONFIG), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             deleteTree(tmp);
         }
@@ -164,29 +178,15 @@ public final class Weights {
      */
     public static void requireStored(Path dir, Path config, double atLeast, String sizes) throws IOException {
         long stored = 0;
-        List<Path> files = checkpointFiles(dir);
-        for (Path f : files) {
-            try (SafeTensorsFile st = SafeTensorsFile.open(f)) {
-                for (String name : st.names()) stored += st.info(name).numel();
-            }
+        List<Path> files;
+        try (SafeTensorsCheckpoint st = SafeTensorsCheckpoint.open(dir)) {
+            for (String name : st.names()) stored += st.info(name).numel();
+            files = st.files();
         }
         if (atLeast > stored) {
             throw new IOException(config + ": " + sizes + " need at least " + String.format(java.util.Locale.ROOT, "%.3g", atLeast)
                     + " weights, but " + (files.size() == 1 ? files.get(0) : files.size() + " shards in " + dir) + " hold " + stored
                     + ": the config does not describe this checkpoint (a size key is wrong)");
         }
-    }
-
-    private static List<Path> checkpointFiles(Path path) throws IOException {
-        if (!Files.isDirectory(path)) return List.of(path);
-        Path single = path.resolve(FILE);
-        if (Files.exists(single)) return List.of(single);
-        Path index = path.resolve("model.safetensors.index.json");
-        if (!Files.exists(index)) throw new IOException(path + ": no " + FILE + " and no model.safetensors.index.json");
-        var map = new com.fasterxml.jackson.databind.ObjectMapper().readTree(index.toFile()).path("weight_map");
-        if (!map.isObject()) throw new IOException(index + ": no weight_map object");
-        Set<Path> shards = new LinkedHashSet<>();
-        map.fields().forEachRemaining(e -> shards.add(path.resolve(e.getValue().asText())));
-        return new ArrayList<>(shards);
     }
 }

@@ -6,6 +6,7 @@ import dev.aspo.models.hf.Weights;
 import dev.aspo.models.nn.Linear;
 import dev.aspo.models.nn.Module;
 import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.io.ShardSize;
 import dev.aspo.tensor.ops.CrossEntropy;
 import dev.aspo.tensor.ops.MatMul;
 import java.io.IOException;
@@ -213,10 +214,15 @@ public final class LlamaForCausalLM extends Module implements CausalLm {
     /**
      * Writes {@code config.json} and {@code model.safetensors} (F32, HF names; tied weights stored
      * once, as {@code save_pretrained} does) into {@code dir}. A new directory appears complete or
-     * not at all (written under a temporary name, then renamed); into an existing one, each file is
-     * replaced atomically, weights first.
+     * not at all (written under a temporary name, then renamed); into an existing one, the weights
+     * are replaced first (see {@link Weights#saveDirectory}).
      */
     public void save(Path dir) throws IOException {
-        Weights.saveDirectory(this, dir, config::save);
+        save(dir, ShardSize.UNLIMITED);
+    }
+
+    /** As {@link #save(Path)}, in shards of at most {@code maxShardBytes} (and an index) when the weights exceed it. */
+    public void save(Path dir, long maxShardBytes) throws IOException {
+        Weights.saveDirectory(this, dir, config::save, maxShardBytes);
     }
 }

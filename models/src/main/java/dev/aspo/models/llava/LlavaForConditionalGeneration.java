@@ -14,6 +14,7 @@ import dev.aspo.models.llama.LlamaForCausalLM;
 import dev.aspo.models.nn.Module;
 import dev.aspo.tensor.Autograd;
 import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.io.ShardSize;
 import dev.aspo.tensor.ops.Index;
 import dev.aspo.tensor.ops.Shapes;
 import java.io.IOException;
@@ -218,9 +219,14 @@ public final class LlavaForConditionalGeneration extends Module {
      * Writes {@code config.json} and {@code model.safetensors} (F32) into {@code dir} in the layout
      * transformers 5.17's {@code save_pretrained} writes (tied weights stored once). A new
      * directory appears complete or not at all (written under a temporary name, then renamed);
-     * into an existing one, each file is replaced atomically, weights first.
+     * into an existing one, the weights are replaced first (see {@link Weights#saveDirectory}).
      */
     public void save(Path dir) throws IOException {
-        Weights.saveDirectory(this, dir, config::save);
+        save(dir, ShardSize.UNLIMITED);
+    }
+
+    /** As {@link #save(Path)}, in shards of at most {@code maxShardBytes} (and an index) when the weights exceed it. */
+    public void save(Path dir, long maxShardBytes) throws IOException {
+        Weights.saveDirectory(this, dir, config::save, maxShardBytes);
     }
 }

@@ -1,13 +1,9 @@
 package dev.aspo.models.llava;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.aspo.models.hf.HfJson;
 import dev.aspo.models.hf.Weights;
-import dev.aspo.tensor.io.SafeTensorsFile;
+import dev.aspo.tensor.io.SafeTensorsCheckpoint;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
@@ -95,19 +91,10 @@ final class LlavaLayout {
         return name.endsWith("embeddings.position_ids") || name.endsWith("rotary_emb.inv_freq");
     }
 
-    /** The tensor names of {@code dir/model.safetensors}, or of the shards its index lists. */
+    /** The tensor names of the checkpoint in {@code dir}: its {@code model.safetensors}, or the shards its index lists. */
     static List<String> tensorNames(Path dir) throws IOException {
-        Path single = dir.resolve(Weights.FILE);
-        if (Files.isRegularFile(single)) {
-            try (SafeTensorsFile f = SafeTensorsFile.open(single)) {
-                return new ArrayList<>(f.names());
-            }
+        try (SafeTensorsCheckpoint st = SafeTensorsCheckpoint.open(dir)) {
+            return st.names();
         }
-        Path index = dir.resolve("model.safetensors.index.json");
-        if (!Files.isRegularFile(index)) return List.of();        // Weights.load reports the missing file
-        JsonNode map = HfJson.readObject(index).path("weight_map");
-        List<String> names = new ArrayList<>();
-        map.fieldNames().forEachRemaining(names::add);
-        return names;
     }
 }

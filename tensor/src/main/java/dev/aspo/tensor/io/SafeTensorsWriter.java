@@ -15,10 +15,12 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
 
 /**
  * Collects named tensors and metadata, then writes them as one safetensors file:
@@ -41,6 +43,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p><b>Atomic</b>: {@link #write} writes a temporary file next to the target, forces it to disk,
  * then renames it over the target (ATOMIC_MOVE), so a crash or an error leaves either the old file
  * or the complete new one at the target path, never a partial one.
+ *
+ * <p>{@link #writeCheckpoint} writes the same tensors as a transformers checkpoint folder instead:
+ * {@code model.safetensors}, or shards and their index when they exceed a shard size.
  *
  * <p>Tensors are held by reference and read when {@link #write} runs.
  */
@@ -251,6 +256,89 @@ public final class SafeTensorsWriter {
         syncDirectory(dir);
     }
 
+    /**
+     * Writes the tensors into folder {@code dir} (created if missing) as transformers'
+     * {@code save_pretrained(dir, max_shard_size=maxShardBytes)} does: tensors are assigned to
+     * shards as {@link ShardPlan} describes; if one shard holds them all it is
+     * {@code model.safetensors}, else they are {@code model-0000i-of-0000n.safetensors} plus
+     * {@code model.safetensors.index.json} (metadata {@code total_parameters}, the element count,
+     * and {@code total_size}, the tensor bytes; every shard carries this writer's metadata). The
+     * files are written into a temporary folder inside {@code dir}, then moved in by
+     * {@link CheckpointFiles#install}, replacing a checkpoint of either layout already there
+     * without ever mixing the two.
+     *
+     * @param maxShardBytes the shard size limit in bytes; {@link ShardSize#UNLIMITED} for one file
+     */
+    public void writeCheckpoint(Path dir, long maxShardBytes) throws IOException {
+        Map<String, Long> sizes = new LinkedHashMap<>();
+        long elements = 0, bytes = 0;
+        for (Map.Entry<String, Entry> e : tensors.entrySet()) {
+            sizes.put(e.getKey(), e.getValue().bytes());
+            elements += e.getValue().numel;
+            bytes += e.getValue().bytes();
+        }
+        List<List<String>> shards = ShardPlan.split(sizes, maxShardBytes);
+        Path target = dir.toAbsolutePath();
+        Files.createDirectories(target);
+        Path staged = createTempDirectory(target, "model");
+        try {
+            if (shards.size() <= 1) {
+                write(staged.resolve(CheckpointFiles.SINGLE));
+            } else {
+                for (int i = 0; i < shards.size(); i++) {
+                    SafeTensorsWriter shard = new SafeTensorsWriter().metadata(metadata);
+                    for (String name : shards.get(i)) shard.tensors.put(name, tensors.get(name));
+                    shard.write(staged.resolve(CheckpointFiles.shardName(i + 1, shards.size())));
+                }
+                Map<String, Long> indexMetadata = new LinkedHashMap<>();
+                indexMetadata.put("total_parameters", elements);
+                indexMetadata.put("total_size", bytes);
+                String index = SafeTensorsIndex.format(indexMetadata, ShardPlan.weightMap(shards));
+                writeAtomically(staged.resolve(CheckpointFiles.INDEX), index.getBytes(StandardCharsets.UTF_8));
+            }
+            CheckpointFiles.install(staged, target);
+        } finally {
+            deleteTree(staged);
+        }
+    }
+
+    private static void writeAtomically(Path target, byte[] content) throws IOException {
+        Path tmp = createTemp(target.getParent(), target.getFileName().toString());
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                writeAll(ch, ByteBuffer.wrap(content));
+                ch.force(true);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException | Error e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /** A new empty folder beside the target, hidden, with the usual permissions. */
+    private static Path createTempDirectory(Path dir, String name) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path tmp = dir.resolve("." + name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+            try {
+                return Files.createDirectory(tmp);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt == 10) throw e;
+            }
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(p);
+        }
+    }
+
     private void writeTo(FileChannel ch) throws IOException {
         byte[] header = header();
         ByteBuffer buf = ByteBuffer.allocate(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
@@ -294,7 +382,7 @@ public final class SafeTensorsWriter {
     }
 
     /** Makes the rename itself durable; not every platform can open a directory, which is fine. */
-    private static void syncDirectory(Path dir) {
+    static void syncDirectory(Path dir) {
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         } catch (IOException | UnsupportedOperationException e) {
