@@ -13,6 +13,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -79,7 +80,7 @@ public final class Weights {
             try (SafeTensorsFile st = SafeTensorsFile.open(f)) {
                 for (String name : st.names()) {
                     String target = fileToModule.apply(name);
-                    if (target != null) module.copyFrom(target, finite(f, name, st.readFloat(name)));
+                    if (target != null) module.copyFrom(target, requireFinite(f, name, st.readFloat(name)));
                 }
             }
         }
@@ -89,7 +90,7 @@ public final class Weights {
      * {@code t}, if all its values are finite: a NaN or infinite weight makes every output NaN, and
      * a command would otherwise finish "successfully" with NaN logits.
      */
-    private static Tensor finite(Path file, String name, Tensor t) throws IOException {
+    public static Tensor requireFinite(Path file, String name, Tensor t) throws IOException {
         float[] v = t.toFloatArray();
         int first = -1, count = 0;
         for (int i = 0; i < v.length; i++) {
@@ -107,8 +108,15 @@ public final class Weights {
 
     /** Writes every parameter of {@code module} as F32 under {@code moduleToFile(name)}, atomically. */
     public static void save(Module module, Path file, Function<String, String> moduleToFile) throws IOException {
+        Map<String, Tensor> named = new LinkedHashMap<>();
+        for (var e : module.namedParameters().entrySet()) named.put(moduleToFile.apply(e.getKey()), e.getValue());
+        save(named, file);
+    }
+
+    /** Writes {@code tensors} as F32 under their names (metadata {@code format: pt}, as torch's savers), atomically. */
+    public static void save(Map<String, Tensor> tensors, Path file) throws IOException {
         SafeTensorsWriter w = new SafeTensorsWriter();
-        for (var e : module.namedParameters().entrySet()) w.put(moduleToFile.apply(e.getKey()), e.getValue());
+        for (var e : tensors.entrySet()) w.put(e.getKey(), e.getValue());
         w.metadata("format", "pt");
         w.write(file);
     }
@@ -126,11 +134,21 @@ public final class Weights {
      * replaced atomically, weights first.
      */
     public static void saveDirectory(Module module, Path dir, ConfigWriter config) throws IOException {
+        saveDirectory(module.namedParameters(), dir, FILE, CONFIG, config);
+    }
+
+    /**
+     * {@link #saveDirectory(Module, Path, ConfigWriter)} for named tensors written to
+     * {@code weightsFile}, with {@code config} writing {@code configFile} (e.g. a PEFT adapter's
+     * {@code adapter_model.safetensors} and {@code adapter_config.json}).
+     */
+    public static void saveDirectory(Map<String, Tensor> tensors, Path dir, String weightsFile, String configFile,
+                                     ConfigWriter config) throws IOException {
         Path target = dir.toAbsolutePath();
         Files.createDirectories(target.getParent());
         Path tmp = Files.createDirectory(HfJson.sibling(target, ".tmp"));
         try {
-            save(module, tmp.resolve(FILE), n -> n);
+            save(tensors, tmp.resolve(weightsFile));
             config.writeInto(tmp);
             if (!Files.exists(target)) {
                 try {
@@ -140,7 +158,7 @@ public final class Weights {
                     Files.createDirectories(target);     // fall through to per-file replacement
                 }
             }
-            for (String f : new String[] {FILE, CONFIG}) {
+            for (String f : new String[] {weightsFile, configFile}) {
                 Files.move(tmp.resolve(f), target.resolve(f), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             }
         } finally {
