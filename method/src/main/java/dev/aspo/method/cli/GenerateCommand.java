@@ -7,6 +7,7 @@ import dev.aspo.models.hf.HfJson;
 import dev.aspo.models.llava.LlavaConfig;
 import dev.aspo.models.llava.LlavaForConditionalGeneration;
 import dev.aspo.models.llava.LlavaProcessor;
+import dev.aspo.models.lora.LoraModel;
 import dev.aspo.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -31,7 +32,8 @@ import picocli.CommandLine.Model.CommandSpec;
  * token expanded to one token per image feature and BOS added by the tokenizer. Decoding is greedy
  * unless {@code --temperature} is above 0, then sampled with top-k/top-p and a seed. Generation ends
  * at an end-of-sequence token ({@code generation_config.json}'s {@code eos_token_id} when the
- * directory has one, else the text config's) or after {@code --max-new-tokens}.
+ * directory has one, else the text config's) or after {@code --max-new-tokens}. With
+ * {@code --adapter}, a LoRA adapter ({@link LoraModel#load}) is applied on top of the model.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Answer a prompt about an image with a LLaVA model (LLaVA-1.5 chat template: \"USER: <image>\\n{prompt} ASSISTANT:\"); "
@@ -42,6 +44,10 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "a llava model directory with tokenizer.json and preprocessor_config.json")
     Path model;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "a LoRA adapter for the model (PEFT's save_pretrained layout), applied"
+            + " without merging")
+    Path adapter;
 
     @Option(names = "--image", required = true, paramLabel = "FILE", description = "the image (PNG or JPEG)")
     Path image;
@@ -80,6 +86,7 @@ final class GenerateCommand implements Callable<Integer> {
         LlavaConfig config = LlavaConfig.load(model);
         LlavaProcessor processor = LlavaProcessor.load(model, config);       // checks tokenizer and preprocessor first
         LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(model);
+        if (adapter != null) LoraModel.load(m, adapter);
         int[] ids = processor.encode(LlavaProcessor.chatPrompt(prompt));
         Tensor pixels = processor.pixelValues(List.of(image));
         int[] eos = eosTokenIds(config);

@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "aspo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         subcommands = {TokenizeCommand.class, LossCommand.class, ForwardCommand.class, GradCommand.class,
-                ConvertCommand.class, GenerateCommand.class, TrainCommand.class, EvalCommand.class, ReproduceCommand.class,
+                ConvertCommand.class, MergeCommand.class, GenerateCommand.class, TrainCommand.class, EvalCommand.class, ReproduceCommand.class,
                 BenchStepCommand.Group.class, WorldCommand.Group.class},
         description = "Train compact vision-language models in pure Java and align them with ASPO "
                 + "(sentence-level preference optimisation, arXiv 2505.19100).")

@@ -228,7 +228,7 @@ class TrainerTest {
 
         Trainer killed = trainer(Trainer.Mode.DPO, config(dir, train, concat(common, "output_dir", b.toString())), Tiny.model(TOK, 3));
         killed.stopAfterStep = 3;
-        assertThrows(Trainer.Killed.class, () -> killed.run(null));
+        assertThrows(TrainingLoop.Killed.class, () -> killed.run(null));
         LlamaForCausalLM mb = Tiny.model(TOK, 99);
         trainer(Trainer.Mode.DPO, config(dir, train, concat(common, "output_dir", b.toString())), mb, Tiny.model(TOK, 3)).run(b);
         assertEquals(metrics(a), metrics(b));

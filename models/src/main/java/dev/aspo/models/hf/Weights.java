@@ -15,6 +15,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -80,7 +81,7 @@ public final class Weights {
             }
             for (String name : st.names()) {
                 String target = fileToModule.apply(name);
-                if (target != null) module.copyFrom(target, finite(st.file(name), name, st.readFloat(name)));
+                if (target != null) module.copyFrom(target, requireFinite(st.file(name), name, st.readFloat(name)));
             }
         }
     }
@@ -89,7 +90,7 @@ public final class Weights {
      * {@code t}, if all its values are finite: a NaN or infinite weight makes every output NaN, and
      * a command would otherwise finish "successfully" with NaN logits.
      */
-    private static Tensor finite(Path file, String name, Tensor t) throws IOException {
+    public static Tensor requireFinite(Path file, String name, Tensor t) throws IOException {
         float[] v = t.toFloatArray();
         int first = -1, count = 0;
         for (int i = 0; i < v.length; i++) {
@@ -107,8 +108,15 @@ public final class Weights {
 
     /** Writes every parameter of {@code module} as F32 under {@code moduleToFile(name)} into one file, atomically. */
     public static void save(Module module, Path file, Function<String, String> moduleToFile) throws IOException {
+        Map<String, Tensor> named = new LinkedHashMap<>();
+        for (var e : module.namedParameters().entrySet()) named.put(moduleToFile.apply(e.getKey()), e.getValue());
+        save(named, file);
+    }
+
+    /** Writes {@code tensors} as F32 under their names (metadata {@code format: pt}, as torch's savers), atomically. */
+    public static void save(Map<String, Tensor> tensors, Path file) throws IOException {
         SafeTensorsWriter w = new SafeTensorsWriter();
-        for (var e : module.namedParameters().entrySet()) w.put(moduleToFile.apply(e.getKey()), e.getValue());
+        for (var e : tensors.entrySet()) w.put(e.getKey(), e.getValue());
         w.metadata("format", "pt");
         w.write(file);
     }
@@ -141,12 +149,51 @@ public final class Weights {
      * {@link CheckpointFiles#install}), then config.json is replaced; other files are left alone.
      */
     public static void saveDirectory(Module module, Path dir, ConfigWriter config, long maxShardBytes) throws IOException {
+        writeDirectory(dir, tmp -> {
+            writer(module).writeCheckpoint(tmp, maxShardBytes);
+            config.writeInto(tmp);
+        }, (tmp, target) -> {
+            CheckpointFiles.install(tmp, target);
+            Files.move(tmp.resolve(CONFIG), target.resolve(CONFIG), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        });
+    }
+
+    /**
+     * The same for named tensors written to one {@code weightsFile}, with {@code config} writing
+     * {@code configFile} (a PEFT adapter's {@code adapter_model.safetensors} and
+     * {@code adapter_config.json}); into an existing directory each file is replaced atomically,
+     * weights first.
+     */
+    public static void saveDirectory(Map<String, Tensor> tensors, Path dir, String weightsFile, String configFile,
+                                     ConfigWriter config) throws IOException {
+        writeDirectory(dir, tmp -> {
+            save(tensors, tmp.resolve(weightsFile));
+            config.writeInto(tmp);
+        }, (tmp, target) -> {
+            for (String f : new String[] {weightsFile, configFile}) {
+                Files.move(tmp.resolve(f), target.resolve(f), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+        });
+    }
+
+    private interface DirectoryWriter {
+        void write(Path dir) throws IOException;
+    }
+
+    private interface Installer {
+        void install(Path written, Path target) throws IOException;
+    }
+
+    /**
+     * Writes a directory under a temporary name next to {@code dir}; a new {@code dir} appears by one
+     * rename, complete or not at all; an existing one gets the files through {@code intoExisting}.
+     */
+    private static void writeDirectory(Path dir, DirectoryWriter write, Installer intoExisting) throws IOException {
         Path target = dir.toAbsolutePath();
         Files.createDirectories(target.getParent());
         Path tmp = Files.createDirectory(HfJson.sibling(target, ".tmp"));
         try {
-            writer(module).writeCheckpoint(tmp, maxShardBytes);
-            config.writeInto(tmp);
+            write.write(tmp);
             if (!Files.exists(target)) {
                 try {
                     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -155,8 +202,7 @@ public final class Weights {
                     Files.createDirectories(target);     // fall through to per-file replacement
                 }
             }
-            CheckpointFiles.install(tmp, target);
-            Files.move(tmp.resolve(CONFIG), target.resolve(CONFIG), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            intoExisting.install(tmp, target);
         } finally {
             deleteTree(tmp);
         }

@@ -216,6 +216,16 @@ public final class LlavaForConditionalGeneration extends Module {
     }
 
     /**
+     * Our parameter name for a tensor name in any layout {@link LlavaLayout} describes (transformers
+     * 4.x and 5.x saves, the llava-hf hub, transformers' in-memory names), or null for a buffer that
+     * is skipped; a name in no layout comes back unchanged. Used for the module paths of adapters
+     * (PEFT names them as transformers' in-memory modules).
+     */
+    public static String parameterName(String checkpointName) {
+        return LlavaLayout.toModule(checkpointName, false);
+    }
+
+    /**
      * Writes {@code config.json} and {@code model.safetensors} (F32) into {@code dir} in the layout
      * transformers 5.17's {@code save_pretrained} writes (tied weights stored once). A new
      * directory appears complete or not at all (written under a temporary name, then renamed);

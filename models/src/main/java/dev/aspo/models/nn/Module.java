@@ -49,6 +49,30 @@ public abstract class Module {
         for (var e : children.entrySet()) e.getValue().collect(prefix + e.getKey() + ".", out);
     }
 
+    /**
+     * Every module below this one under its dotted path, parents before their children, in
+     * registration order (torch's {@code named_modules()} without the root). A child registered
+     * under a dotted name ({@code "layers.3"}) appears under that name only: no module stands for
+     * {@code "layers"}.
+     */
+    public final Map<String, Module> namedModules() {
+        Map<String, Module> out = new LinkedHashMap<>();
+        collectModules("", out);
+        return Collections.unmodifiableMap(out);
+    }
+
+    private void collectModules(String prefix, Map<String, Module> out) {
+        for (var e : children.entrySet()) {
+            out.put(prefix + e.getKey(), e.getValue());
+            e.getValue().collectModules(prefix + e.getKey() + ".", out);
+        }
+    }
+
+    /** This module's own parameters (not its children's) under their local names. */
+    public final Map<String, Tensor> ownParameters() {
+        return Collections.unmodifiableMap(params);
+    }
+
     /** Number of parameter values. */
     public final long parameterCount() {
         long n = 0;

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.aspo.models.hf.Weights;
 import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.ops.Arithmetic;
+import dev.aspo.tensor.ops.MatMul;
 import dev.aspo.tensor.io.SafeTensorsWriter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -30,6 +32,27 @@ class ModuleTest {
     void namesFollowTheTreeInRegistrationOrder() {
         assertEquals(List.of("mlp.up.weight", "mlp.up.bias", "norm.weight"), List.copyOf(new Tiny().namedParameters().keySet()));
         assertEquals(12 + 4 + 4, new Tiny().parameterCount());
+    }
+
+    @Test
+    void modulesAreListedParentsFirstUnderTheNamesTheyWereRegisteredWith() {
+        Tiny t = new Tiny();
+        assertEquals(List.of("mlp.up", "norm"), List.copyOf(t.namedModules().keySet()));
+        assertTrue(t.namedModules().get("mlp.up") == t.up);
+        assertEquals(List.of("weight", "bias"), List.copyOf(t.up.ownParameters().keySet()));
+        assertTrue(t.ownParameters().isEmpty());
+    }
+
+    @Test
+    void anAdapterOnALinearTurnsItsInputAndOutputIntoTheResultAndLeavesTheParametersAlone() {
+        Tiny t = new Tiny();
+        t.copyFrom("mlp.up.weight", Tensor.of(new float[] {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1}, 4, 3));
+        Tensor x = Tensor.of(new float[] {1, 2, 3}, 1, 3), ones = Tensor.full(1f, 4, 3);
+        t.up.setAdapter((in, y) -> Arithmetic.add(y, MatMul.matmul(in, ones, false, true)));    // + sum(x) everywhere
+        assertArrayEquals(new float[] {7, 8, 9, 12}, t.up.forward(x).toFloatArray());
+        assertEquals(List.of("mlp.up.weight", "mlp.up.bias", "norm.weight"), List.copyOf(t.namedParameters().keySet()));
+        t.up.setAdapter(null);
+        assertArrayEquals(new float[] {1, 2, 3, 6}, t.up.forward(x).toFloatArray());
     }
 
     @Test
