@@ -21,12 +21,20 @@ public final class Answerer {
     private final Tokenizer tokenizer;
     private final ClipImageProcessor processor;
     private final int maxNewTokens;
+    private final Sampler sampler;
 
+    /** Greedy answers. */
     public Answerer(LlavaPolicy policy, Tokenizer tokenizer, ClipImageProcessor processor, int maxNewTokens) {
+        this(policy, tokenizer, processor, maxNewTokens, Sampler.greedy());
+    }
+
+    /** Answers drawn by {@code sampler} (one sampler for all batches: the same questions in the same order give the same answers). */
+    public Answerer(LlavaPolicy policy, Tokenizer tokenizer, ClipImageProcessor processor, int maxNewTokens, Sampler sampler) {
         this.policy = policy;
         this.tokenizer = tokenizer;
         this.processor = processor;
         this.maxNewTokens = maxNewTokens;
+        this.sampler = sampler;
     }
 
     /** One question about one image. */
@@ -45,7 +53,7 @@ public final class Answerer {
                 images[i] = part.get(i).image();
             }
             Tensor pixels = processor.pixelValues(images);
-            for (int[] ids : policy.model().generate(prompts, pixels, Sampler.greedy(), maxNewTokens, new int[] {eos}, pad)) {
+            for (int[] ids : policy.model().generate(prompts, pixels, sampler, maxNewTokens, new int[] {eos}, pad)) {
                 out.add(tokenizer.decode(ids, true).strip());
             }
         }

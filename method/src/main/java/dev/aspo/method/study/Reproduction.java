@@ -342,7 +342,8 @@ public final class Reproduction {
         }
         // Constant lr after warm-up, in chunks of sftCheckEvery steps: after each chunk (from
         // sftMinSteps on) the model describes held-in scenes and training stops once at most
-        // sftTargetError of its sentences are wrong. When a compact LLaVA starts to use the image
+        // sftTargetError of its sentences are wrong and (sftTargetPopeF1 > 0) its validation POPE
+        // F1 has reached sftTargetPopeF1. When a compact LLaVA starts to use the image
         // depends on the seed (at 6000 steps one seed had 15% wrong sentences, another 78%), and
         // ASPO needs chosen answers that are good but not perfect.
         int total = 0;
@@ -369,10 +370,15 @@ public final class Reproduction {
                 if (total >= scale.sftSteps()) break;
                 continue;
             }
-            double err = heldInErrorRate(d, tok, LlavaPolicy.load(Trainer.latestCheckpoint(run)));
-            log.printf(Locale.ROOT, "[%s seed %d] sft step %d: %.1f%% of validation description sentences wrong%n", scale.name(), seed,
-                    total, 100 * err);
-            if (err <= scale.sftTargetError()) break;
+            LlavaPolicy policy = LlavaPolicy.load(Trainer.latestCheckpoint(run));
+            double err = heldInErrorRate(d, tok, policy);
+            // the yes/no answers ground later than the descriptions: POPE on the validation scenes too
+            double f1 = scale.sftTargetPopeF1() <= 0 ? Double.NaN
+                    : ModelEvaluation.run(policy, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), d.resolve("world-val"), scale.valScenes(), null)
+                            .get("pope_random_f1").asDouble();
+            log.printf(Locale.ROOT, "[%s seed %d] sft step %d: %.1f%% of validation description sentences wrong%s%n", scale.name(), seed,
+                    total, 100 * err, Double.isNaN(f1) ? "" : String.format(Locale.ROOT, ", validation POPE F1 %.3f", f1));
+            if (err <= scale.sftTargetError() && (Double.isNaN(f1) || f1 >= scale.sftTargetPopeF1())) break;
         }
     }
 

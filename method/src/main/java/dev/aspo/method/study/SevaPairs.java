@@ -13,6 +13,7 @@ import dev.aspo.method.world.Scene;
 import dev.aspo.method.world.SentenceJudgement;
 import dev.aspo.method.world.Verdict;
 import dev.aspo.models.hf.HfJson;
+import dev.aspo.models.generate.Sampler;
 import dev.aspo.models.image.ClipImageProcessor;
 import dev.aspo.models.image.RgbImage;
 import dev.aspo.models.tokenizer.Tokenizer;
@@ -29,7 +30,9 @@ import java.util.Random;
 /**
  * SeVa preference pairs from the SFT model's own answers: per scene it answers a describe
  * instruction on the clean image (chosen) and on a DDPM-noised copy, t = 500 of 1000 (rejected);
- * identical pairs are dropped and every sentence is labelled by the judge (for the oracle methods
+ * answers are greedy, or sampled at {@code pair_temperature} (seeded per world), which keeps the
+ * chosen answers wrong often enough once the SFT model has trained long enough to answer yes/no
+ * questions; identical pairs are dropped and every sentence is labelled by the judge (for the oracle methods
  * and the weights' AUROC; the other methods never see the labels). Training pairs come from the
  * training scenes, held-out pairs from the evaluation and the validation scenes.
  */
@@ -47,12 +50,11 @@ final class SevaPairs {
 
     void make(Path d, int seed, Tokenizer tok) throws IOException {
         LlavaPolicy sft = LlavaPolicy.load(Trainer.latestCheckpoint(d.resolve("sft")));
-        Answerer answerer = new Answerer(sft, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), 64);
         SequenceEncoder enc = new SequenceEncoder(tok, sft.eosId(), MAX_LENGTH);
         Files.createDirectories(d.resolve("pairs"));
-        PairStats train = pairs(d, "world", scale.pairScenes(), seed, answerer, enc, sft, d.resolve("pairs/train.jsonl"));
-        PairStats eval = pairs(d, "world-eval", scale.evalScenes(), seed + 17, answerer, enc, sft, d.resolve("pairs/eval.jsonl"));
-        pairs(d, "world-val", scale.valScenes(), seed + 29, answerer, enc, sft, d.resolve("pairs/val.jsonl"));
+        PairStats train = pairs(d, "world", scale.pairScenes(), seed, answerer(sft, tok, seed), enc, sft, d.resolve("pairs/train.jsonl"));
+        PairStats eval = pairs(d, "world-eval", scale.evalScenes(), seed + 17, answerer(sft, tok, seed + 17), enc, sft, d.resolve("pairs/eval.jsonl"));
+        pairs(d, "world-val", scale.valScenes(), seed + 29, answerer(sft, tok, seed + 29), enc, sft, d.resolve("pairs/val.jsonl"));
         ObjectNode n = JSON.createObjectNode();
         n.put("count", train.count);
         n.put("scenes", train.scenes);
@@ -65,6 +67,11 @@ final class SevaPairs {
         log.printf(Locale.ROOT, "[%s seed %d] %d pairs from %d scenes; chosen sentence error rate %.3f (rejected %.3f)%n",
                 scale.name(), seed, train.count, train.scenes, train.errorRate(), train.rejectedErrorRate());
         if (train.count == 0) throw new IllegalStateException(d + ": every SeVa pair was identical; no preference data");
+    }
+
+    private Answerer answerer(LlavaPolicy sft, Tokenizer tok, long seed) {
+        Sampler sampler = scale.pairTemperature() > 0 ? Sampler.sampling((float) scale.pairTemperature(), 0, 1f, seed * 7919L + 3) : Sampler.greedy();
+        return new Answerer(sft, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), 64, sampler);
     }
 
     private static final class PairStats {

@@ -63,21 +63,24 @@ import java.util.Map;
  * @param sftCheckEvery steps between checks
  * @param sftTargetError SFT stops at the first check where at most this share of the model's
  *                      description sentences (on held-in scenes) is wrong; 0: no checks
+ * @param sftTargetPopeF1 and (when above 0) at the first check where the model's POPE F1 on the validation
+ *                      scenes' random split is at least this: the yes/no answers ground later than the descriptions
  * @param pairScenes    training scenes the SFT model answers on to make SeVa pairs
+ * @param pairTemperature 0: the SeVa answers are greedy; above 0: sampled at this temperature
  * @param prefSteps     steps of each preference run (batch {@code prefBatch} pairs)
  * @param popeScenes    held-out scenes probed with POPE questions (per split)
  */
 public record StudyScale(String name, int trainScenes, int placeFirst, int sftProbes, int evalScenes, int valScenes, int clipSteps, int clipBatch, int clipCaptions,
                          int clipFoils, double clipLr, int clipWidth, int clipLayers, double clipPositionStd, int freezeVision, int visionLayer, int decoderLayers, int decoderWidth, int sftSteps,
-                         int sftMinSteps, int sftCheckEvery, double sftTargetError, int sftBatch, double sftLr,
-                         int pairScenes, int prefSteps, int prefBatch, double prefLr, int popeScenes) {
+                         int sftMinSteps, int sftCheckEvery, double sftTargetError, double sftTargetPopeF1, int sftBatch, double sftLr,
+                         int pairScenes, double pairTemperature, int prefSteps, int prefBatch, double prefLr, int popeScenes) {
 
-    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 1, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 3.0, 1, -3, 2, 128, 500, 500, 500, 0, 16, 1e-3,
-            64, 12, 8, 2e-5, 16);
-    public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 1, 200, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 16000, 2000, 500, 0.3,
-            16, 5e-4, 600, 150, 8, 2e-5, 120);
-    public static final StudyScale FULL = new StudyScale("full", 3000, 0, 1, 300, 100, 3000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 16000, 2000, 500, 0.3,
-            16, 5e-4, 1000, 250, 8, 2e-5, 200);
+    public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 1, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 3.0, 1, -3, 2, 128, 500, 500, 500, 0, 0, 16, 1e-3,
+            64, 0, 12, 8, 2e-5, 16);
+    public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 1, 200, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 2000, 500, 0.3,
+            0.75, 16, 5e-4, 600, 1.0, 150, 8, 2e-5, 120);
+    public static final StudyScale FULL = new StudyScale("full", 3000, 0, 1, 300, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 2000, 500, 0.3,
+            0.75, 16, 5e-4, 1000, 1.0, 250, 8, 2e-5, 200);
 
     /** The scale called {@code name} (smoke, small or full). */
     public static StudyScale of(String name) {
