@@ -78,9 +78,9 @@ public record StudyScale(String name, int trainScenes, int placeFirst, int sftPr
     public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 1, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 3.0, 1, -3, 2, 128, 500, 500, 500, 0, 0, 16, 1e-3,
             64, 0, 12, 8, 2e-5, 16);
     public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 1, 200, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 2000, 500, 0.3,
-            0.75, 16, 5e-4, 600, 1.0, 150, 8, 2e-5, 120);
+            0, 16, 5e-4, 600, 0, 150, 8, 2e-5, 120);
     public static final StudyScale FULL = new StudyScale("full", 3000, 0, 1, 300, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 2000, 500, 0.3,
-            0.75, 16, 5e-4, 1000, 1.0, 250, 8, 2e-5, 200);
+            0, 16, 5e-4, 1000, 0, 250, 8, 2e-5, 200);
 
     /** The scale called {@code name} (smoke, small or full). */
     public static StudyScale of(String name) {
