@@ -2,6 +2,7 @@ package dev.aspo.tensor.io;
 
 import dev.aspo.tensor.Backend;
 import dev.aspo.tensor.Backends;
+import dev.aspo.tensor.HalfFloats;
 import dev.aspo.tensor.Storage;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.cpu.CpuStorage;
