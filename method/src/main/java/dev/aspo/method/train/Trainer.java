@@ -78,6 +78,7 @@ public final class Trainer {
         this.console = console;
         this.lossConfig = mode == Mode.SFT ? null : cfg.lossConfig(mode == Mode.ASPO ? LossConfig.LossType.ASPO : LossConfig.LossType.DPO);
         this.referenceModel = mode == Mode.SFT ? null : referenceModel != null ? referenceModel : policy.copy();
+        if (this.referenceModel != null) this.referenceModel.module().toDtype(cfg.dtype(), name -> true);   // frozen: all of it
         if (mode == Mode.ASPO && !PolicyStep.oracle(lossConfig) && lossConfig.alpha() > 0 && similarity == null) {
             throw new IllegalArgumentException("aspo with alpha > 0 needs image-text similarities: set clip_model (or alpha 0)");
         }
@@ -114,7 +115,9 @@ public final class Trainer {
         PolicyData eval = cfg.isSet("eval_file") ? prepare(cfg.path("eval_file"), cacheDir) : null;
         if (train.skipped > 0) console.println("skipped " + train.skipped + " bad records of " + cfg.str("train_file"));
 
-        AdamW opt = new AdamW(trainable(policy, cfg.str("freeze")), cfg.adamW(), AdamW.biasesAndNorms());
+        Map<String, Tensor> trained = trainable(policy, cfg.str("freeze"));
+        policy.module().toDtype(cfg.dtype(), name -> !trained.containsKey(name));   // the frozen matrices, in dtype
+        AdamW opt = new AdamW(trained, cfg.adamW(), AdamW.biasesAndNorms());
         Checkpoints checkpoints = new Checkpoints(out, mode.key(), cfg, new Checkpoints.Weights() {
             @Override
             public void save(Path dir) throws IOException {
