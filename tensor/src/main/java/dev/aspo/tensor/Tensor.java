@@ -275,7 +275,9 @@ public final class Tensor {
         String what = name != null ? name + " " + Arrays.toString(shape) : describe();
         if (p == precision()) return this;
         if (viewOf != null) throw new IllegalStateException(what + " is a reshape view; convert the tensor it views");
-        if (node != null) throw new IllegalStateException(what + " was computed by " + node.op() + "; only a leaf (a weight) changes precision");
+        if (node != null) {
+            throw new IllegalStateException(what + " was computed by " + node.op() + "; only a leaf (a weight) changes precision");
+        }
         if (requiresGrad) {
             throw new IllegalStateException(what + " requires a gradient: only a frozen weight is held in " + p.torchName()
                     + " (requiresGrad(false) first)");

@@ -240,7 +240,7 @@ final class Gemm {
                 } else {
                     for (int q = 0; q < panels; q++) {
                         int cols = Math.min(NR, nc - q * NR);
-                        if (hb != null) packB(hb, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR);
+                        if (hb != null) packB(hb, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR, buf.w(kc));
                         else if (!direct || cols < NR) packB(b, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR);
                     }
                 }
@@ -253,7 +253,7 @@ final class Gemm {
                     // only a ragged last micro-panel is packed. A 16-bit A is always packed (widened).
                     boolean packed = panels >= PACK_A_PANELS || ha != null;
                     float[] ap = buf.a(packed ? micro * MR * kc : kc * MR);
-                    if (packed && ha != null) packAPanels(ha, ao, lda, transA, ic, mc, pc, kc, ap);
+                    if (packed && ha != null) packAPanels(ha, ao, lda, transA, ic, mc, pc, kc, ap, buf.w(kc));
                     else if (packed) packAPanels(a, ao, lda, transA, ic, mc, pc, kc, ap);
                     else if (mc % MR != 0) packA(a, ao, lda, transA, ic + mc / MR * MR, mc % MR, pc, kc, ap, 0);
                     for (int q = 0; q < panels; q++) {
@@ -877,9 +877,12 @@ final class Gemm {
         }
     }
 
-    /** {@link #packB} of a 16-bit B, widened as it is copied. */
+    /**
+     * {@link #packB} of a 16-bit B, widened as it is copied; a transposed B's rows are widened into
+     * {@code row} ({@code kc} floats) by whole vectors first, then scattered down the panel.
+     */
     private static void packB(HalfStorage b, int bo, int ldb, boolean transB, int pc, int kc, int j, int cols,
-                              float[] dst, int di) {
+                              float[] dst, int di, float[] row) {
         int w = width(cols);
         if (!transB) {
             int src = bo + pc * ldb + j;
@@ -890,8 +893,8 @@ final class Gemm {
             return;
         }
         for (int jj = 0; jj < cols; jj++) {
-            int src = bo + (j + jj) * ldb + pc;
-            for (int p = 0; p < kc; p++) dst[di + p * w + jj] = b.get(src + p);
+            b.widen(bo + (j + jj) * ldb + pc, row, 0, kc);
+            for (int p = 0; p < kc; p++) dst[di + p * w + jj] = row[p];
         }
         if (cols < w) {
             for (int p = 0; p < kc; p++) Arrays.fill(dst, di + p * w + cols, di + (p + 1) * w, 0f);
@@ -973,15 +976,15 @@ final class Gemm {
         }
     }
 
-    /** {@link #packAPanels} of a 16-bit A, widened as it is copied. */
+    /** {@link #packAPanels} of a 16-bit A, widened as it is copied (A's rows through {@code row}, {@code kc} floats). */
     private static void packAPanels(HalfStorage a, int ao, int lda, boolean transA, int i0, int rows, int pc, int kc,
-                                    float[] dst) {
+                                    float[] dst, float[] row) {
         for (int r0 = 0; r0 < rows; r0 += MR) {
             int h = Math.min(MR, rows - r0), d = r0 * kc;
             if (!transA) {
                 for (int t = 0; t < h; t++) {
-                    int src = ao + (i0 + r0 + t) * lda + pc;
-                    for (int p = 0; p < kc; p++) dst[d + p * MR + t] = a.get(src + p);
+                    a.widen(ao + (i0 + r0 + t) * lda + pc, row, 0, kc);
+                    for (int p = 0; p < kc; p++) dst[d + p * MR + t] = row[p];
                 }
             } else {
                 for (int p = 0, src = ao + pc * lda + i0 + r0; p < kc; p++, src += lda) {
