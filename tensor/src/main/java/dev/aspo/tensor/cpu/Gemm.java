@@ -240,7 +240,7 @@ final class Gemm {
                 } else {
                     for (int q = 0; q < panels; q++) {
                         int cols = Math.min(NR, nc - q * NR);
-                        if (hb != null) packB(hb, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR, buf.w(kc));
+                        if (hb != null) packB(hb, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR, buf.w(ROWS * kc));
                         else if (!direct || cols < NR) packB(b, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR);
                     }
                 }
@@ -877,12 +877,16 @@ final class Gemm {
         }
     }
 
+    /** Rows of a transposed 16-bit B widened together before they are transposed into a panel. */
+    private static final int ROWS = 8;
+
     /**
-     * {@link #packB} of a 16-bit B, widened as it is copied; a transposed B's rows are widened into
-     * {@code row} ({@code kc} floats) by whole vectors first, then scattered down the panel.
+     * {@link #packB} of a 16-bit B, widened as it is copied. A transposed B's rows are widened
+     * {@link #ROWS} at a time into {@code rows} ({@code ROWS * kc} floats) by whole vectors, then
+     * written into the panel k step by k step, {@code ROWS} adjacent floats each.
      */
     private static void packB(HalfStorage b, int bo, int ldb, boolean transB, int pc, int kc, int j, int cols,
-                              float[] dst, int di, float[] row) {
+                              float[] dst, int di, float[] rows) {
         int w = width(cols);
         if (!transB) {
             int src = bo + pc * ldb + j;
@@ -892,9 +896,12 @@ final class Gemm {
             }
             return;
         }
-        for (int jj = 0; jj < cols; jj++) {
-            b.widen(bo + (j + jj) * ldb + pc, row, 0, kc);
-            for (int p = 0; p < kc; p++) dst[di + p * w + jj] = row[p];
+        for (int j0 = 0; j0 < cols; j0 += ROWS) {
+            int h = Math.min(ROWS, cols - j0);
+            for (int r = 0; r < h; r++) b.widen(bo + (j + j0 + r) * ldb + pc, rows, r * kc, kc);
+            for (int p = 0, d = di + j0; p < kc; p++, d += w) {
+                for (int r = 0; r < h; r++) dst[d + r] = rows[r * kc + p];
+            }
         }
         if (cols < w) {
             for (int p = 0; p < kc; p++) Arrays.fill(dst, di + p * w + cols, di + (p + 1) * w, 0f);

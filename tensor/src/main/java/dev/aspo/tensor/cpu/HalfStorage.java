@@ -95,7 +95,21 @@ public final class HalfStorage implements Storage {
             }
             for (; i < n; i++) dst[at + i] = Float.intBitsToFloat(bits[from + i] << 16);
         } else {
-            for (int i = 0; i < n; i++) dst[at + i] = HalfFloats.f16ToF32(bits[from + i]);
+            // HalfFloats.f16ToF32 lane by lane, its branches as masks: normals (and infinities and
+            // NaNs, exponent 31) move the exponent and mantissa up 13 bits and rebias; subnormals
+            // and zeros are m * 2^-24, exact in float32; the sign goes on top of either.
+            int i = 0;
+            for (int end = S.loopBound(n); i < end; i += S.length()) {
+                IntVector h = (IntVector) ShortVector.fromArray(S, bits, from + i).convertShape(VectorOperators.S2I, I, 0);
+                IntVector abs = h.and(0x7FFF);
+                IntVector normal = abs.lanewise(VectorOperators.LSHL, 13).add(112 << 23);
+                normal = normal.add(112 << 23, abs.compare(VectorOperators.GE, 0x7C00));    // exponent 31 -> 255
+                IntVector subnormal = ((FloatVector) abs.convert(VectorOperators.I2F, 0)).mul(0x1p-24f).reinterpretAsInts();
+                normal.blend(subnormal, abs.compare(VectorOperators.LT, 0x0400))
+                        .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16))
+                        .reinterpretAsFloats().intoArray(dst, at + i);
+            }
+            for (; i < n; i++) dst[at + i] = HalfFloats.f16ToF32(bits[from + i]);
         }
     }
 
