@@ -328,7 +328,8 @@ public final class Tensor {
         String op = StackWalker.getInstance().walk(frames -> frames
                 .filter(f -> !f.getClassName().equals(Tensor.class.getName()))
                 .findFirst()
-                .map(f -> simpleName(f.getClassName()) + "." + methodName(f.getMethodName()))
+                .map(f -> f.getMethodName().equals("<init>") ? "new " + simpleName(f.getClassName())
+                        : simpleName(f.getClassName()) + "." + methodName(f.getMethodName()))
                 .orElse("an op"));
         return new IllegalArgumentException(op + " cannot read " + describe() + ": it is held in " + precision().torchName()
                 + " (a frozen weight), and only matrix multiplies and row lookups (embeddings) read "
