@@ -2,6 +2,7 @@ package dev.aspo.tensor;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -44,7 +45,9 @@ public final class Autograd {
     /** True when an op on {@code inputs} must record itself: grad mode on and some input needs a gradient. */
     public static boolean isRecording(Tensor... inputs) {
         if (!enabled()) return false;
-        for (Tensor t : inputs) if (t != null && needsGrad(t)) return true;
+        for (Tensor t : inputs) {
+            if (t != null && needsGrad(t)) return !Checkpoint.suppresses();   // a checkpointed layer's first forward keeps no graph
+        }
         return false;
     }
 
@@ -83,9 +86,28 @@ public final class Autograd {
         }
         if (seed == null) root.backend().fill(root.gradBuffer(), 0, 1, 1f);
         else root.backend().axpy(1f, seed.storage(), root.gradBuffer(), root.numel());
+        run(root, Long.MIN_VALUE, null);
+    }
 
-        List<Tensor> order = topologicalOrder(root);
+    /**
+     * The backward pass of a layer {@link Checkpoint} recomputed: {@code seed} (the gradient that
+     * reached the layer's output in the enclosing pass) into {@code root}, then the graph the
+     * recomputation made, which must not reach any node made before it (serial {@code first}): the
+     * layer's inputs are leaves that share their gradient buffers with the enclosing graph's
+     * tensors. Nothing outside the layer can read its graph's tensors, so inside a
+     * {@link BufferPool#step} scope their buffers go back to the pool at once, for the next
+     * layer's recomputation.
+     */
+    static void backwardRecomputed(Tensor root, Storage seed, long first, String layer) {
+        root.backend().axpy(1f, seed, root.gradBuffer(), root.numel());
+        run(root, first, layer);
+    }
+
+    /** The pass from {@code root}; {@code layer} names a recomputed layer (null for an ordinary pass). */
+    private static void run(Tensor root, long first, String layer) {
+        List<Tensor> order = topologicalOrder(root, first, layer);
         Map<Integer, ArrayDeque<Storage>> free = new HashMap<>();
+        Map<Integer, ArrayDeque<Storage>> enclosing = FREE_GRADS.get();   // a recomputed layer's pass runs inside another
         FREE_GRADS.set(free);
         try {
             // Reverse topological order: every consumer of t (views of t included) has run before t,
@@ -98,7 +120,8 @@ public final class Autograd {
                 if (g != null) free.computeIfAbsent(t.numel(), n -> new ArrayDeque<>()).push(g);
             }
         } finally {
-            FREE_GRADS.remove();
+            if (enclosing == null) FREE_GRADS.remove();
+            else FREE_GRADS.set(enclosing);
         }
         List<Storage> saved = new ArrayList<>();
         for (Tensor t : order) {          // free the graph: intermediate gradients and saved buffers
@@ -106,7 +129,8 @@ public final class Autograd {
             t.node = null;
             t.releaseGrad();
         }
-        BufferPool.backwardDone(order, free.values(), saved);
+        if (layer == null) BufferPool.backwardDone(order, free.values(), saved);
+        else BufferPool.recomputedBackwardDone(order, free.values(), saved);
     }
 
     /**
@@ -122,8 +146,11 @@ public final class Autograd {
         return s;
     }
 
-    /** Tensors with a node, each after all of its inputs (iterative DFS: graphs can be deep). */
-    private static List<Tensor> topologicalOrder(Tensor root) {
+    /**
+     * Tensors with a node, each after all of its inputs (iterative DFS: graphs can be deep). A node
+     * made before {@code first} is an error naming {@code layer} (see {@link #backwardRecomputed}).
+     */
+    private static List<Tensor> topologicalOrder(Tensor root, long first, String layer) {
         List<Tensor> order = new ArrayList<>();
         Map<Tensor, Boolean> seen = new IdentityHashMap<>();
         ArrayDeque<Object[]> stack = new ArrayDeque<>();
@@ -138,6 +165,11 @@ public final class Autograd {
                 frame[1] = next + 1;
                 Tensor in = inputs[next];
                 if (in != null && in.node != null && seen.put(in, Boolean.TRUE) == null) {
+                    if (in.node.serial < first) {
+                        throw new IllegalStateException("checkpoint " + layer + ": the layer used a tensor " + Arrays.toString(in.shape())
+                                + " that an op outside it computed (" + in.node.op() + ") without taking it as an input;"
+                                + " pass it among the checkpoint's inputs");
+                    }
                     stack.push(new Object[] {in, 0});
                 }
             } else {
@@ -146,5 +178,41 @@ public final class Autograd {
             }
         }
         return Collections.unmodifiableList(order);
+    }
+
+    /**
+     * What the graph behind {@code root} holds for its backward: {@code nodes} recorded ops, and
+     * {@code floats} the size of the distinct buffers it keeps alive beyond the parameters (the
+     * outputs of its ops, the inputs that want no gradient, the buffers ops saved). For tests and
+     * diagnostics: activation checkpointing shows here as a smaller graph.
+     */
+    public record GraphSize(int nodes, long floats) {}
+
+    public static GraphSize graphSize(Tensor root) {
+        if (root.node == null) return new GraphSize(0, 0);
+        List<Tensor> order = topologicalOrder(root, Long.MIN_VALUE, null);
+        Map<Storage, Boolean> kept = new IdentityHashMap<>();
+        for (Tensor t : order) {
+            kept.put(t.storage(), Boolean.TRUE);
+            if (t.node.saved != null) for (Storage s : t.node.saved) kept.put(s, Boolean.TRUE);
+            for (Tensor in : t.node.inputs) {
+                if (in != null && in.node == null && !in.requiresGrad()) kept.put(in.storage(), Boolean.TRUE);
+            }
+        }
+        long floats = 0;
+        for (Storage s : kept.keySet()) floats += s.size();
+        return new GraphSize(order.size(), floats);
+    }
+
+    /** Turns grad mode on for a recomputation whatever scope it runs in; returns what {@link #restoreGradMode} takes. */
+    static int forceGradMode() {
+        int[] d = DISABLED.get();
+        int was = d[0];
+        d[0] = 0;
+        return was;
+    }
+
+    static void restoreGradMode(int was) {
+        DISABLED.get()[0] = was;
     }
 }

@@ -58,6 +58,8 @@ public final class BufferPool {
     /** Free buffers by length: given back by the previous scope, and given back during this one. */
     private Map<Integer, ArrayDeque<Storage>> previous = new HashMap<>();
     private Map<Integer, ArrayDeque<Storage>> current = new HashMap<>();
+    /** The checkpointed layer's first forward running on this thread, or null. */
+    private LayerForward layerForward;
     /** Buffers this thread's scopes had to take from the backend (pool misses); for tests. */
     long freshAllocations;
 
@@ -118,7 +120,61 @@ public final class BufferPool {
             backend.fill(s, 0, n, 0f);
         }
         p.handedOut.put(s, new int[1]);
+        if (p.layerForward != null) p.layerForward.handed.add(s);
         return s;
+    }
+
+    /**
+     * A {@link Checkpoint}ed layer's first forward, which records no graph: the buffers handed out
+     * during it and the tensors made during it over buffers of the scope.
+     */
+    static final class LayerForward {
+        private final BufferPool pool;
+        private final List<Storage> handed = new ArrayList<>();
+        private final List<Tensor> wrappers = new ArrayList<>();
+        private final List<Storage> wrapped = new ArrayList<>();
+
+        private LayerForward(BufferPool pool) {
+            this.pool = pool;
+        }
+
+        /**
+         * The layer returned {@code out} (null: it threw). Its intermediates are dead: a checkpointed
+         * layer is a function of its inputs and keeps nothing it made, which is the same promise a
+         * closed scope makes of its graph. So the tensors it made go out of the count of wrappers,
+         * and the buffers it took go back to the pool (their tensors are marked released: a use
+         * would throw rather than read another tensor's values), except {@code out}'s buffer and
+         * every tensor over it. Without this the scope would hold every layer's intermediates
+         * until it closes, which is what checkpointing is there to avoid.
+         */
+        void end(Tensor out) {
+            BufferPool p = pool;
+            p.layerForward = null;
+            if (out == null) return;
+            Storage keep = out.storageUnchecked();
+            Map<Storage, Boolean> mine = new IdentityHashMap<>();
+            for (Storage s : handed) mine.put(s, Boolean.TRUE);
+            for (int i = 0; i < wrappers.size(); i++) {
+                Storage s = wrapped.get(i);
+                if (s == keep) continue;
+                int[] count = p.handedOut.get(s);
+                if (count != null) count[0]--;
+                if (mine.containsKey(s)) wrappers.get(i).release();
+            }
+            for (Storage s : handed) {
+                int[] count = p.handedOut.get(s);
+                if (s != keep && count != null && count[0] == 0) p.giveBack(s);
+            }
+        }
+    }
+
+    /** Starts a {@link LayerForward} on this thread (one at a time); null outside a scope, where nothing is pooled. */
+    static LayerForward layerForward() {
+        BufferPool p = POOL.get();
+        if (p.depth == 0) return null;
+        if (p.layerForward != null) throw new IllegalStateException("a checkpointed layer's forward is already running on this thread");
+        p.layerForward = new LayerForward(p);
+        return p.layerForward;
     }
 
     private static Storage take(Map<Integer, ArrayDeque<Storage>> free, Backend backend, int n) {
@@ -135,11 +191,16 @@ public final class BufferPool {
     }
 
     /** A tensor now wraps {@code s} (the op output itself, or a detach(), a plain reshape, a Tensor.of). */
-    static void wrapped(Storage s) {
+    static void wrapped(Tensor t, Storage s) {
         BufferPool p = POOL.get();
         if (p.depth == 0) return;
         int[] count = p.handedOut.get(s);
-        if (count != null) count[0]++;
+        if (count == null) return;
+        count[0]++;
+        if (p.layerForward != null) {
+            p.layerForward.wrappers.add(t);
+            p.layerForward.wrapped.add(s);
+        }
     }
 
     /**
@@ -155,6 +216,30 @@ public final class BufferPool {
             for (Storage g : q) p.giveBackUnwrapped(g);
         }
         for (Storage s : saved) p.giveBackUnwrapped(s);
+    }
+
+    /**
+     * The backward pass of a recomputed layer ({@link Autograd#backwardRecomputed}) finished: as
+     * {@link #backwardDone}, and the graph's own outputs go back at once (no caller can hold one:
+     * the layer's graph is private to the recomputation), so the next layer's recomputation reuses
+     * them instead of the scope keeping every layer's until it closes.
+     */
+    static void recomputedBackwardDone(List<Tensor> graph, Iterable<ArrayDeque<Storage>> deadGrads, List<Storage> saved) {
+        BufferPool p = POOL.get();
+        if (p.depth == 0) return;
+        for (ArrayDeque<Storage> q : deadGrads) {
+            for (Storage g : q) p.giveBackUnwrapped(g);
+        }
+        for (Storage s : saved) p.giveBackUnwrapped(s);
+        for (Tensor t : graph) {
+            if (t.isView()) continue;          // released with its source
+            Storage s = t.storage();
+            int[] count = p.handedOut.get(s);
+            if (count != null && count[0] == 1) {
+                t.release();
+                p.giveBack(s);
+            }
+        }
     }
 
     /** Gives {@code s} back if this scope handed it out and no tensor ever wrapped it. */

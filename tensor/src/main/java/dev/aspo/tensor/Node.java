@@ -1,11 +1,18 @@
 package dev.aspo.tensor;
 
+import java.util.concurrent.atomic.AtomicLong;
+
 /**
  * One recorded op in the autograd graph: its name, its inputs, and the function that pushes the
  * output's gradient into the inputs' gradient buffers.
  */
 public final class Node {
+    /** Numbers nodes in the order they were made (on any thread): a recomputed layer's graph is what was made after it began. */
+    private static final AtomicLong MADE = new AtomicLong();
+
     private final String op;
+    /** This node's place in the order nodes were made ({@link #MADE}). */
+    final long serial = MADE.getAndIncrement();
     final Tensor[] inputs;
     final Backward backward;
     /** Buffers only {@link #backward} reads (never wrapped in a tensor); dead once the node is freed. */
@@ -16,6 +23,11 @@ public final class Node {
         this.inputs = inputs;
         this.backward = backward;
         this.saved = saved;
+    }
+
+    /** The serial the next node will get: every node made from now on has one at least this large. */
+    static long nextSerial() {
+        return MADE.get();
     }
 
     public String op() {

@@ -52,7 +52,7 @@ public final class Tensor {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n
                     + " elements but the storage has " + storage.size());
         }
-        if (ownsWrap) BufferPool.wrapped(storage);
+        if (ownsWrap) BufferPool.wrapped(this, storage);
     }
 
     // ---- creation ---------------------------------------------------------------------------
@@ -214,6 +214,11 @@ public final class Tensor {
                     + " was used after its BufferPool.step() scope closed, and its buffer now holds another step's values;"
                     + " read it, or detach() it, inside the step");
         }
+    }
+
+    /** The storage without the released check (for {@link BufferPool}'s bookkeeping). */
+    Storage storageUnchecked() {
+        return storage;
     }
 
     public Backend backend() {
@@ -455,6 +460,18 @@ public final class Tensor {
     /** The same values, cut from the graph (shares storage). */
     public Tensor detach() {
         return new Tensor(storageOfAnyPrecision(), shape, null);
+    }
+
+    /**
+     * A leaf over this tensor's storage that shares its gradient buffer, with {@code wantsGrad} as
+     * its {@link #requiresGrad()}: what a {@link Checkpoint}ed layer is recomputed on, so that its
+     * graph ends there and its gradients land in this tensor's buffer as if the layer had been
+     * recorded on this tensor. Not counted as a wrapper of the storage (it lives only in the recomputation).
+     */
+    Tensor gradientAlias(boolean wantsGrad) {
+        Tensor a = new Tensor(storage(), shape, viewOf != null ? viewOf : this, false);
+        a.requiresGrad = wantsGrad;
+        return a;
     }
 
     boolean isView() {

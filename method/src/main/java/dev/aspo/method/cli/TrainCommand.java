@@ -77,7 +77,8 @@ final class TrainCommand implements Callable<Integer> {
         Path tokFile = cfg.isSet("tokenizer") ? cfg.path("tokenizer") : modelDir.resolve("tokenizer.json");
         if (!Files.isRegularFile(tokFile)) throw new IllegalArgumentException(tokFile + ": no tokenizer (set tokenizer)");
         Tokenizer tokenizer = Tokenizer.fromFile(tokFile);
-        PolicyModel reference = m == Trainer.Mode.SFT ? null
+        // a LoRA run's reference is the base model: the policy with its adapters off, no second copy
+        PolicyModel reference = m == Trainer.Mode.SFT || Trainer.referenceIsBaseModel(cfg) ? null
                 : PolicyModels.load(cfg.isSet("reference") ? cfg.path("reference") : modelDir);
         SimilaritySource sim = null;
         if (m == Trainer.Mode.ASPO && cfg.number("alpha") > 0 && cfg.isSet("clip_model")) {

@@ -45,6 +45,14 @@ final class Comparisons {
         return stats.compare(a, b, SceneUnits.LOWER_IS_BETTER.get(metric));
     }
 
+    /** Per seed, the half-width of {@code method} minus {@code baseline}'s 95% interval on that seed's scenes. */
+    double[] seedHalfWidths(String method, String baseline, String metric) {
+        List<PairedStatistics.Units> a = new ArrayList<>(), b = new ArrayList<>();
+        for (var seed : units.get(method)) a.add(seed.get(metric));
+        for (var seed : units.get(baseline)) b.add(seed.get(metric));
+        return stats.seedHalfWidths(a, b);
+    }
+
     static ObjectNode json(PairedStatistics.Result r) {
         ObjectNode o = JSON.createObjectNode();
         o.put("mean", r.mean());
@@ -62,6 +70,8 @@ final class Comparisons {
             if (m.equals("sft") || m.equals("dpo")) continue;
             ObjectNode mo = p.putObject(m);
             for (String k : SceneUnits.METRICS) mo.set(k, json(compare(m, "dpo", k)));
+            var widths = ((ObjectNode) mo.get("chair_i")).putArray("seed_ci_half_width");   // the scenes' precision, per seed
+            for (double w : seedHalfWidths(m, "dpo", "chair_i")) widths.add(w);
         }
         return p;
     }

@@ -58,6 +58,32 @@ public final class PairedStatistics {
     }
 
     /**
+     * Per seed, half the width of the 95% bootstrap interval of the method's difference from the
+     * baseline on that seed's scenes alone (scenes resampled, both methods on the same draw): how
+     * precisely one seed's held-out scenes measure the difference, which sets how many scenes a
+     * study needs.
+     */
+    public double[] seedHalfWidths(List<Units> method, List<Units> baseline) {
+        if (method.size() != baseline.size()) throw new IllegalArgumentException("need the same seeds for both, got " + method.size() + " and " + baseline.size());
+        RandomGenerator rng = new Well19937c(seed + 1);
+        double[] out = new double[method.size()];
+        for (int s = 0; s < out.length; s++) {
+            int n = method.get(s).num().length;
+            if (baseline.get(s).num().length != n) throw new IllegalArgumentException("seed " + (s + 1) + ": the methods were judged on different scenes");
+            double[] boot = new double[resamples];
+            int[] drawn = new int[n];
+            for (int r = 0; r < resamples; r++) {
+                for (int j = 0; j < n; j++) drawn[j] = rng.nextInt(n);
+                boot[r] = method.get(s).ratio(drawn) - baseline.get(s).ratio(drawn);
+            }
+            Percentile pct = new Percentile();
+            pct.setData(boot);
+            out[s] = (pct.evaluate(97.5) - pct.evaluate(2.5)) / 2;
+        }
+        return out;
+    }
+
+    /**
      * @param method        per seed the method's units
      * @param baseline      per seed the baseline's units on the same scenes
      * @param lowerIsBetter whether a negative difference favours the method (CHAIR, attribute errors)

@@ -181,6 +181,13 @@ public final class StudyReport {
                 }
                 b.append("\n");
             }
+            JsonNode w = paired.path("aspo").path("chair_i").path("seed_ci_half_width");
+            if (w.isArray() && w.size() > 0) {
+                List<String> pts = new ArrayList<>();
+                for (JsonNode x : w) pts.add(String.format(Locale.ROOT, "%.2f", 100 * x.asDouble()));
+                b.append("\nWithin one seed, the held-out scenes measure ASPO minus DPO on CHAIR_i to ± ").append(String.join(", ", pts))
+                        .append(" points (95% bootstrap over that seed's scenes, per seed).\n");
+            }
         }
         JsonNode wa = root.get("weight_auroc");
         if (wa.size() > 0) {

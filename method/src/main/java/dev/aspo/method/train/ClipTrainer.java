@@ -70,6 +70,10 @@ public final class ClipTrainer {
         this.tokenizer = tokenizer;
         this.processor = processor;
         this.console = console;
+        if (LoraSettings.of(cfg) != null) {
+            throw new IllegalArgumentException("lora: LoRA adapters are trained for sft, dpo and aspo; clip trains the whole model");
+        }
+        model.setGradientCheckpointing(cfg.bool("gradient_checkpointing"));
     }
 
     public record Result(long steps, Path lastCheckpoint) {}

@@ -29,6 +29,11 @@ public final class LlamaPolicy implements PolicyModel {
     }
 
     @Override
+    public void setGradientCheckpointing(boolean on) {
+        model.setGradientCheckpointing(on);
+    }
+
+    @Override
     public Module module() {
         return model;
     }

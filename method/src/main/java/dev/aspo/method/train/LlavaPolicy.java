@@ -107,6 +107,11 @@ public final class LlavaPolicy implements PolicyModel {
     }
 
     @Override
+    public void setGradientCheckpointing(boolean on) {
+        model.setGradientCheckpointing(on);
+    }
+
+    @Override
     public Module module() {
         return model;
     }

@@ -56,6 +56,15 @@ public interface PolicyModel {
         return prompt;
     }
 
+    /**
+     * Activation checkpointing ({@code gradient_checkpointing}): every decoder layer, and a vision
+     * tower's encoder layers, keep only their input and run again in the backward; the gradients
+     * are the same to the last bit. Not supported by default.
+     */
+    default void setGradientCheckpointing(boolean on) {
+        if (on) throw new UnsupportedOperationException("gradient_checkpointing is not supported by " + getClass().getSimpleName());
+    }
+
     /** Copies every parameter of {@code other} (same architecture) into this model. */
     default void loadWeightsFrom(Module other) {
         for (var e : other.namedParameters().entrySet()) module().copyFrom(e.getKey(), e.getValue());

@@ -36,6 +36,8 @@ final class PolicyStep implements TrainingTask, AutoCloseable {
     private final PolicyModel policy;
     private final PolicyData train, eval;
     private final StepGraph<Micro, DeviceResult> graph;
+    /** The adapters a LoRA run trains (null: none): dropout while training, none in evaluation. */
+    private final LoraTraining lora;
 
     /** Steps whose device work was a task-graph replay. */
     long replayedSteps;
@@ -44,9 +46,11 @@ final class PolicyStep implements TrainingTask, AutoCloseable {
      * @param lossConfig DPO's or ASPO's loss (null: SFT)
      * @param eval       the evaluation data, or null
      * @param opt        zeroed inside a recorded step ({@code task_graph: true})
+     * @param lora       the adapters of a LoRA run, or null
      */
     PolicyStep(TrainConfig cfg, LossConfig lossConfig, PolicyModel policy, PolicyData train, PolicyData eval, AdamW opt,
-               PrintStream console) {
+               LoraTraining lora, PrintStream console) {
+        this.lora = lora;
         this.cfg = cfg;
         this.lossConfig = lossConfig;
         this.policy = policy;
@@ -62,18 +66,21 @@ final class PolicyStep implements TrainingTask, AutoCloseable {
 
     @Override
     public MicroResult forwardBackward(int[] idx, long step, float share) {
+        if (lora != null) lora.train(step);
         Batch b = batch(train, idx);
         return new MicroResult(lossAndMetrics(train, idx, b, step, share, true), b.tokens);
     }
 
     @Override
     public Map<String, Double> evaluate(int[] idx, long step) {
+        if (lora != null) lora.eval();
         return lossAndMetrics(eval, idx, batch(eval, idx), step, 1f, false);
     }
 
     @Override
     public List<MicroResult> forwardBackwardStep(List<int[]> micro, long step) {
         if (graph == null) return null;
+        if (lora != null) lora.train(step);   // no dropout with a task graph: the mode only
         List<Micro> batches = new ArrayList<>();
         for (int[] idx : micro) batches.add(new Micro(idx, batch(train, idx)));
         List<DeviceResult> results = graph.run(batches);

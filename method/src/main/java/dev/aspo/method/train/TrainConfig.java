@@ -62,7 +62,10 @@ public final class TrainConfig {
         d.put("adam_eps", "1e-8");
         d.put("max_grad_norm", "1.0");      // 0 disables clipping
         d.put("freeze", "");                // comma-separated parameter-name prefixes not to train (e.g. vision_tower.)
-        d.put("dtype", "float32");          // frozen weight matrices (reference model, freeze): float32 | bfloat16 | float16 (cpu)
+        d.put("dtype", "float32");          // weight matrices not trained (reference, freeze, a LoRA base): float32 | bfloat16 | float16 (cpu)
+        d.put("gradient_checkpointing", "false"); // keep each layer's input only, recompute the layer in the backward
+        // the lora block (LoraSettings): PEFT's names; all unset: no adapters, the whole model trains
+        for (String k : LoraSettings.KEYS) d.put(LoraSettings.PREFIX + k, "");
         d.put("eval_every", "0");           // steps; 0: only at the end (when eval_file is set)
         d.put("save_every", "0");           // steps; 0: only at the end
         d.put("max_shard_size", "");        // checkpoint weights in shards of at most this (5GB, 500MB, bytes); default: one file
@@ -121,6 +124,10 @@ public final class TrainConfig {
             for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
                 var e = it.next();
                 JsonNode n = e.getValue();
+                if (e.getKey().equals("lora")) {
+                    putLoraBlock(v, n, file.toString());
+                    continue;
+                }
                 if (n.isContainerNode()) throw new IllegalArgumentException(file + ": key " + e.getKey() + " must have a plain value");
                 put(v, e.getKey(), n.isNull() ? "" : n.asText(), file.toString());
             }
@@ -134,7 +141,35 @@ public final class TrainConfig {
     private static void put(Map<String, String> v, String key, String value, String where) {
         String k = key.replace('-', '_');
         if (!DEFAULTS.containsKey(k)) throw new IllegalArgumentException(where + ": unknown config key " + key + " (keys: " + String.join(", ", DEFAULTS.keySet()) + ")");
-        v.put(k, value);
+        v.put(k, LoraSettings.isModules(k) ? LoraSettings.modulesFromText(value) : value);
+    }
+
+    /** A file's {@code lora:} mapping, as {@code lora.<key>} values; modules lists and patterns kept as JSON. */
+    private static void putLoraBlock(Map<String, String> v, JsonNode block, String where) {
+        if (block.isNull() || block.isContainerNode() && block.isEmpty() || block.isTextual() && block.textValue().isBlank()) {
+            throw new IllegalArgumentException(where + ": the lora block is empty; give lora.target_modules (the layers that get"
+                    + " adapters) or lora.adapter");
+        }
+        if (!block.isObject()) {
+            throw new IllegalArgumentException(where + ": lora must be a mapping of LoRA settings (" + String.join(", ", LoraSettings.KEYS)
+                    + "), got " + block);
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = block.fields(); it.hasNext(); ) {
+            var e = it.next();
+            String key = LoraSettings.PREFIX + e.getKey();
+            JsonNode n = e.getValue();
+            if (!DEFAULTS.containsKey(key)) {
+                throw new IllegalArgumentException(where + ": unknown key " + key + " (lora keys: " + String.join(", ", LoraSettings.KEYS) + ")");
+            }
+            if (LoraSettings.isModules(key) && (n.isArray() || n.isTextual())) {
+                v.put(key, n.toString());
+            } else if (n.isContainerNode()) {
+                throw new IllegalArgumentException(where + ": key " + key + " must have a plain value"
+                        + (LoraSettings.isModules(key) ? " (a list of module names or a regular expression)" : ""));
+            } else {
+                put(v, key, n.isNull() ? "" : n.asText(), where);
+            }
+        }
     }
 
     private void validate() {
@@ -177,6 +212,7 @@ public final class TrainConfig {
         if (!(number("nll_weight") >= 0) || Double.isInfinite(number("nll_weight"))) {
             throw new IllegalArgumentException("nll_weight must be a finite number >= 0, got " + str("nll_weight"));
         }
+        LoraSettings.of(this);
     }
 
     public String str(String key) {
@@ -272,9 +308,25 @@ public final class TrainConfig {
         return Collections.unmodifiableMap(values);
     }
 
+    /** The settings as a config file holds them: the {@code lora.*} keys that are set as a {@code lora} block. */
     public ObjectNode toJson() {
         ObjectNode o = JSON.createObjectNode();
-        values.forEach(o::put);
+        ObjectNode lora = null;
+        for (var e : values.entrySet()) {
+            String k = e.getKey();
+            if (!k.startsWith(LoraSettings.PREFIX)) {
+                o.put(k, e.getValue());
+            } else if (!e.getValue().isEmpty()) {
+                if (lora == null) lora = o.putObject("lora");
+                String name = k.substring(LoraSettings.PREFIX.length());
+                try {
+                    if (LoraSettings.isModules(k)) lora.set(name, JSON.readTree(e.getValue()));
+                    else lora.put(name, e.getValue());
+                } catch (JsonProcessingException x) {
+                    throw new IllegalStateException(k + " holds " + e.getValue() + ", not JSON", x);
+                }
+            }
+        }
         return o;
     }
 

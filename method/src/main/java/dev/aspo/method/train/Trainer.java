@@ -54,6 +54,8 @@ public final class Trainer {
     private final SimilaritySource similarity;
     private final PrintStream console;
     private final LossConfig lossConfig;
+    /** The adapters a {@code lora} block trains (null: the model itself trains). */
+    private final LoraTraining lora;
     private StepListener listener = StepListener.NONE;
 
     /** Steps whose device work was a task-graph replay ({@code task_graph: true}; for tests). */
@@ -65,7 +67,8 @@ public final class Trainer {
     /**
      * @param referenceModel the reference (null: a copy of {@code policy} as it is now, which is right for a new
      *                       run; a resumed run must pass the run's initial model, as the CLI does by loading the
-     *                       {@code reference}/{@code model} directory)
+     *                       {@code reference}/{@code model} directory; with a {@code lora} block, null is the
+     *                       policy's base model, its adapters off, for new and resumed runs alike)
      * @param similarity     the S_i source for ASPO with adaptive weights and alpha &gt; 0, else may be null
      */
     public Trainer(Mode mode, TrainConfig cfg, PolicyModel policy, PolicyModel referenceModel, Tokenizer tokenizer,
@@ -77,8 +80,25 @@ public final class Trainer {
         this.similarity = similarity;
         this.console = console;
         this.lossConfig = mode == Mode.SFT ? null : cfg.lossConfig(mode == Mode.ASPO ? LossConfig.LossType.ASPO : LossConfig.LossType.DPO);
-        this.referenceModel = mode == Mode.SFT ? null : referenceModel != null ? referenceModel : policy.copy();
+        LoraSettings loraSettings = LoraSettings.of(cfg);
+        this.lora = loraSettings == null ? null : new LoraTraining(loraSettings, policy, cfg.integer("seed"));
+        this.referenceModel = mode == Mode.SFT ? null : referenceModel != null ? referenceModel
+                : lora != null ? lora.reference() : policy.copy();
         if (this.referenceModel != null) this.referenceModel.module().toDtype(cfg.dtype(), name -> true);   // frozen: all of it
+        if (lora != null && cfg.isSet("freeze")) {
+            throw new IllegalArgumentException("freeze cannot be set with a lora block: LoRA trains the adapters only (lora.exclude_modules"
+                    + " leaves layers without an adapter)");
+        }
+        if (lora != null && cfg.bool("task_graph") && loraSettings.dropout()) {
+            throw new IllegalArgumentException(TASK_GRAPH_DROPOUT);
+        }
+        if (cfg.bool("gradient_checkpointing")) {
+            if (cfg.bool("task_graph")) {
+                throw new IllegalArgumentException("gradient_checkpointing: true is not recorded in a task graph yet: set task_graph: false"
+                        + " or gradient_checkpointing: false");
+            }
+            policy.setGradientCheckpointing(true);
+        }
         if (mode == Mode.ASPO && !PolicyStep.oracle(lossConfig) && lossConfig.alpha() > 0 && similarity == null) {
             throw new IllegalArgumentException("aspo with alpha > 0 needs image-text similarities: set clip_model (or alpha 0)");
         }
@@ -99,6 +119,9 @@ public final class Trainer {
         }
     }
 
+    private static final String TASK_GRAPH_DROPOUT = "task_graph: true cannot train with lora.lora_dropout > 0 (a replayed step would"
+            + " repeat the recorded step's dropout masks): set lora.lora_dropout: 0 or task_graph: false";
+
     /** Tells {@code l} after every step (besides the console progress). */
     public void onStep(StepListener l) {
         this.listener = l == null ? StepListener.NONE : l;
@@ -109,16 +132,22 @@ public final class Trainer {
 
     /** Trains from scratch ({@code resume} null) or from the latest checkpoint under {@code resume}. */
     public Result run(Path resume) throws IOException {
+        if (lora != null) {
+            lora.attach();   // before anything is written: a target that fits no layer stops here
+            if (cfg.bool("task_graph") && lora.dropout()) {   // a continued adapter's dropout is known once it is read
+                throw new IllegalArgumentException(TASK_GRAPH_DROPOUT + " (lora_dropout of lora.adapter " + cfg.str("lora.adapter") + ")");
+            }
+        }
         Path out = RunDirectory.open(cfg, resume, console);   // refuses to mix two runs; removes leftovers of a crash
         Path cacheDir = cfg.isSet("cache_dir") ? cfg.path("cache_dir") : out.resolve("cache");
         PolicyData train = prepare(cfg.requirePath("train_file"), cacheDir);
         PolicyData eval = cfg.isSet("eval_file") ? prepare(cfg.path("eval_file"), cacheDir) : null;
         if (train.skipped > 0) console.println("skipped " + train.skipped + " bad records of " + cfg.str("train_file"));
 
-        Map<String, Tensor> trained = trainable(policy, cfg.str("freeze"));
-        policy.module().toDtype(cfg.dtype(), name -> !trained.containsKey(name));   // the frozen matrices, in dtype
+        Map<String, Tensor> trained = lora != null ? lora.trainable() : trainable(policy, cfg.str("freeze"));
+        policy.module().toDtype(cfg.dtype(), name -> !trained.containsKey(name));   // the matrices not trained, in dtype
         AdamW opt = new AdamW(trained, cfg.adamW(), AdamW.biasesAndNorms());
-        Checkpoints checkpoints = new Checkpoints(out, mode.key(), cfg, new Checkpoints.Weights() {
+        Checkpoints checkpoints = new Checkpoints(out, mode.key(), cfg, lora != null ? lora.weights() : new Checkpoints.Weights() {
             @Override
             public void save(Path dir) throws IOException {
                 policy.save(dir, cfg.maxShardBytes());
@@ -131,7 +160,7 @@ public final class Trainer {
         }, tokenizer == null ? null : tokenizer.toJson());
         TrainingLoop loop = new TrainingLoop(cfg, out, console, listener);
         loop.stopAfterStep = stopAfterStep;
-        try (PolicyStep step = new PolicyStep(cfg, lossConfig, policy, train, eval, opt, console)) {
+        try (PolicyStep step = new PolicyStep(cfg, lossConfig, policy, train, eval, opt, lora, console)) {
             try {
                 TrainingLoop.Outcome o = loop.run(resume, step, train.records, eval == null ? List.of() : eval.records, opt, checkpoints);
                 return new Result(o.steps(), o.lastCheckpoint(), train.skipped);
@@ -265,6 +294,14 @@ public final class Trainer {
         int[] o = new int[k];
         for (int j = 0; j < k; j++) o[j] = order[j];
         return o;
+    }
+
+    /**
+     * Whether a run of {@code cfg} takes the policy's base model as its reference when none is
+     * given: with a {@code lora} block and no {@code reference} key (the CLI then loads no second model).
+     */
+    public static boolean referenceIsBaseModel(TrainConfig cfg) {
+        return LoraSettings.of(cfg) != null && !cfg.isSet("reference");
     }
 
     /** The checkpoint with the highest step under {@code dir}, or null ({@link Checkpoints#latest}; for callers outside train/). */

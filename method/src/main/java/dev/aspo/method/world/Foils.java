@@ -19,6 +19,13 @@ import java.util.Random;
  *   COUNT    a count sentence with another number (1..4, as the generator makes scenes)
  * </pre>
  *
+ * Half of the colour, shape, place and absent-object foils are <em>binding</em> foils where the
+ * scene allows: the new colour, shape or cell is another object's, and an absent object joins one
+ * present object's colour to another's shape (ARO's and SugarCrepe's swapped attributes). Every
+ * word of such a foil is true of something in the image; only the binding is wrong, which is the
+ * error the compact SFT model makes ("a red triangle" beside a red circle and a purple triangle)
+ * and which a bag-of-attributes scorer cannot see.
+ *
  * Every foil is false of its scene: the generator gives each colour + shape at most one object, so
  * an object foil names either an absent object or a present one with a wrong attribute, and the
  * {@link Judge} marks it wrong (tested for every kind).
@@ -79,15 +86,37 @@ public final class Foils {
             } while (m == n);
             return new Foil(kind, null, describer.countSentence(m));
         }
+        boolean binding = rng.nextBoolean();
+        List<SceneObject> others = new ArrayList<>();
+        for (SceneObject x : s.objects()) if (x != o) others.add(x);
         SceneObject f = switch (kind) {
-            case COLOUR -> new SceneObject(o.shape(), other(Colour.values(), o.colour()), o.size(), o.cell());
-            case SHAPE -> new SceneObject(other(Shape.values(), o.shape()), o.colour(), o.size(), o.cell());
+            case COLOUR -> {
+                List<Colour> seen = others.stream().map(SceneObject::colour).filter(c -> c != o.colour()).distinct().toList();
+                Colour c = binding && !seen.isEmpty() ? seen.get(rng.nextInt(seen.size())) : other(Colour.values(), o.colour());
+                yield new SceneObject(o.shape(), c, o.size(), o.cell());
+            }
+            case SHAPE -> {
+                List<Shape> seen = others.stream().map(SceneObject::shape).filter(x -> x != o.shape()).distinct().toList();
+                Shape sh = binding && !seen.isEmpty() ? seen.get(rng.nextInt(seen.size())) : other(Shape.values(), o.shape());
+                yield new SceneObject(sh, o.colour(), o.size(), o.cell());
+            }
             case SIZE -> new SceneObject(o.shape(), o.colour(), o.size() == Size.SMALL ? Size.LARGE : Size.SMALL, o.cell());
             case PLACE -> {
-                int cell = rng.nextInt(8);
-                yield new SceneObject(o.shape(), o.colour(), o.size(), cell >= o.cell() ? cell + 1 : cell);
+                int cell;
+                if (binding && !others.isEmpty()) {
+                    cell = others.get(rng.nextInt(others.size())).cell();
+                } else {
+                    cell = rng.nextInt(8);
+                    if (cell >= o.cell()) cell++;
+                }
+                yield new SceneObject(o.shape(), o.colour(), o.size(), cell);
             }
             case ABSENT -> {
+                List<SceneObject> swapped = new ArrayList<>();   // one object's colour on another's shape
+                for (SceneObject a : s.objects()) {
+                    for (SceneObject b : s.objects()) if (!s.has(a.colour(), b.shape())) swapped.add(new SceneObject(b.shape(), a.colour(), b.size(), b.cell()));
+                }
+                if (binding && !swapped.isEmpty()) yield swapped.get(rng.nextInt(swapped.size()));
                 Colour c;
                 Shape sh;
                 do {

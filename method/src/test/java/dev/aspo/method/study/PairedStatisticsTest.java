@@ -76,6 +76,22 @@ class PairedStatisticsTest {
     }
 
     @Test
+    void aSeedsIntervalIsZeroForAConstantDifferenceAndHalvesWithFourTimesTheScenes() {
+        Random rng = new Random(7);
+        PairedStatistics.Units b = random(rng, 50, 0.3);
+        double[] num = new double[50];
+        for (int j = 0; j < 50; j++) num[j] = b.num()[j] - 0.1 * b.den()[j];
+        PairedStatistics p = new PairedStatistics(2000, 4);
+        assertEquals(0, p.seedHalfWidths(List.of(units(num, b.den())), List.of(b))[0], 1e-12);
+
+        // independent noise: the half-width goes as 1/sqrt(scenes), about 1.96 standard errors
+        double[] w = p.seedHalfWidths(List.of(random(rng, 200, 0.2), random(rng, 800, 0.2)), List.of(random(rng, 200, 0.3), random(rng, 800, 0.3)));
+        assertEquals(0.5, w[1] / w[0], 0.1, "800 scenes against 200: " + w[1] + " / " + w[0]);
+        double se = Math.sqrt((0.2 * 0.8 + 0.3 * 0.7) / (200 * 2.5));   // 2.5 mentions a scene
+        assertEquals(1.96 * se, w[0], 0.3 * 1.96 * se);
+    }
+
+    @Test
     void mismatchedInputsAreRefused() {
         PairedStatistics p = new PairedStatistics(100, 1);
         PairedStatistics.Units u = units(new double[] {1}, new double[] {2});

@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The trainers on a tiny LLaVA: image tokens in the prompt, images through the vision tower. */
 class LlavaTrainTest {
-    private static final Tokenizer TOK = new BpeTrainer(300, 2, List.of("<bos>", "<eos>", "<image>")).withBosToken("<bos>")
+    static final Tokenizer TOK = new BpeTrainer(300, 2, List.of("<bos>", "<eos>", "<image>")).withBosToken("<bos>")
             .train(Tiny.CORPUS);
 
     static LlavaPolicy tinyLlava(long seed) {
@@ -110,5 +110,49 @@ class LlavaTrainTest {
         DatasetException e = assertThrows(DatasetException.class,
                 () -> ref.logps(new Batch(List.of(s), p.padId(), List.of(List.of(dir.resolve("img/none.png")))), null));
         assertTrue(e.getMessage().contains("none.png"), e.getMessage());
+    }
+
+    @Test
+    void loraWithDropoutAndGradientCheckpointingOnLlavaResumesBitForBit(@TempDir Path dir) throws IOException {
+        ClipTest.captions(dir, 4);
+        List<String> lines = new ArrayList<>();
+        for (String l : Files.readAllLines(Tiny.preferenceFile(dir, "plain.jsonl", 6, 3))) {
+            lines.add("{\"images\": [\"img/" + (lines.size() % 4) + ".png\"], " + l.substring(1));
+        }
+        Path train = dir.resolve("train.jsonl");
+        Files.write(train, lines);
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        Map<String, List<ObjectNode>> runs = new LinkedHashMap<>();
+        for (String run : new String[] {"plain", "checkpointed", "killed"}) {
+            Map<String, String> o = new LinkedHashMap<>();
+            o.put("train_file", train.toString());
+            o.put("output_dir", dir.resolve(run).toString());
+            o.put("batch_size", "2");
+            o.put("max_steps", "4");
+            o.put("save_every", "2");
+            o.put("lr", "1e-2");
+            o.put("progress", "none");
+            o.put("reference_mode", "frozen");
+            // adapters in the vision tower, the projector and the language model
+            o.put("lora.target_modules", "[\"q_proj\", \"fc1\", \"linear_1\", \"down_proj\"]");
+            o.put("lora.lora_dropout", "0.2");
+            o.put("gradient_checkpointing", String.valueOf(!run.equals("plain")));
+            Trainer t = new Trainer(Trainer.Mode.DPO, TrainConfig.of(o), tinyLlava(5), null, TOK, null, quiet);
+            if (run.equals("killed")) {
+                t.stopAfterStep = 3;
+                assertThrows(TrainingLoop.Killed.class, () -> t.run(null));
+                new Trainer(Trainer.Mode.DPO, TrainConfig.of(o), tinyLlava(5), null, TOK, null, quiet).run(dir.resolve(run));
+            } else {
+                t.run(null);
+            }
+            runs.put(run, TrainerTest.metrics(dir.resolve(run)));
+        }
+        assertEquals(4, runs.get("plain").size());
+        assertEquals(runs.get("plain"), runs.get("checkpointed"));
+        assertEquals(runs.get("plain"), runs.get("killed"));
+        for (String run : new String[] {"checkpointed", "killed"}) {
+            assertArrayEquals(Files.readAllBytes(dir.resolve("plain/checkpoint-4/adapter_model.safetensors")),
+                    Files.readAllBytes(dir.resolve(run + "/checkpoint-4/adapter_model.safetensors")), run);
+        }
     }
 }

@@ -236,4 +236,45 @@ class OpenClTrainingTest {
             System.out.println(mode + ": worst |loss(cpu) - loss(opencl)| over 50 steps = " + worst);
         }
     }
+
+    /**
+     * LoRA adapters (no dropout) on the device, eagerly and replayed as a task graph: the CPU
+     * run's metrics within 1e-5, the adapters' gradients and AdamW steps computed on the device.
+     */
+    @Test
+    void loraAdaptersTrainOnTheDeviceEagerlyAndInATaskGraph(@TempDir Path dir) throws IOException {
+        boolean required = "1".equals(System.getenv("ASPO_OPENCL_REQUIRED"));
+        assumeTrue(required || dev.aspo.opencl.Devices.available(), "no OpenCL platform");
+        Backend opencl = dev.aspo.opencl.Devices.select("opencl");
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 8, 4);
+        List<List<ObjectNode>> runs = new java.util.ArrayList<>();
+        long replayed = 0;
+        for (String run : new String[] {"cpu", "opencl", "opencl-graph"}) {
+            Backends.use(run.equals("cpu") ? Backends.cpu() : opencl);
+            Path out = dir.resolve(run);
+            Map<String, String> kv = new java.util.LinkedHashMap<>();
+            String[] pairs = {"train_file", train.toString(), "output_dir", out.toString(), "batch_size", "2", "lr", "1e-2",
+                "max_steps", "8", "max_length", "64", "progress", "none", "lora.r", "4",
+                "lora.target_modules", "[\"q_proj\", \"v_proj\", \"down_proj\"]", "task_graph", String.valueOf(run.endsWith("graph"))};
+            for (int p = 0; p < pairs.length; p += 2) kv.put(pairs[p], pairs[p + 1]);
+            Trainer t = new Trainer(Trainer.Mode.DPO, TrainConfig.of(kv), new LlamaPolicy(Tiny.model(TOK, 7)), null, TOK, null,
+                    new PrintStream(new ByteArrayOutputStream()));
+            t.run(null);
+            if (run.endsWith("graph")) replayed = t.replayedSteps;
+            runs.add(TrainerTest.metrics(out));
+        }
+        assertEquals(5, replayed, "8 records, 2 a step: step 1 eager, 2-3 recorded, 4-8 replayed");
+        for (int r = 1; r < 3; r++) {
+            for (int i = 0; i < 8; i++) {
+                ObjectNode a = runs.get(0).get(i), b = runs.get(r).get(i);
+                for (var it = a.fieldNames(); it.hasNext(); ) {
+                    String k = it.next();
+                    double x = a.get(k).asDouble(), y = b.get(k).asDouble();
+                    assertTrue(Math.abs(x - y) <= 1e-5 * Math.max(1, Math.abs(x)), "run " + r + " step " + (i + 1) + " " + k
+                            + ": cpu " + x + ", opencl " + y);
+                }
+            }
+        }
+        assertTrue(runs.get(2).get(7).get("rewards/margins").asDouble() != 0, "the adapters moved");
+    }
 }

@@ -70,6 +70,30 @@ class TrainCliTest {
     }
 
     @Test
+    void dpoWithALoraBlockAndGradientCheckpointingThenResume(@TempDir Path dir) throws IOException {
+        Path model = dir.resolve("policy");
+        Tiny.model(TOK, 4).save(model);
+        TOK.save(model.resolve("tokenizer.json"));
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 6, 9);
+        Path yaml = dir.resolve("run.yaml");
+        Files.writeString(yaml, "model: " + model + "\ntrain_file: " + train + "\nbatch_size: 2\nlr: 1.0e-2\nprogress: none\n"
+                + "gradient_checkpointing: true\nsave_every: 2\nlora:\n  r: 4\n  lora_alpha: 8\n  lora_dropout: 0.1\n"
+                + "  target_modules: [q_proj, v_proj]\n");
+        Path outDir = dir.resolve("run");
+        assertEquals(0, run("train", "dpo", "--config", yaml.toString(), "--output_dir", outDir.toString(), "--max_steps", "2"),
+                err.toString());
+        assertTrue(Files.isRegularFile(outDir.resolve("checkpoint-2/adapter_model.safetensors")));
+        assertTrue(Files.readString(outDir.resolve(Trainer.CONFIG)).contains("\"lora\" : {"), "the settings keep the block");
+        assertEquals(0, run("train", "dpo", "--resume", outDir.toString(), "--max_steps", "4"), err.toString());
+        assertTrue(Files.isRegularFile(outDir.resolve("checkpoint-4/adapter_config.json")));
+        assertEquals(4, TrainerTest.metrics(outDir).size());
+
+        assertEquals(1, run("train", "dpo", "--config", yaml.toString(), "--output_dir", dir.resolve("bad").toString(),
+                "--lora.lora_dropout", "1.5"));
+        assertEquals("aspo train: lora.lora_dropout must be in [0, 1), got 1.5", err.toString().trim());
+    }
+
+    @Test
     void badInputIsOneLineAndNonZero(@TempDir Path dir) throws IOException {
         assertEquals(1, run("train", "dpo", "--max_steps", "1"));
         assertTrue(err.toString().trim().startsWith("aspo train: config key model is required"), err.toString());

@@ -256,6 +256,35 @@ class TrainerTest {
     }
 
     @Test
+    void gradientCheckpointingGivesTheSameRunBitForBit(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 7, 2);
+        for (Trainer.Mode mode : new Trainer.Mode[] {Trainer.Mode.DPO, Trainer.Mode.SFT}) {
+            Path data = mode == Trainer.Mode.SFT ? sftFile(dir) : train;
+            LlamaForCausalLM plain = Tiny.model(TOK, 3), ckpt = Tiny.model(TOK, 3);
+            String[] common = {"max_steps", "5", "grad_accum", "2", "reference_mode", "frozen"};
+            trainer(mode, config(dir, data, concat(common, "output_dir", dir.resolve(mode.key() + "-plain").toString())), plain).run(null);
+            trainer(mode, config(dir, data, concat(common, "output_dir", dir.resolve(mode.key() + "-ckpt").toString(),
+                    "gradient_checkpointing", "true")), ckpt).run(null);
+            assertTrue(ckpt.gradientCheckpointing());
+            assertEquals(metrics(dir.resolve(mode.key() + "-plain")), metrics(dir.resolve(mode.key() + "-ckpt")));
+            for (var e : plain.namedParameters().entrySet()) {
+                assertArrayEquals(e.getValue().toFloatArray(), ckpt.namedParameters().get(e.getKey()).toFloatArray(), e.getKey());
+            }
+        }
+    }
+
+    private static Path sftFile(Path dir) throws IOException {
+        Path f = dir.resolve("sft.jsonl");
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            lines.add("{\"prompt\": \"Describe the " + Tiny.SHAPES[i % 4] + ".\", \"response\": \"A " + Tiny.COLOURS[i % 4] + " "
+                    + Tiny.SHAPES[i % 4] + ". It is small.\"}");
+        }
+        Files.write(f, lines);
+        return f;
+    }
+
+    @Test
     void checkpointsAreShardedWithMaxShardSizeAndResumeFromTheirShards(@TempDir Path dir) throws IOException {
         Path train = Tiny.preferenceFile(dir, "train.jsonl", 6, 3);
         String[] common = {"max_steps", "4", "save_every", "2", "max_shard_size", "4KB"};

@@ -56,6 +56,37 @@ class FoilsTest {
     }
 
     @Test
+    void aboutHalfTheFoilsBindAnotherObjectsAttributeWhereTheSceneHasOne() {
+        Scene s = new Scene(List.of(new SceneObject(Shape.CIRCLE, Colour.RED, Size.SMALL, 0),
+                new SceneObject(Shape.TRIANGLE, Colour.PURPLE, Size.LARGE, 5)));
+        Random rng = new Random(3);
+        Foils foils = new Foils(new Describer(rng), rng);
+        SceneObject circle = s.objects().get(0);
+        Map<Foils.Kind, Integer> binding = new EnumMap<>(Foils.Kind.class);
+        int n = 2000;
+        for (int i = 0; i < n; i++) {
+            for (Foils.Kind k : List.of(Foils.Kind.COLOUR, Foils.Kind.SHAPE, Foils.Kind.PLACE, Foils.Kind.ABSENT)) {
+                SceneObject f = foils.foil(s, circle, k).object();
+                boolean bound = switch (k) {
+                    case COLOUR -> f.colour() == Colour.PURPLE;                              // the triangle's colour
+                    case SHAPE -> f.shape() == Shape.TRIANGLE;                               // the triangle's shape
+                    case PLACE -> f.cell() == 5;                                             // the triangle's cell
+                    default -> f.colour() == Colour.RED && f.shape() == Shape.TRIANGLE
+                            || f.colour() == Colour.PURPLE && f.shape() == Shape.CIRCLE;     // colours and shapes swapped
+                };
+                if (bound) binding.merge(k, 1, Integer::sum);
+            }
+        }
+        // half are binding foils, and the random half hits the other object's value by chance too
+        // (colour 1 of 5 others, shape 1 of 5, cell 1 of 8, absent pair 2 of 34)
+        Map<Foils.Kind, Double> chance = Map.of(Foils.Kind.COLOUR, 0.2, Foils.Kind.SHAPE, 0.2, Foils.Kind.PLACE, 0.125, Foils.Kind.ABSENT, 2.0 / 34);
+        for (var e : chance.entrySet()) {
+            double expected = 0.5 + 0.5 * e.getValue(), seen = binding.getOrDefault(e.getKey(), 0) / (double) n;
+            assertEquals(expected, seen, 0.05, e.getKey() + " foils that bind the other object's attribute");
+        }
+    }
+
+    @Test
     void anObjectSentenceGetsDistinctKindsAndACountSentenceOneCountFoil() {
         Scene s = new Scene(List.of(new SceneObject(Shape.CIRCLE, Colour.RED, Size.SMALL, 0),
                 new SceneObject(Shape.SQUARE, Colour.BLUE, Size.LARGE, 4)));

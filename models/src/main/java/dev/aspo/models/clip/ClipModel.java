@@ -58,6 +58,15 @@ public final class ClipModel extends Module {
         return config;
     }
 
+    /**
+     * Activation checkpointing in both towers' encoder layers
+     * ({@link ClipTextTransformer#setGradientCheckpointing}, {@link ClipVisionTransformer#setGradientCheckpointing}).
+     */
+    public void setGradientCheckpointing(boolean on) {
+        textModel.setGradientCheckpointing(on);
+        visionModel.setGradientCheckpointing(on);
+    }
+
     /** A freshly initialised model, as transformers' {@code CLIPModel(config)}, from {@code seed}. */
     public static ClipModel random(ClipConfig config, long seed) {
         ClipModel m = new ClipModel(config);

@@ -2,6 +2,7 @@ package dev.aspo.models.clip;
 
 import dev.aspo.models.nn.LayerNorm;
 import dev.aspo.models.nn.Module;
+import dev.aspo.tensor.Checkpoint;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.ops.Index;
 import java.util.ArrayList;
@@ -23,6 +24,7 @@ public final class ClipTextTransformer extends Module {
     public final List<ClipEncoderLayer> layers;
     public final LayerNorm finalLayerNorm;
     private final ClipTextConfig config;
+    private boolean gradientCheckpointing;
 
     public ClipTextTransformer(ClipTextConfig config) {
         this.config = config;
@@ -42,6 +44,19 @@ public final class ClipTextTransformer extends Module {
     }
 
     /**
+     * Activation checkpointing: when on, a forward with gradients keeps only each encoder layer's
+     * input and runs the layer again in the backward ({@link Checkpoint}); the gradients are the
+     * same to the last bit.
+     */
+    public void setGradientCheckpointing(boolean on) {
+        gradientCheckpointing = on;
+    }
+
+    public boolean gradientCheckpointing() {
+        return gradientCheckpointing;
+    }
+
+    /**
      * {@code inputIds} laid out {@code [B, T]}; {@code attentionMask} the same layout with 1 for a
      * real token and 0 for padding, or null for none. Padding keys are masked on top of the causal
      * mask (as HF's {@code create_causal_mask}); pad on the right, as CLIP's tokenizer does (a query
@@ -54,7 +69,11 @@ public final class ClipTextTransformer extends Module {
         }
         float[] keyMask = keyMask(attentionMask, batch, seq);
         Tensor h = embeddings.forward(inputIds, batch, seq);
-        for (ClipEncoderLayer layer : layers) h = layer.forward(h, true, keyMask);
+        for (int l = 0; l < layers.size(); l++) {
+            ClipEncoderLayer layer = layers.get(l);
+            h = gradientCheckpointing ? Checkpoint.apply("encoder.layers." + l, in -> layer.forward(in[0], true, keyMask), h)
+                    : layer.forward(h, true, keyMask);
+        }
         Tensor last = finalLayerNorm.forward(h);
         int[] pos = poolPositions(inputIds, batch, seq, config.eosTokenId());
         int[] rows = new int[batch];

@@ -2,6 +2,7 @@ package dev.aspo.models.clip;
 
 import dev.aspo.models.nn.LayerNorm;
 import dev.aspo.models.nn.Module;
+import dev.aspo.tensor.Checkpoint;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.ops.Shapes;
 import java.util.ArrayList;
@@ -25,6 +26,7 @@ public final class ClipVisionTransformer extends Module {
     public final List<ClipEncoderLayer> layers;
     public final LayerNorm postLayernorm;
     private final ClipVisionConfig config;
+    private boolean gradientCheckpointing;
 
     public ClipVisionTransformer(ClipVisionConfig config) {
         this.config = config;
@@ -54,8 +56,8 @@ public final class ClipVisionTransformer extends Module {
         List<Tensor> out = new ArrayList<>(layers.size() + 1);
         Tensor h = embed(pixelValues);
         out.add(h);
-        for (ClipEncoderLayer layer : layers) {
-            h = layer.forward(h, false, null);
+        for (int l = 0; l < layers.size(); l++) {
+            h = layer(l, h);
             out.add(h);
         }
         return out;
@@ -72,8 +74,31 @@ public final class ClipVisionTransformer extends Module {
                     + ") for " + layers.size() + " layers");
         }
         Tensor h = embed(pixelValues);
-        for (int l = 0; l < i; l++) h = layers.get(l).forward(h, false, null);
+        for (int l = 0; l < i; l++) h = layer(l, h);
         return h;
+    }
+
+    /**
+     * {@code h_{l+1}} of {@code h_l}: encoder layer {@code l}, checkpointed when
+     * {@link #setGradientCheckpointing} is on.
+     */
+    public Tensor layer(int l, Tensor h) {
+        ClipEncoderLayer layer = layers.get(l);
+        if (!gradientCheckpointing) return layer.forward(h, false, null);
+        return Checkpoint.apply("encoder.layers." + l, in -> layer.forward(in[0], false, null), h);
+    }
+
+    /**
+     * Activation checkpointing: when on, a forward with gradients keeps only each encoder layer's
+     * input and runs the layer again in the backward ({@link Checkpoint}); the gradients are the
+     * same to the last bit.
+     */
+    public void setGradientCheckpointing(boolean on) {
+        gradientCheckpointing = on;
+    }
+
+    public boolean gradientCheckpointing() {
+        return gradientCheckpointing;
     }
 
     /** {@code last_hidden_state}, {@code pooler_output} and every hidden state. */

@@ -79,6 +79,20 @@ public final class LlamaForCausalLM extends Module implements CausalLm {
         }
     }
 
+    /**
+     * Activation checkpointing (transformers' {@code gradient_checkpointing_enable()}): when on, a
+     * forward with gradients keeps only each decoder layer's input and runs the layer again in the
+     * backward ({@link dev.aspo.tensor.Checkpoint}); the gradients are the same to the last bit.
+     * Forwards with a {@link KvCache} (generation) and without gradients are not affected.
+     */
+    public void setGradientCheckpointing(boolean on) {
+        model.gradientCheckpointing = on;
+    }
+
+    public boolean gradientCheckpointing() {
+        return model.gradientCheckpointing;
+    }
+
     // ---- forward ------------------------------------------------------------------------------
 
     @Override

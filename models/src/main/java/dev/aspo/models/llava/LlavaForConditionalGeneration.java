@@ -1,6 +1,5 @@
 package dev.aspo.models.llava;
 
-import dev.aspo.models.clip.ClipEncoderLayer;
 import dev.aspo.models.clip.ClipModel;
 import dev.aspo.models.clip.ClipVisionConfig;
 import dev.aspo.models.clip.ClipVisionModel;
@@ -85,6 +84,16 @@ public final class LlavaForConditionalGeneration extends Module {
         return m;
     }
 
+    /**
+     * Activation checkpointing in the language model's decoder layers and the vision tower's
+     * encoder layers ({@link LlamaForCausalLM#setGradientCheckpointing},
+     * {@link ClipVisionTransformer#setGradientCheckpointing}); the gradients are the same to the last bit.
+     */
+    public void setGradientCheckpointing(boolean on) {
+        languageModel.setGradientCheckpointing(on);
+        visionTower.setGradientCheckpointing(on);
+    }
+
     /** Image features (= image tokens) per image. */
     public int featuresPerImage() {
         return config.featuresPerImage();
@@ -103,8 +112,7 @@ public final class LlavaForConditionalGeneration extends Module {
         Tensor h = visionTower.embed(pixelValues);
         states.add(h);
         for (int l = 0; l < deepest; l++) {
-            ClipEncoderLayer layer = visionTower.layers.get(l);
-            h = layer.forward(h, false, null);
+            h = visionTower.layer(l, h);
             states.add(h);
         }
         Tensor[] picked = new Tensor[layers.length];

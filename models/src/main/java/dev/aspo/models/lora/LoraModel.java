@@ -5,6 +5,7 @@ import dev.aspo.models.hf.Weights;
 import dev.aspo.models.nn.Linear;
 import dev.aspo.models.nn.Module;
 import dev.aspo.tensor.Backends;
+import dev.aspo.tensor.ReplayableRandom;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.io.SafeTensorsFile;
 import java.io.IOException;
@@ -57,7 +58,7 @@ public final class LoraModel {
     private final Map<String, Linear> adapted = new LinkedHashMap<>();
     private final List<Tensor> frozen = new ArrayList<>();
     private boolean enabled = true, training, unloaded;
-    private Random dropoutRng;
+    private ReplayableRandom dropoutRng;
 
     private LoraModel(Module base, LoraConfig config, PeftNames names) {
         this.base = base;
@@ -250,12 +251,13 @@ public final class LoraModel {
     /**
      * Training mode: the adapters apply {@code lora_dropout} to their inputs, with masks drawn from
      * {@code dropoutSeed} (call it before each step with a seed derived from the step to get the
-     * same masks on a resumed run). Without dropout it changes nothing.
+     * same masks on a resumed run). Without dropout it changes nothing. The masks come from a
+     * {@link ReplayableRandom}, so a checkpointed layer draws them again the same when it is recomputed.
      */
     public void train(long dropoutSeed) {
         requireAttached();
         training = true;
-        dropoutRng = new Random(dropoutSeed);
+        dropoutRng = new ReplayableRandom(dropoutSeed);
     }
 
     /** Evaluation mode (the default): no dropout. */
@@ -268,7 +270,7 @@ public final class LoraModel {
         return training && config.loraDropout() > 0;
     }
 
-    Random dropoutRng() {
+    ReplayableRandom dropoutRng() {
         return dropoutRng;
     }
 
