@@ -1,5 +1,7 @@
 package dev.aspo.tensor;
 
+import dev.aspo.tensor.cpu.CpuBackend;
+import dev.aspo.tensor.cpu.HalfStorage;
 import java.util.Arrays;
 import java.util.Random;
 
@@ -9,10 +11,17 @@ import java.util.Random;
  *
  * <p>Row-major and always contiguous: the only view is {@link #reshape}, which shares the storage
  * (and the gradient buffer) of its source. Everything else that changes layout copies.
+ *
+ * <p>A frozen weight may be held in bfloat16 or float16 instead ({@link #storeAs}): half the bytes.
+ * Only the ops that read weights take such a tensor (matrix multiplies and row lookups, which widen
+ * it to float32 as they read it); any other op that meets one stops with an error naming itself
+ * and the tensor ({@link #storage()}). A 16-bit tensor never requires a gradient, but gradients
+ * still flow through it to the other operand of a matrix multiply.
  */
 public final class Tensor {
     private final int[] shape;
-    private final Storage storage;
+    /** Replaced only by {@link #storeAs} and {@link #assign} of a 16-bit tensor. */
+    private Storage storage;
     private boolean requiresGrad;
     private Storage grad;
     /** For a reshape view: the tensor whose storage and gradient buffer this one shares. */
@@ -170,7 +179,7 @@ public final class Tensor {
         }
         Tensor source = viewOf != null ? viewOf : this;
         boolean recording = Autograd.isRecording(this);
-        Tensor view = new Tensor(storage(), s, source, !recording);
+        Tensor view = new Tensor(storageOfAnyPrecision(), s, source, !recording);
         if (recording) {
             Autograd.record(view, "reshape", () -> { /* gradient buffer is shared */ }, this);
         }
@@ -179,13 +188,32 @@ public final class Tensor {
 
     // ---- data -------------------------------------------------------------------------------
 
+    /**
+     * The float32 storage the kernels compute on. A tensor held in 16 bits has none: asking is an
+     * error naming the op that asked (the caller) and the tensor, since only the ops that read
+     * weights take 16-bit storage ({@link #storageOfAnyPrecision}).
+     */
     public Storage storage() {
+        checkLive();
+        if (storage.precision() != Precision.FLOAT32) throw notFloat32();
+        return storage;
+    }
+
+    /**
+     * The storage in whatever precision it holds: for the ops whose kernels read 16-bit storage
+     * (the matrix multiply and the row gather), and for views that only share it.
+     */
+    public Storage storageOfAnyPrecision() {
+        checkLive();
+        return storage;
+    }
+
+    private void checkLive() {
         if (released || viewOf != null && viewOf.released) {
             throw new IllegalStateException("a tensor of shape " + Arrays.toString(shape) + " computed in a training step"
                     + " was used after its BufferPool.step() scope closed, and its buffer now holds another step's values;"
                     + " read it, or detach() it, inside the step");
         }
-        return storage;
     }
 
     /** The storage without the released check (for {@link BufferPool}'s bookkeeping). */
@@ -197,25 +225,133 @@ public final class Tensor {
         return storage.backend();
     }
 
-    /** A host copy of the values. */
+    /** The format the values are held in: float32 unless {@link #storeAs} made this a frozen 16-bit weight. */
+    public Precision precision() {
+        return storage.precision();
+    }
+
+    /** Bytes the values take in memory ({@code numel} times the bytes of {@link #precision()}). */
+    public long storageBytes() {
+        return (long) numel() * precision().bytes();
+    }
+
+    /** A host copy of the values (widened to float32, exactly, for a 16-bit tensor). */
     public float[] toFloatArray() {
         float[] out = new float[numel()];
-        backend().download(storage(), 0, out, out.length);
+        Storage s = storageOfAnyPrecision();
+        if (s instanceof HalfStorage h) h.widen(0, out, 0, out.length);
+        else backend().download(s, 0, out, out.length);
         return out;
     }
 
     /** The single value of a one-element tensor. */
     public float item() {
         if (numel() != 1) throw new IllegalStateException("item() of a tensor with shape " + Arrays.toString(shape));
-        float[] out = new float[1];
-        backend().download(storage(), 0, out, 1);
-        return out[0];
+        return toFloatArray()[0];
     }
 
-    /** The same values on {@code target} (a copy; no gradient link). */
+    /** The same values on {@code target} (a copy; no gradient link). A 16-bit tensor stays on the cpu backend. */
     public Tensor to(Backend target) {
         if (target == backend()) return this;
+        if (precision() != Precision.FLOAT32) {
+            throw new IllegalArgumentException(describe() + " is held in " + precision().torchName() + ", which only the cpu"
+                    + " backend reads; it cannot move to " + target.name() + " (keep the model in float32 there)");
+        }
         return Tensor.of(target.upload(toFloatArray()), shape);
+    }
+
+    // ---- precision ----------------------------------------------------------------------------
+
+    /** {@link #storeAs(Precision, String)} without a name for error messages. */
+    public Tensor storeAs(Precision p) {
+        return storeAs(p, null);
+    }
+
+    /**
+     * Holds this tensor's values in {@code p} from now on, in place, so that whoever refers to the
+     * tensor (a module's field, a tied weight) sees the change: float32 to bfloat16 or float16
+     * rounds to nearest even and halves the bytes; back to float32 widens exactly. Only a frozen
+     * leaf on the cpu backend may change: one that requires a gradient, was computed by an op, is a
+     * view, or lives on another backend is refused with the reason. A reshape view made earlier
+     * keeps the old storage. {@code name} (nullable) names the tensor in later error messages.
+     */
+    public Tensor storeAs(Precision p, String name) {
+        checkLive();
+        String what = name != null ? name + " " + Arrays.toString(shape) : describe();
+        if (p == precision()) return this;
+        if (viewOf != null) throw new IllegalStateException(what + " is a reshape view; convert the tensor it views");
+        if (node != null) {
+            throw new IllegalStateException(what + " was computed by " + node.op() + "; only a leaf (a weight) changes precision");
+        }
+        if (requiresGrad) {
+            throw new IllegalStateException(what + " requires a gradient: only a frozen weight is held in " + p.torchName()
+                    + " (requiresGrad(false) first)");
+        }
+        if (backend() != CpuBackend.INSTANCE) {
+            throw new IllegalArgumentException(what + " is on " + backend().name() + ": " + p.torchName()
+                    + " weights are held and read by the cpu backend only");
+        }
+        float[] values = toFloatArray();
+        storage = p == Precision.FLOAT32 ? CpuBackend.INSTANCE.upload(values) : HalfStorage.round(values, p, name);
+        grad = null;
+        spareGrad = null;
+        return this;
+    }
+
+    /**
+     * Replaces the values by {@code values} (same shape, any backend or precision), converted to
+     * this tensor's backend and precision: a weight loaded into a model. Into a 16-bit tensor the
+     * values are rounded (a 16-bit source of the same precision is shared as it is, no copy: 16-bit
+     * storage is never written).
+     */
+    public void assign(Tensor values) {
+        checkLive();
+        if (!Arrays.equals(shape, values.shape)) {
+            throw new IllegalArgumentException("assign: shape " + Arrays.toString(values.shape) + " does not match "
+                    + Arrays.toString(shape));
+        }
+        if (precision() == Precision.FLOAT32) {
+            Tensor src = values.backend() == backend() && values.precision() == Precision.FLOAT32 ? values
+                    : Tensor.of(backend().upload(values.toFloatArray()), shape);
+            backend().copy2d(src.storage(), 0, numel(), storage, 0, numel(), 1, numel(), false);
+            return;
+        }
+        if (viewOf != null) throw new IllegalStateException(describe() + " is a reshape view; assign to the tensor it views");
+        String name = storage instanceof HalfStorage h ? h.name() : null;
+        storage = values.storageOfAnyPrecision() instanceof HalfStorage h && h.precision() == precision() ? h.named(name)
+                : HalfStorage.round(values.toFloatArray(), precision(), name);
+    }
+
+    /** {@code name [shape]} for a named 16-bit weight, else {@code a tensor [shape]}: for error messages. */
+    private String describe() {
+        String name = storage instanceof HalfStorage h ? h.name() : null;
+        return (name != null ? name : "a tensor") + " " + Arrays.toString(shape);
+    }
+
+    /** The error of an op that meets a 16-bit tensor, naming the op: the first caller outside this class. */
+    private IllegalArgumentException notFloat32() {
+        String op = StackWalker.getInstance().walk(frames -> frames
+                .filter(f -> !f.getClassName().equals(Tensor.class.getName()))
+                .findFirst()
+                .map(f -> f.getMethodName().equals("<init>") ? "new " + simpleName(f.getClassName())
+                        : simpleName(f.getClassName()) + "." + methodName(f.getMethodName()))
+                .orElse("an op"));
+        return new IllegalArgumentException(op + " cannot read " + describe() + ": it is held in " + precision().torchName()
+                + " (a frozen weight), and only matrix multiplies and row lookups (embeddings) read "
+                + precision().torchName() + "; keep this tensor in float32 (leave it out of the " + precision().torchName()
+                + " conversion) to use it here");
+    }
+
+    private static String simpleName(String className) {
+        return className.substring(className.lastIndexOf('.') + 1).replace('$', '.');
+    }
+
+    /** {@code lambda$binary$0} (a backward closure) reads as {@code binary}. */
+    private static String methodName(String m) {
+        if (!m.startsWith("lambda$")) return m;
+        String rest = m.substring("lambda$".length());
+        int end = rest.indexOf('$');
+        return end <= 0 ? m : rest.substring(0, end);
     }
 
     // ---- autograd ---------------------------------------------------------------------------
@@ -224,9 +360,13 @@ public final class Tensor {
         return requiresGrad;
     }
 
-    /** Marks a leaf (a parameter or an input) as wanting a gradient. */
+    /** Marks a leaf (a parameter or an input) as wanting a gradient. A 16-bit tensor cannot. */
     public Tensor requiresGrad(boolean on) {
         if (node != null && !on) throw new IllegalStateException("cannot turn off gradients of a non-leaf tensor; use detach()");
+        if (on && precision() != Precision.FLOAT32) {
+            throw new IllegalStateException(describe() + " is held in " + precision().torchName() + ", which is for frozen"
+                    + " weights: it cannot require a gradient (storeAs(Precision.FLOAT32) first to train it)");
+        }
         this.requiresGrad = on;
         return this;
     }
@@ -319,7 +459,7 @@ public final class Tensor {
 
     /** The same values, cut from the graph (shares storage). */
     public Tensor detach() {
-        return new Tensor(storage(), shape, null);
+        return new Tensor(storageOfAnyPrecision(), shape, null);
     }
 
     /**

@@ -8,6 +8,7 @@ import dev.aspo.models.llama.LlamaForCausalLM;
 import dev.aspo.models.llava.LlavaForConditionalGeneration;
 import dev.aspo.models.nn.Module;
 import dev.aspo.tensor.Autograd;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.io.SafeTensorsWriter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -45,11 +46,15 @@ final class ForwardCommand implements Callable<Integer> {
     @Mixin
     DeviceOption device;
 
+    @Mixin
+    DtypeOption dtype;
+
     @Override
     public Integer call() throws IOException {
         device.select();
+        Precision weights = dtype.precision();
         ModelInputs in = ModelInputs.read(input);
-        Module m = AutoModel.load(model);
+        Module m = AutoModel.load(model, weights);
         SafeTensorsWriter w = new SafeTensorsWriter();
         try (var g = Autograd.noGrad()) {
             forward(m, in, w);

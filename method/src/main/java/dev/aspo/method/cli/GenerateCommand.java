@@ -8,6 +8,7 @@ import dev.aspo.models.llava.LlavaConfig;
 import dev.aspo.models.llava.LlavaForConditionalGeneration;
 import dev.aspo.models.llava.LlavaProcessor;
 import dev.aspo.models.lora.LoraModel;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -73,9 +74,13 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     DeviceOption device;
 
+    @Mixin
+    DtypeOption dtype;
+
     @Override
     public Integer call() throws IOException {
         device.select();
+        Precision weights = dtype.precision();
         if (maxNewTokens < 1) throw new IllegalArgumentException("--max-new-tokens must be at least 1, got " + maxNewTokens);
         Sampler sampler = sampler();
         String type = AutoModel.modelType(model);
@@ -85,7 +90,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (!Files.isRegularFile(image)) throw new IOException(image + ": no such file");
         LlavaConfig config = LlavaConfig.load(model);
         LlavaProcessor processor = LlavaProcessor.load(model, config);       // checks tokenizer and preprocessor first
-        LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(model);
+        LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(model, weights);
         if (adapter != null) LoraModel.load(m, adapter);
         int[] ids = processor.encode(LlavaProcessor.chatPrompt(prompt));
         Tensor pixels = processor.pixelValues(List.of(image));

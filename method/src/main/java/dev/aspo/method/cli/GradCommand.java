@@ -5,6 +5,7 @@ import dev.aspo.models.hf.AutoModel;
 import dev.aspo.models.llama.LlamaForCausalLM;
 import dev.aspo.models.llava.LlavaForConditionalGeneration;
 import dev.aspo.models.nn.Module;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.io.SafeTensorsWriter;
 import java.io.IOException;
@@ -43,9 +44,16 @@ final class GradCommand implements Callable<Integer> {
     @Mixin
     DeviceOption device;
 
+    @Mixin
+    DtypeOption dtype;
+
     @Override
     public Integer call() throws IOException {
         device.select();
+        if (dtype.precision() != Precision.FLOAT32) {
+            throw new IllegalArgumentException("--dtype " + dtype.dtype + ": grad writes the gradient of every parameter, and a"
+                    + " weight held in " + dtype.dtype + " is frozen (it has none); run grad with --dtype float32");
+        }
         ModelInputs in = ModelInputs.read(input);
         Module m = AutoModel.load(model);
         Tensor loss = loss(m, in);

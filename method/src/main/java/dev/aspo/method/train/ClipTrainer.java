@@ -6,6 +6,7 @@ import dev.aspo.method.data.Record;
 import dev.aspo.models.clip.ClipModel;
 import dev.aspo.models.image.ClipImageProcessor;
 import dev.aspo.models.tokenizer.Tokenizer;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.ops.Arithmetic;
 import dev.aspo.tensor.ops.CrossEntropy;
@@ -60,6 +61,10 @@ public final class ClipTrainer {
     }
 
     public ClipTrainer(TrainConfig cfg, ClipModel model, Tokenizer tokenizer, ClipImageProcessor processor, PrintStream console) {
+        if (cfg.dtype() != Precision.FLOAT32) {
+            throw new IllegalArgumentException("dtype: " + cfg.str("dtype") + " holds frozen weights (a reference model, parameters"
+                    + " under freeze), and CLIP training freezes none; leave dtype at float32");
+        }
         this.cfg = cfg;
         this.model = model;
         this.tokenizer = tokenizer;

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.aspo.method.loss.LossConfig;
 import dev.aspo.models.hf.HfJson;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.io.IoErrors;
 import dev.aspo.tensor.io.ShardSize;
 import dev.aspo.tensor.optim.AdamW;
@@ -61,6 +62,7 @@ public final class TrainConfig {
         d.put("adam_eps", "1e-8");
         d.put("max_grad_norm", "1.0");      // 0 disables clipping
         d.put("freeze", "");                // comma-separated parameter-name prefixes not to train (e.g. vision_tower.)
+        d.put("dtype", "float32");          // weight matrices not trained (reference, freeze, a LoRA base): float32 | bfloat16 | float16 (cpu)
         d.put("gradient_checkpointing", "false"); // keep each layer's input only, recompute the layer in the backward
         // the lora block (LoraSettings): PEFT's names; all unset: no adapters, the whole model trains
         for (String k : LoraSettings.KEYS) d.put(LoraSettings.PREFIX + k, "");
@@ -196,6 +198,10 @@ public final class TrainConfig {
             if (integer(k) < 0) throw new IllegalArgumentException(k + " must be >= 0, got " + integer(k));
         }
         if (isSet("max_shard_size")) maxShardBytes();
+        if (dtype() != Precision.FLOAT32 && !str("device").equals("cpu")) {
+            throw new IllegalArgumentException("dtype: " + str("dtype") + " holds frozen weights for the cpu backend, but device is "
+                    + str("device") + ", which keeps float32 weights; use dtype: float32 there");
+        }
         if (!str("reference_mode").equals("cached") && !str("reference_mode").equals("frozen")) {
             throw new IllegalArgumentException("reference_mode: unknown value \"" + str("reference_mode") + "\" (expected cached or frozen)");
         }
@@ -252,6 +258,11 @@ public final class TrainConfig {
      * (as transformers' {@code save_pretrained(max_shard_size=...)}); {@link ShardSize#UNLIMITED}
      * when unset (one model.safetensors).
      */
+    /** The {@code dtype} key: what frozen weight matrices (the reference model, parameters under {@code freeze}) are held in. */
+    public Precision dtype() {
+        return Precision.parse(str("dtype"), "dtype");
+    }
+
     public long maxShardBytes() {
         if (!isSet("max_shard_size")) return ShardSize.UNLIMITED;
         try {

@@ -84,6 +84,7 @@ public final class Trainer {
         this.lora = loraSettings == null ? null : new LoraTraining(loraSettings, policy, cfg.integer("seed"));
         this.referenceModel = mode == Mode.SFT ? null : referenceModel != null ? referenceModel
                 : lora != null ? lora.reference() : policy.copy();
+        if (this.referenceModel != null) this.referenceModel.module().toDtype(cfg.dtype(), name -> true);   // frozen: all of it
         if (lora != null && cfg.isSet("freeze")) {
             throw new IllegalArgumentException("freeze cannot be set with a lora block: LoRA trains the adapters only (lora.exclude_modules"
                     + " leaves layers without an adapter)");
@@ -143,7 +144,9 @@ public final class Trainer {
         PolicyData eval = cfg.isSet("eval_file") ? prepare(cfg.path("eval_file"), cacheDir) : null;
         if (train.skipped > 0) console.println("skipped " + train.skipped + " bad records of " + cfg.str("train_file"));
 
-        AdamW opt = new AdamW(lora != null ? lora.trainable() : trainable(policy, cfg.str("freeze")), cfg.adamW(), AdamW.biasesAndNorms());
+        Map<String, Tensor> trained = lora != null ? lora.trainable() : trainable(policy, cfg.str("freeze"));
+        policy.module().toDtype(cfg.dtype(), name -> !trained.containsKey(name));   // the matrices not trained, in dtype
+        AdamW opt = new AdamW(trained, cfg.adamW(), AdamW.biasesAndNorms());
         Checkpoints checkpoints = new Checkpoints(out, mode.key(), cfg, lora != null ? lora.weights() : new Checkpoints.Weights() {
             @Override
             public void save(Path dir) throws IOException {

@@ -116,6 +116,17 @@ class ConvertGenerateCommandTest {
         assertEquals(exp.get("answer").textValue() + "\n", out.toString());
     }
 
+    /** With the weights in bfloat16 the greedy loop (prefill, then one-token decode steps) runs as in float32. */
+    @Test
+    void generateRunsWithBfloat16Weights() throws IOException {
+        Path dir = LLAVA.resolve("generate");
+        JsonNode exp = new ObjectMapper().readTree(dir.resolve("generate.json").toFile());
+        assertEquals(0, run("generate", "--model", dir.toString(), "--image", dir.resolve(exp.get("image").textValue()).toString(),
+                "--prompt", exp.get("prompt").textValue(), "--max-new-tokens", "4", "--dtype", "bfloat16"), err.toString());
+        assertTrue(out.toString().endsWith("\n"), out.toString());
+        assertEquals("", err.toString());
+    }
+
     @Test
     void samplingIsReproducibleFromTheSeed() {
         Path dir = LLAVA.resolve("generate");

@@ -100,6 +100,39 @@ class ModelCommandsTest {
         }
     }
 
+    /**
+     * {@code --dtype bfloat16/float16}: the logits of transformers computing in float32 with the
+     * weight matrices rounded to that format (the models module's make_16bit_fixtures.py), which the
+     * float32 run misses by far more than the tolerance.
+     */
+    @Test
+    void forwardWithDtypeHoldsTheMatricesInSixteenBits() throws IOException {
+        Path dir = LLAVA.resolve("gqa_untied"), in = dir.resolve("input.safetensors");
+        Path f32 = tmp.resolve("f32.safetensors");
+        ok("forward", "--model", dir.toString(), "--input", in.toString(), "--out", f32.toString(), "--dtype", "float32");
+        try (SafeTensorsFile e = SafeTensorsFile.open(dir.resolve("expected_16bit.safetensors"));
+             SafeTensorsFile full = SafeTensorsFile.open(f32)) {
+            for (String dtype : new String[] {"bfloat16", "float16"}) {
+                Path o = tmp.resolve(dtype + ".safetensors");
+                ok("forward", "--model", dir.toString(), "--input", in.toString(), "--out", o.toString(), "--dtype", dtype);
+                try (SafeTensorsFile g = SafeTensorsFile.open(o)) {
+                    float[] want = e.readFloatArray("logits." + dtype);
+                    assertClose(dtype + " logits", want, g.readFloatArray("logits"), 1e-4);
+                    double off = 0;
+                    float[] f = full.readFloatArray("logits");
+                    for (int i = 0; i < f.length; i++) off = Math.max(off, Math.abs((double) f[i] - want[i]));
+                    assertTrue(off > 1e-3, dtype + ": the float32 run is only " + off + " away");
+                }
+            }
+        }
+        Path o = tmp.resolve("x.safetensors");
+        assertEquals("aspo forward: --dtype: unknown dtype \"bfloat17\" (expected float32, bfloat16 or float16)",
+                fails(new String[] {"forward", "--model", dir.toString(), "--input", in.toString(), "--out", o.toString(),
+                    "--dtype", "bfloat17"}));
+        fails(new String[] {"grad", "--model", dir.toString(), "--input", in.toString(), "--out", o.toString(), "--dtype", "bfloat16"},
+                "--dtype bfloat16: grad writes the gradient of every parameter", "run grad with --dtype float32");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"gqa_untied", "tied_full_layer1", "padding_layers"})
     void gradWritesTheLossAndEveryGradientTransformersComputed(String name) throws IOException {

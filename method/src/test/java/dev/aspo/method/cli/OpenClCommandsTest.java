@@ -3,6 +3,7 @@ package dev.aspo.method.cli;
 import static dev.aspo.method.cli.ModelCommandsTest.assertClose;
 import static dev.aspo.method.cli.ModelCommandsTest.assertGradients;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.aspo.tensor.Backends;
@@ -12,9 +13,10 @@ import java.io.StringWriter;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code aspo forward} and {@code aspo grad} of the tiny LLaVA fixtures with {@code --device opencl}
@@ -43,6 +45,17 @@ class OpenClCommandsTest {
     private void ok(String... args) {
         int rc = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
         assertEquals(0, rc, "exit code; stderr: " + err);
+    }
+
+    @Test
+    void sixteenBitWeightsAreRefusedOnOpenCl() {
+        Path dir = LLAVA.resolve("gqa_untied");
+        int rc = Main.run(new String[] {"forward", "--model", dir.toString(), "--input", dir.resolve("input.safetensors").toString(),
+            "--out", tmp.resolve("o.safetensors").toString(), "--device", "opencl", "--dtype", "bfloat16"},
+                new PrintWriter(out, true), new PrintWriter(err, true));
+        assertTrue(rc != 0, "exit code " + rc);
+        assertTrue(err.toString().contains("--dtype bfloat16 holds the weights for the cpu backend")
+                && err.toString().contains("use --dtype float32 there"), err.toString());
     }
 
     @ParameterizedTest

@@ -107,6 +107,14 @@ class ClipTest {
     }
 
     @Test
+    void clipTrainingHasNoFrozenWeightsForDtype() {
+        var e = assertThrows(IllegalArgumentException.class, () -> new ClipTrainer(TrainConfig.of(Map.of("dtype", "bfloat16")),
+                tinyClip(1), TOK, ClipImageProcessor.clip(16), new PrintStream(new ByteArrayOutputStream())));
+        assertTrue(e.getMessage().startsWith("dtype: bfloat16 holds frozen weights") && e.getMessage().contains("leave dtype at float32"),
+                e.getMessage());
+    }
+
+    @Test
     void contrastiveTrainingLearnsAndResumesExactly(@TempDir Path dir) throws IOException {
         Path train = captions(dir, 8);
         Map<String, String> o = new LinkedHashMap<>();

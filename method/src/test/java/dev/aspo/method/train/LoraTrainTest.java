@@ -12,6 +12,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.aspo.models.llama.LlamaForCausalLM;
 import dev.aspo.models.lora.LoraModel;
 import dev.aspo.models.tokenizer.Tokenizer;
+import dev.aspo.tensor.HalfFloats;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.io.SafeTensors;
 import java.io.ByteArrayOutputStream;
@@ -148,6 +150,35 @@ class LoraTrainTest {
         trainer(Trainer.Mode.DPO, config(train, d, concat(LORA, new String[] {"max_steps", "7", "grad_accum", "2",
             "reference_mode", "frozen"})), Tiny.model(TOK, 3)).run(null);
         assertFalse(TrainerTest.metrics(d).equals(TrainerTest.metrics(dir.resolve("dpo-a"))));
+    }
+
+    /**
+     * {@code dtype: bfloat16} with a lora block holds the whole base model's matrices in bfloat16
+     * (the reference is that base with the adapters off): the run, with gradient checkpointing
+     * recomputing the layers, is bit for bit the float32 run on a base holding the rounded values.
+     */
+    @Test
+    void aBfloat16BaseTrainsTheAdaptersAsTheRoundedFloat32Base(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 6, 1);
+        String[] common = concat(LORA, new String[] {"lora.lora_dropout", "0.3", "max_steps", "3", "reference_mode", "frozen"});
+        LlamaForCausalLM half = Tiny.model(TOK, 3);
+        Path a = dir.resolve("bf16"), b = dir.resolve("f32");
+        trainer(Trainer.Mode.DPO, config(train, a, concat(common, new String[] {"dtype", "bfloat16", "gradient_checkpointing", "true"})),
+                half).run(null);
+        for (var e : half.namedParameters().entrySet()) {
+            assertEquals(e.getValue().rank() >= 2 ? Precision.BFLOAT16 : Precision.FLOAT32, e.getValue().precision(), e.getKey());
+        }
+        LlamaForCausalLM rounded = Tiny.model(TOK, 3);
+        for (Tensor t : rounded.namedParameters().values()) {
+            if (t.rank() < 2) continue;
+            float[] v = t.toFloatArray();
+            for (int i = 0; i < v.length; i++) v[i] = HalfFloats.bf16ToF32(HalfFloats.f32ToBf16(v[i]));
+            t.assign(Tensor.of(v, t.shape()));
+        }
+        trainer(Trainer.Mode.DPO, config(train, b, common), rounded).run(null);
+        assertEquals(TrainerTest.metrics(b), TrainerTest.metrics(a));
+        assertTrue(TrainerTest.metrics(a).get(2).get("rewards/margins").asDouble() != 0.0, "the adapters trained");
+        assertSameTensors(b.resolve("checkpoint-3/" + LoraModel.WEIGHTS_FILE), a.resolve("checkpoint-3/" + LoraModel.WEIGHTS_FILE));
     }
 
     @Test

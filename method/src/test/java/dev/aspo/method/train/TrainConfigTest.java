@@ -53,6 +53,11 @@ class TrainConfigTest {
                 .contains("normalization: unknown value \"max\""));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TrainConfig.of(Map.of("reference_mode", "x"))).getMessage()
                 .contains("reference_mode"));
+        assertEquals("dtype: unknown dtype \"bf16\" (expected float32, bfloat16 or float16)",
+                assertThrows(IllegalArgumentException.class, () -> TrainConfig.of(Map.of("dtype", "bf16"))).getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> TrainConfig.of(Map.of("dtype", "bfloat16", "device", "opencl")))
+                .getMessage().startsWith("dtype: bfloat16 holds frozen weights for the cpu backend, but device is opencl"));
+        assertEquals(dev.aspo.tensor.Precision.FLOAT32, TrainConfig.of(Map.of()).dtype(), "the default changes nothing");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TrainConfig.of(Map.of()).requirePath("model")).getMessage()
                 .contains("config key model is required"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TrainConfig.of(Map.of("max_shard_size", "5GiB"))).getMessage()

@@ -13,6 +13,8 @@ import dev.aspo.method.data.Record;
 import dev.aspo.models.hf.Weights;
 import dev.aspo.models.llama.LlamaForCausalLM;
 import dev.aspo.models.tokenizer.Tokenizer;
+import dev.aspo.tensor.HalfFloats;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -178,6 +180,50 @@ class TrainerTest {
                 config(dir, train, "max_steps", "1", "freeze", "vision_tower.", "output_dir", dir.resolve("run2").toString()),
                 Tiny.model(TOK, 3)).run(null));
         assertTrue(e.getMessage().contains("vision_tower."), e.getMessage());
+    }
+
+    /** {@code m}'s matrices (rank 2 or more) whose name passes {@code select}, rounded to bfloat16 in place (still float32). */
+    private static void roundMatrices(LlamaForCausalLM m, java.util.function.Predicate<String> select) {
+        for (var e : m.namedParameters().entrySet()) {
+            Tensor t = e.getValue();
+            if (t.rank() < 2 || !select.test(e.getKey())) continue;
+            float[] v = t.toFloatArray();
+            for (int i = 0; i < v.length; i++) v[i] = HalfFloats.bf16ToF32(HalfFloats.f32ToBf16(v[i]));
+            t.assign(Tensor.of(v, t.shape()));
+        }
+    }
+
+    /**
+     * {@code dtype: bfloat16} holds the reference model's matrices and the policy's frozen ones in
+     * bfloat16 (the trained ones stay float32), and the run is bit for bit the float32 run whose
+     * reference and frozen matrices hold the rounded values.
+     */
+    @Test
+    void dtypeBfloat16HoldsTheFrozenMatricesInSixteenBitsAndTrainsAsOnTheRoundedWeights(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 4, 6);
+        String freeze = "model.layers.0.self_attn., lm_head.";
+        java.util.function.Predicate<String> frozen = n -> n.startsWith("model.layers.0.self_attn.") || n.startsWith("lm_head.");
+        String[] common = {"max_steps", "3", "freeze", freeze, "reference_mode", "frozen"};
+        LlamaForCausalLM half = Tiny.model(TOK, 3);
+        trainer(Trainer.Mode.DPO, config(dir, train, concat(common, "dtype", "bfloat16", "output_dir", dir.resolve("bf16").toString())),
+                half).run(null);
+        for (var e : half.namedParameters().entrySet()) {
+            boolean sixteen = frozen.test(e.getKey()) && e.getValue().rank() >= 2;
+            assertEquals(sixteen ? Precision.BFLOAT16 : Precision.FLOAT32, e.getValue().precision(), e.getKey());
+        }
+
+        LlamaForCausalLM rounded = Tiny.model(TOK, 3), reference = Tiny.model(TOK, 3);
+        roundMatrices(rounded, frozen);
+        roundMatrices(reference, n -> true);
+        trainer(Trainer.Mode.DPO, config(dir, train, concat(common, "output_dir", dir.resolve("f32").toString())), rounded, reference)
+                .run(null);
+        List<ObjectNode> a = metrics(dir.resolve("bf16")), b = metrics(dir.resolve("f32"));
+        assertEquals(3, a.size());
+        assertEquals(b, a, "the same losses, margins and gradient norms, bit for bit");
+        assertTrue(a.get(0).get("loss").asDouble() != a.get(2).get("loss").asDouble(), "the run trained");
+        for (var e : half.namedParameters().entrySet()) {
+            assertArrayEquals(rounded.namedParameters().get(e.getKey()).toFloatArray(), e.getValue().toFloatArray(), 0f, e.getKey());
+        }
     }
 
     @Test

@@ -8,6 +8,7 @@ import static dev.aspo.tensor.ops.Arithmetic.scale;
 import dev.aspo.models.hf.Weights;
 import dev.aspo.models.nn.Linear;
 import dev.aspo.models.nn.Module;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.io.ShardSize;
 import dev.aspo.tensor.ops.CrossEntropy;
@@ -85,6 +86,15 @@ public final class ClipModel extends Module {
 
     /** Loads a {@code clip} directory ({@code config.json} + {@code model.safetensors}, or shards). */
     public static ClipModel load(Path dir) throws IOException {
+        return load(dir, Precision.FLOAT32);
+    }
+
+    /**
+     * As {@link #load(Path)}, with the weight matrices held frozen in {@code dtype} ({@link
+     * Module#matricesIn}): in bfloat16 or float16 they take half the bytes and are never float32 on
+     * the heap (a checkpoint stored in that dtype is read bit for bit); norms and biases stay float32.
+     */
+    public static ClipModel load(Path dir, Precision dtype) throws IOException {
         ClipConfig config = ClipConfig.read(ClipCheckpoint.configFile(dir));
         ClipTextConfig t = config.textConfig();
         ClipVisionConfig v = config.visionConfig();
@@ -94,7 +104,10 @@ public final class ClipModel extends Module {
                 "text_config num_hidden_layers " + t.numHiddenLayers() + ", hidden_size " + t.hiddenSize() + ", intermediate_size "
                 + t.intermediateSize() + ", vocab_size " + t.vocabSize() + ", max_position_embeddings " + t.maxPositionEmbeddings()
                 + "; vision_config " + visionSizes(v));
-        ClipModel m = new ClipModel(config);
+        ClipModel m;
+        try (var s = Module.matricesIn(dtype)) {
+            m = new ClipModel(config);
+        }
         Weights.load(m, dir, n -> ClipCheckpoint.isBuffer(n) ? null : n);
         return m;
     }

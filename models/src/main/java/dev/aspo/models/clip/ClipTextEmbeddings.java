@@ -5,7 +5,6 @@ import static dev.aspo.tensor.ops.Arithmetic.add;
 import dev.aspo.models.nn.Embedding;
 import dev.aspo.models.nn.Module;
 import dev.aspo.tensor.Tensor;
-import dev.aspo.tensor.ops.Shapes;
 import java.util.Random;
 
 /** HF {@code CLIPTextEmbeddings}: token embedding plus the learned position rows {@code 0..T-1}. */
@@ -33,7 +32,10 @@ public final class ClipTextEmbeddings extends Module {
             }
         }
         Tensor tokens = tokenEmbedding.forward(ids, batch, seq);
-        return add(tokens, Shapes.slice(positionEmbedding.weight, 0, 0, seq));
+        // rows 0..T-1 looked up, as HF's position_ids are (a lookup also reads a frozen 16-bit table)
+        int[] positions = new int[seq];
+        for (int t = 0; t < seq; t++) positions[t] = t;
+        return add(tokens, positionEmbedding.forward(positions, seq));
     }
 
     /** HF uses {@code 0.02 f} for both tables (not {@code initializer_range}). */

@@ -18,7 +18,7 @@ import java.util.Random;
  * <pre>
  *   pixels [B, ch, g*p, g*p] -view-> [B, ch, g, p, g, p] -permute(0,2,4,1,3,5)-> [B, g, g, ch, p, p]
  *          -view-> patches [B, g*g, ch*p*p] @ weight[C, ch*p*p]^T --> [B, N, C]
- *   concat(class_embedding, .) [B, N+1, C] + position_embedding.weight [N+1, C]
+ *   concat(class_embedding, .) [B, N+1, C] + position_embedding(0..N) [N+1, C]
  * </pre>
  */
 public final class ClipVisionEmbeddings extends Module {
@@ -51,7 +51,10 @@ public final class ClipVisionEmbeddings extends Module {
         Tensor patches = Shapes.permute(x.reshape(b, ch, g, p, g, p), 0, 2, 4, 1, 3, 5).reshape(b, g * g, ch * p * p);
         Tensor patchEmbeds = MatMul.matmul(patches, patchWeight.reshape(c, ch * p * p), false, true);
         Tensor cls = add(Tensor.zeros(pixelValues.backend(), b, 1, c), classEmbedding.reshape(1, 1, c));
-        return add(Shapes.concat(1, cls, patchEmbeds), positionEmbedding.weight);
+        // every position's row, looked up as HF's position_ids are (a lookup also reads a frozen 16-bit table)
+        int[] positions = new int[g * g + 1];
+        for (int i = 0; i < positions.length; i++) positions[i] = i;
+        return add(Shapes.concat(1, cls, patchEmbeds), positionEmbedding.forward(positions, positions.length));
     }
 
     /** HF's stds: class token {@code C^-0.5 f}, patch and position weights {@code initializer_range f}. */

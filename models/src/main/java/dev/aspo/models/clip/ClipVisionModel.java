@@ -3,6 +3,7 @@ package dev.aspo.models.clip;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.aspo.models.hf.Weights;
 import dev.aspo.models.nn.Module;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.io.ShardSize;
 import java.io.IOException;
@@ -59,6 +60,15 @@ public final class ClipVisionModel extends Module {
 
     /** Loads a {@code clip_vision_model} directory, or the vision tower of a {@code clip} one. */
     public static ClipVisionModel load(Path dir) throws IOException {
+        return load(dir, Precision.FLOAT32);
+    }
+
+    /**
+     * As {@link #load(Path)}, with the weight matrices held frozen in {@code dtype} ({@link
+     * Module#matricesIn}): in bfloat16 or float16 they take half the bytes and are never float32 on
+     * the heap (a checkpoint stored in that dtype is read bit for bit); norms and biases stay float32.
+     */
+    public static ClipVisionModel load(Path dir, Precision dtype) throws IOException {
         Path file = ClipCheckpoint.configFile(dir);
         ObjectNode root = ClipJson.readObject(file);
         if (!root.has("model_type")) throw new IOException(file + ": key model_type is missing");
@@ -78,7 +88,10 @@ public final class ClipVisionModel extends Module {
             throw new IOException(file + ": key model_type is '" + type + "', expected '" + ClipVisionConfig.MODEL_TYPE
                     + "' or '" + ClipConfig.MODEL_TYPE + "'");
         }
-        ClipVisionModel m = new ClipVisionModel(vc);
+        ClipVisionModel m;
+        try (var s = Module.matricesIn(dtype)) {
+            m = new ClipVisionModel(vc);
+        }
         Weights.load(m, dir, map);
         return m;
     }

@@ -10,6 +10,7 @@ import dev.aspo.models.llama.LlamaForCausalLM;
 import dev.aspo.models.llava.LlavaConfig;
 import dev.aspo.models.llava.LlavaForConditionalGeneration;
 import dev.aspo.models.nn.Module;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.io.ShardSize;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -54,11 +55,19 @@ public final class AutoModel {
 
     /** The model in {@code dir}, as the class its model type names. */
     public static Module load(Path dir) throws IOException {
+        return load(dir, Precision.FLOAT32);
+    }
+
+    /**
+     * The model in {@code dir} with its weight matrices held frozen in {@code dtype} (bfloat16 or
+     * float16: half the bytes, never float32 on the heap; see {@link Module#matricesIn}).
+     */
+    public static Module load(Path dir, Precision dtype) throws IOException {
         switch (modelType(dir)) {
-            case LlavaConfig.MODEL_TYPE: return LlavaForConditionalGeneration.load(dir);
-            case LlamaConfig.MODEL_TYPE: return LlamaForCausalLM.load(dir);
-            case ClipConfig.MODEL_TYPE: return ClipModel.load(dir);
-            case ClipVisionConfig.MODEL_TYPE: return ClipVisionModel.load(dir);
+            case LlavaConfig.MODEL_TYPE: return LlavaForConditionalGeneration.load(dir, dtype);
+            case LlamaConfig.MODEL_TYPE: return LlamaForCausalLM.load(dir, dtype);
+            case ClipConfig.MODEL_TYPE: return ClipModel.load(dir, dtype);
+            case ClipVisionConfig.MODEL_TYPE: return ClipVisionModel.load(dir, dtype);
             default: throw new AssertionError("unreachable: modelType checked the type");
         }
     }

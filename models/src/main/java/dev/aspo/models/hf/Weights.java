@@ -1,7 +1,9 @@
 package dev.aspo.models.hf;
 
 import dev.aspo.models.nn.Module;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.cpu.HalfStorage;
 import dev.aspo.tensor.io.CheckpointFiles;
 import dev.aspo.tensor.io.SafeTensorsCheckpoint;
 import dev.aspo.tensor.io.SafeTensorsWriter;
@@ -81,7 +83,10 @@ public final class Weights {
             }
             for (String name : st.names()) {
                 String target = fileToModule.apply(name);
-                if (target != null) module.copyFrom(target, requireFinite(st.file(name), name, st.readFloat(name)));
+                if (target == null) continue;
+                Precision p = params.get(target).precision();    // a frozen 16-bit matrix is read unwidened
+                Tensor values = p == Precision.FLOAT32 ? st.readFloat(name) : st.readHalf(name, p);
+                module.copyFrom(target, requireFinite(st.file(name), name, values));
             }
         }
     }
@@ -91,6 +96,9 @@ public final class Weights {
      * a command would otherwise finish "successfully" with NaN logits.
      */
     public static Tensor requireFinite(Path file, String name, Tensor t) throws IOException {
+        // a 16-bit tensor is scanned in its own bits (widening all of it would double it on the heap)
+        HalfStorage h = t.storageOfAnyPrecision() instanceof HalfStorage s ? s : null;
+        if (h != null && h.firstNonFinite() < 0) return t;
         float[] v = t.toFloatArray();
         int first = -1, count = 0;
         for (int i = 0; i < v.length; i++) {

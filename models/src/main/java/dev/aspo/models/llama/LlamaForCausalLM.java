@@ -5,6 +5,7 @@ import dev.aspo.models.generate.KvCache;
 import dev.aspo.models.hf.Weights;
 import dev.aspo.models.nn.Linear;
 import dev.aspo.models.nn.Module;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.io.ShardSize;
 import dev.aspo.tensor.ops.CrossEntropy;
@@ -208,9 +209,21 @@ public final class LlamaForCausalLM extends Module implements CausalLm {
 
     /** Reads {@code dir/config.json} and {@code dir/model.safetensors} (or its shards); F32/F16/BF16. */
     public static LlamaForCausalLM load(Path dir) throws IOException {
+        return load(dir, Precision.FLOAT32);
+    }
+
+    /**
+     * As {@link #load(Path)}, with the weight matrices held frozen in {@code dtype} ({@link
+     * Module#matricesIn}): in bfloat16 or float16 they take half the bytes and are never float32 on
+     * the heap (a checkpoint stored in that dtype is read bit for bit); norms and biases stay float32.
+     */
+    public static LlamaForCausalLM load(Path dir, Precision dtype) throws IOException {
         LlamaConfig config = LlamaConfig.load(dir);
         Weights.requireStored(dir, dir.resolve(Weights.CONFIG), config.weightsAtLeast(), config.sizes());
-        LlamaForCausalLM m = new LlamaForCausalLM(config);
+        LlamaForCausalLM m;
+        try (var s = Module.matricesIn(dtype)) {
+            m = new LlamaForCausalLM(config);
+        }
         Weights.load(m, dir, m::checkpointToModule);
         return m;
     }

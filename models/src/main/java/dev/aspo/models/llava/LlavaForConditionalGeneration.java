@@ -12,6 +12,7 @@ import dev.aspo.models.hf.Weights;
 import dev.aspo.models.llama.LlamaForCausalLM;
 import dev.aspo.models.nn.Module;
 import dev.aspo.tensor.Autograd;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.io.ShardSize;
 import dev.aspo.tensor.ops.Index;
@@ -211,6 +212,15 @@ public final class LlavaForConditionalGeneration extends Module {
      * llava-hf hub checkpoints, and transformers' in-memory names.
      */
     public static LlavaForConditionalGeneration load(Path dir) throws IOException {
+        return load(dir, Precision.FLOAT32);
+    }
+
+    /**
+     * As {@link #load(Path)}, with the weight matrices held frozen in {@code dtype} ({@link
+     * Module#matricesIn}): in bfloat16 or float16 they take half the bytes and are never float32 on
+     * the heap (a checkpoint stored in that dtype is read bit for bit); norms and biases stay float32.
+     */
+    public static LlavaForConditionalGeneration load(Path dir, Precision dtype) throws IOException {
         LlavaConfig config = LlavaConfig.load(dir);
         ClipVisionConfig vc = config.visionConfig;
         double vision = ClipModel.visionWeightsAtLeast(vc, Math.max(0, vc.numHiddenLayers() - 1));
@@ -218,7 +228,10 @@ public final class LlavaForConditionalGeneration extends Module {
         Weights.requireStored(dir, dir.resolve(Weights.CONFIG), config.textConfig.weightsAtLeast() + vision, "text_config "
                 + (noText ? "(absent: transformers' Llama defaults) " : "") + config.textConfig.sizes() + "; vision_config "
                 + ClipModel.visionSizes(vc));
-        LlavaForConditionalGeneration m = new LlavaForConditionalGeneration(config);
+        LlavaForConditionalGeneration m;
+        try (var s = Module.matricesIn(dtype)) {
+            m = new LlavaForConditionalGeneration(config);
+        }
         Weights.load(m, dir, LlavaLayout.mapping(dir, config.tieWordEmbeddings));
         return m;
     }

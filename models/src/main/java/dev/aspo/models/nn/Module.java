@@ -1,10 +1,15 @@
 package dev.aspo.models.nn;
 
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
+import dev.aspo.tensor.cpu.HalfStorage;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * A tree of named parameters, as torch's {@code nn.Module}: a layer registers its parameters
@@ -13,19 +18,80 @@ import java.util.Map;
  *
  * <p>Parameters are created once, zero-filled, and keep their tensor for the module's life:
  * loading copies values into them ({@link #copyFrom}), so references held by an optimiser stay valid.
+ *
+ * <p>Frozen matrices may be held in bfloat16 or float16, half the bytes ({@link #toDtype}, or
+ * {@link #matricesIn} while a model is made so that they are never float32 at all): the matrix
+ * multiplies and embedding lookups that read them widen them on the fly; everything else, and
+ * every parameter that trains, stays float32.
  */
 public abstract class Module {
     private final Map<String, Tensor> params = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
 
-    /** Registers a zero-filled parameter (requires a gradient) and returns it. */
+    /** The precision {@link #matricesIn} set for matrices made on this thread (float32 outside a scope). */
+    private static final ThreadLocal<Precision> NEW_MATRICES = ThreadLocal.withInitial(() -> Precision.FLOAT32);
+
+    /**
+     * Registers a zero-filled parameter (requires a gradient) and returns it; inside a
+     * {@link #matricesIn} scope a matrix (rank 2 or more) is made frozen in that scope's precision instead.
+     */
     protected final Tensor parameter(String name, int... shape) {
         if (params.containsKey(name) || children.containsKey(name)) {
             throw new IllegalStateException(getClass().getSimpleName() + ": name " + name + " is taken");
         }
-        Tensor t = Tensor.zeros(shape).requiresGrad(true);
+        Precision p = NEW_MATRICES.get();
+        Tensor t = p != Precision.FLOAT32 && shape.length >= 2
+                ? Tensor.of(HalfStorage.wrap(new short[Math.toIntExact(Tensor.numel(shape))], p, null), shape)  // +0 in both formats
+                : Tensor.zeros(shape).requiresGrad(true);
         params.put(name, t);
         return t;
+    }
+
+    /** Closes a {@link #matricesIn} scope. */
+    public interface Scope extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Until the scope closes, modules made on this thread create their matrix parameters (rank 2
+     * or more: linear and embedding weights, convolution kernels) frozen and held in {@code p},
+     * never in float32, so that a model whose float32 weights would not fit the heap can be made
+     * and loaded ({@code load(dir, dtype)} of each model); vectors and scalars (norms, biases) stay
+     * float32 and trainable. Float32 changes nothing. {@code try (var s = Module.matricesIn(p)) {...}}
+     */
+    public static Scope matricesIn(Precision p) {
+        Precision before = NEW_MATRICES.get();
+        NEW_MATRICES.set(p);
+        return () -> NEW_MATRICES.set(before);
+    }
+
+    /**
+     * Holds the selected matrix parameters (rank 2 or more: linear and embedding weights,
+     * convolution kernels) in {@code p}, frozen: each stops requiring a gradient and, in bfloat16
+     * or float16, takes half the bytes (rounded to nearest even). Vectors and scalars (norms,
+     * biases, CLIP's logit scale) are read by elementwise ops that compute in float32 and stay as
+     * they are, as does every parameter {@code select} (given the dotted name) leaves out. With
+     * float32, selected 16-bit matrices are widened back (exactly), still frozen. Parameters must
+     * be on the cpu backend. Returns the bytes this frees (negative when widening).
+     */
+    public final long toDtype(Precision p, Predicate<String> select) {
+        long before = parameterBytes();
+        for (var e : namedParameters().entrySet()) {
+            Tensor t = e.getValue();
+            if (t.rank() < 2 || !select.test(e.getKey()) || t.precision() == p) continue;
+            t.requiresGrad(false);
+            t.storeAs(p, e.getKey());
+        }
+        return before - parameterBytes();
+    }
+
+    /** Bytes the parameters' values take in memory (a tensor registered twice counted once). */
+    public final long parameterBytes() {
+        long n = 0;
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Tensor t : namedParameters().values()) if (seen.add(t)) n += t.storageBytes();
+        return n;
     }
 
     /** Registers a child module (names may be dotted, e.g. {@code "layers.3"}) and returns it. */
@@ -87,7 +153,8 @@ public abstract class Module {
 
     /**
      * Copies {@code values} into the parameter {@code name}: the shapes must match exactly.
-     * The parameter keeps its tensor (and its backend).
+     * The parameter keeps its tensor, its backend and its precision (a 16-bit one takes the values
+     * rounded, see {@link Tensor#assign}).
      */
     public final void copyFrom(String name, Tensor values) {
         Tensor p = namedParameters().get(name);
@@ -96,7 +163,6 @@ public abstract class Module {
             throw new IllegalArgumentException(name + ": shape " + Arrays.toString(values.shape()) + " does not match the model's "
                     + Arrays.toString(p.shape()));
         }
-        Tensor src = values.backend() == p.backend() ? values : values.to(p.backend());
-        p.backend().copy2d(src.storage(), 0, p.numel(), p.storage(), 0, p.numel(), 1, p.numel(), false);
+        p.assign(values);
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.aspo.models.hf.Weights;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.ops.Arithmetic;
 import dev.aspo.tensor.ops.MatMul;
@@ -53,6 +54,35 @@ class ModuleTest {
         assertEquals(List.of("mlp.up.weight", "mlp.up.bias", "norm.weight"), List.copyOf(t.namedParameters().keySet()));
         t.up.setAdapter(null);
         assertArrayEquals(new float[] {1, 2, 3, 6}, t.up.forward(x).toFloatArray());
+    }
+
+    @Test
+    void insideMatricesInNewMatricesAreFrozenSixteenBitZerosAndVectorsStayFloat32() {
+        Tiny half;
+        try (var s = Module.matricesIn(Precision.BFLOAT16)) {
+            half = new Tiny();
+        }
+        assertEquals(Precision.BFLOAT16, half.up.weight.precision());
+        assertEquals(false, half.up.weight.requiresGrad());
+        assertArrayEquals(new float[12], half.up.weight.toFloatArray());
+        assertEquals(Precision.FLOAT32, half.up.bias.precision());
+        assertTrue(half.up.bias.requiresGrad() && half.norm.weight.requiresGrad());
+        assertEquals(12 * 2 + 4 * 4 + 4 * 4, half.parameterBytes());
+        assertEquals(Precision.FLOAT32, new Tiny().up.weight.precision(), "the scope closed");
+    }
+
+    @Test
+    void aSixteenBitParameterLoadsRoundedAndKeepsItsPrecision() throws IOException {
+        Tiny a = new Tiny();
+        a.copyFrom("mlp.up.weight", Tensor.of(new float[] {1.00390625f, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, 4, 3));
+        Path f = dir.resolve("tiny.safetensors");
+        Weights.save(a, f, Function.identity());
+        Tiny b = new Tiny();
+        b.toDtype(Precision.BFLOAT16, name -> true);
+        Weights.load(b, f, Function.identity());
+        assertEquals(Precision.BFLOAT16, b.up.weight.precision());
+        assertEquals(1f, b.up.weight.toFloatArray()[0], "1 + 2^-8 is a tie between 1 and 1 + 2^-7 in bfloat16: even, 1");
+        assertEquals(12f, b.up.weight.toFloatArray()[11]);
     }
 
     @Test

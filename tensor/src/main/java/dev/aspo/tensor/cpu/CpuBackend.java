@@ -87,6 +87,12 @@ public final class CpuBackend implements Backend {
     @Override
     public void matmul(Storage a, int aStride, boolean transA, Storage b, int bStride, boolean transB,
                        Storage c, int batch, int m, int n, int k, boolean accumulate) {
+        if (a instanceof HalfStorage || b instanceof HalfStorage) {   // a frozen 16-bit weight, widened as it is packed
+            HalfStorage ha = a instanceof HalfStorage h ? h : null, hb = b instanceof HalfStorage h ? h : null;
+            Gemm.matmul(ha == null ? data(a) : null, ha, aStride, transA, hb == null ? data(b) : null, hb, bStride, transB,
+                    data(c), batch, m, n, k, accumulate);
+            return;
+        }
         Gemm.matmul(data(a), aStride, transA, data(b), bStride, transB, data(c), batch, m, n, k, accumulate);
     }
 
@@ -228,7 +234,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gatherRows(Storage x, int[] index, Storage y, int cols) {
-        IndexKernels.gatherRows(data(x), index, data(y), cols);
+        if (x instanceof HalfStorage h) IndexKernels.gatherRows(h, index, data(y), cols);
+        else IndexKernels.gatherRows(data(x), index, data(y), cols);
     }
 
     @Override

@@ -14,6 +14,10 @@ public final class CpuStorage implements Storage {
     /** The backing array of a CPU storage (no copy). */
     public static float[] data(Storage s) {
         if (!(s instanceof CpuStorage)) {
+            if (s instanceof HalfStorage h) {
+                throw new IllegalArgumentException("expected a float32 buffer, got " + (h.name() != null ? h.name() + ", " : "")
+                        + "a frozen weight held in " + h.precision().torchName() + " (only matmul and row gathers read those)");
+            }
             throw new IllegalArgumentException("expected a cpu buffer, got one of backend " + s.backend().name());
         }
         return ((CpuStorage) s).data;

@@ -50,6 +50,13 @@ import jdk.incubator.vector.VectorSpecies;
  * a batch of small matrices runs whole matrices per core (no fork inside one); fewer than
  * {@code DIRECT_M} rows read B in place; a few rows against a transposed B are dot products;
  * fewer columns than a vector are computed as {@code C^T = op(B)^T op(A)^T}.
+ *
+ * <p>Either operand may be a frozen weight held in 16 bits ({@link HalfStorage}, bfloat16 or
+ * float16): it is widened to float32 where it is copied anyway (packing B's panels and A's
+ * micro-panels, or gathering the rows of a dot product), and never read in place, so the
+ * micro-kernels see float32 only. Every decision (paths, blocks, splits) is the one the float32
+ * product takes, and a packed panel holds the same values as the in-place read it replaces, so the
+ * result is bit for bit the float32 product of the widened weight.
  */
 final class Gemm {
     private Gemm() {}
@@ -80,14 +87,19 @@ final class Gemm {
     /** Work is cut into about this many tasks per core, so that a paused core delays little. */
     private static final int TASKS_PER_THREAD = 2;
 
-    /** Per-thread reusable buffers: a ragged A micro-panel (or gathered rows), packed B, one tile. */
+    /** Per-thread reusable buffers: a ragged A micro-panel (or gathered rows), packed B, one tile, widened rows of a 16-bit B. */
     private static final class Buffers {
-        float[] a = new float[0], b = new float[0];
+        float[] a = new float[0], b = new float[0], w = new float[0];
         final float[] scratch = new float[MR * NR];
 
         float[] a(int n) {
             if (a.length < n) a = new float[n];
             return a;
+        }
+
+        float[] w(int n) {
+            if (w.length < n) w = new float[n];
+            return w;
         }
 
         float[] b(int n) {
@@ -100,7 +112,18 @@ final class Gemm {
 
     static void matmul(float[] a, int aStride, boolean transA, float[] b, int bStride, boolean transB,
                        float[] c, int batch, int m, int n, int k, boolean accumulate) {
-        checkSizes(a.length, aStride, b.length, bStride, c.length, batch, m, n, k);
+        matmul(a, null, aStride, transA, b, null, bStride, transB, c, batch, m, n, k, accumulate);
+    }
+
+    /**
+     * {@link #matmul} where A is {@code a} or, when {@code ha} is not null, the 16-bit {@code ha}
+     * ({@code a} then unused); likewise B. The result is bit for bit that of the float32 product of
+     * the widened values.
+     */
+    static void matmul(float[] a, HalfStorage ha, int aStride, boolean transA, float[] b, HalfStorage hb, int bStride,
+                       boolean transB, float[] c, int batch, int m, int n, int k, boolean accumulate) {
+        checkSizes(ha != null ? ha.size() : a.length, aStride, hb != null ? hb.size() : b.length, bStride, c.length,
+                batch, m, n, k);
         if (batch == 0 || m == 0 || n == 0) return;
         if (k == 0) {                                     // empty sum: C = 0 (or unchanged)
             if (!accumulate) Arrays.fill(c, 0, batch * m * n, 0f);
@@ -114,13 +137,13 @@ final class Gemm {
             int tasks = (batch + per - 1) / per;
             eachTask(tasks, t -> {
                 for (int bi = t * per, end = Math.min(batch, bi + per); bi < end; bi++) {
-                    gemm(a, bi * aStride, transA, b, bi * bStride, transB, c, bi * m * n, m, n, k, accumulate, false);
+                    gemm(a, ha, bi * aStride, transA, b, hb, bi * bStride, transB, c, bi * m * n, m, n, k, accumulate, false);
                 }
             });
         } else {
             boolean parallel = macs >= SERIAL_MACS;
             for (int bi = 0; bi < batch; bi++) {
-                gemm(a, bi * aStride, transA, b, bi * bStride, transB, c, bi * m * n, m, n, k, accumulate, parallel);
+                gemm(a, ha, bi * aStride, transA, b, hb, bi * bStride, transB, c, bi * m * n, m, n, k, accumulate, parallel);
             }
         }
     }
@@ -141,15 +164,15 @@ final class Gemm {
     }
 
     /** One matrix: C[co..] (+)= op(A[ao..]) @ op(B[bo..]), split over the cores when {@code parallel}. */
-    private static void gemm(float[] a, int ao, boolean transA, float[] b, int bo, boolean transB,
+    private static void gemm(float[] a, HalfStorage ha, int ao, boolean transA, float[] b, HalfStorage hb, int bo, boolean transB,
                              float[] c, int co, int m, int n, int k, boolean accumulate, boolean parallel) {
         int lda = transA ? m : k, ldb = transB ? k : n;
         if (n < L && m > n) {
             // Fewer columns than a vector (a matrix-vector product): C^T = op(B)^T op(A)^T, so the
             // skinny side becomes the rows and C is written through its transpose.
-            split(b, bo, ldb, !transB, a, ao, lda, !transA, c, co, 1, n, n, m, k, accumulate, parallel);
+            split(b, hb, bo, ldb, !transB, a, ha, ao, lda, !transA, c, co, 1, n, n, m, k, accumulate, parallel);
         } else {
-            split(a, ao, lda, transA, b, bo, ldb, transB, c, co, n, 1, m, n, k, accumulate, parallel);
+            split(a, ha, ao, lda, transA, b, hb, bo, ldb, transB, c, co, n, 1, m, n, k, accumulate, parallel);
         }
     }
 
@@ -158,9 +181,9 @@ final class Gemm {
      * (a part then packs only its own B panels), then rows. Each part is a whole serial product,
      * handed out by {@link #eachTask}.
      */
-    private static void split(float[] a, int ao, int lda, boolean transA, float[] b, int bo, int ldb, boolean transB,
-                              float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate,
-                              boolean parallel) {
+    private static void split(float[] a, HalfStorage ha, int ao, int lda, boolean transA, float[] b, HalfStorage hb, int bo,
+                              int ldb, boolean transB, float[] c, int co, int rs, int cs, int m, int n, int k,
+                              boolean accumulate, boolean parallel) {
         long macs = (long) m * n * k;
         int parts = !parallel ? 1 : (int) Math.min(TASKS_PER_THREAD * Parallel.THREADS, Math.max(1, macs / SERIAL_MACS));
         int colUnit = n >= 2 * NR ? NR : 2 * L, colUnits = (n + colUnit - 1) / colUnit;
@@ -168,7 +191,7 @@ final class Gemm {
         int tc = Math.min(Math.min(parts, Parallel.THREADS), colUnits);
         int tr = Math.max(1, Math.min((parts + tc - 1) / tc, m / (4 * MR)));
         if (tc * tr == 1) {
-            part(a, ao, lda, transA, b, bo, ldb, transB, c, co, rs, cs, m, n, k, accumulate);
+            part(a, ha, ao, lda, transA, b, hb, bo, ldb, transB, c, co, rs, cs, m, n, k, accumulate);
             return;
         }
         int rowUnits = (m + MR - 1) / MR;
@@ -177,7 +200,7 @@ final class Gemm {
             int i0 = Math.min(m, rowUnits * r / tr * MR), i1 = Math.min(m, rowUnits * (r + 1) / tr * MR);
             int j0 = Math.min(n, colUnits * q / tc * colUnit), j1 = Math.min(n, colUnits * (q + 1) / tc * colUnit);
             if (i0 >= i1 || j0 >= j1) return;
-            part(a, ao + (transA ? i0 : i0 * lda), lda, transA, b, bo + (transB ? j0 * ldb : j0), ldb, transB,
+            part(a, ha, ao + (transA ? i0 : i0 * lda), lda, transA, b, hb, bo + (transB ? j0 * ldb : j0), ldb, transB,
                     c, co + i0 * rs + j0 * cs, rs, cs, i1 - i0, j1 - j0, k, accumulate);
         });
     }
@@ -188,30 +211,37 @@ final class Gemm {
      * A few rows against a transposed B are plain dot products ({@link #dots}); the rest is
      * {@link #blocked}.
      */
-    private static void part(float[] a, int ao, int lda, boolean transA, float[] b, int bo, int ldb, boolean transB,
-                             float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate) {
-        if (transB && (m <= MR || m <= DOT_M && k >= DOT_K)) dots(a, ao, lda, transA, b, bo, ldb, c, co, rs, cs, m, n, k, accumulate);
-        else blocked(a, ao, lda, transA, b, bo, ldb, transB, c, co, rs, cs, m, n, k, accumulate);
+    private static void part(float[] a, HalfStorage ha, int ao, int lda, boolean transA, float[] b, HalfStorage hb, int bo,
+                             int ldb, boolean transB, float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate) {
+        if (transB && (m <= MR || m <= DOT_M && k >= DOT_K)) {
+            dots(a, ha, ao, lda, transA, b, hb, bo, ldb, c, co, rs, cs, m, n, k, accumulate);
+        } else {
+            blocked(a, ha, ao, lda, transA, b, hb, bo, ldb, transB, c, co, rs, cs, m, n, k, accumulate);
+        }
     }
 
     /** The packed, blocked product of the class comment, on one thread. */
-    private static void blocked(float[] a, int ao, int lda, boolean transA, float[] b, int bo, int ldb, boolean transB,
-                                float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate) {
+    private static void blocked(float[] a, HalfStorage ha, int ao, int lda, boolean transA, float[] b, HalfStorage hb, int bo,
+                                int ldb, boolean transB, float[] c, int co, int rs, int cs, int m, int n, int k,
+                                boolean accumulate) {
         Buffers buf = BUFFERS.get();
         // A few rows use each B panel only a few times: read B in place instead of packing it
-        // (only a ragged last panel is packed, for its zero padding).
-        boolean direct = !transB && m <= DIRECT_M;
+        // (only a ragged last panel is packed, for its zero padding). A 16-bit B is always packed
+        // (widened): the kernels do the same multiply-adds on a packed panel as in place.
+        boolean direct = !transB && m <= DIRECT_M && hb == null;
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc), panels = (nc + NR - 1) / NR;
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 float[] bp = buf.b(panels * kc * NR);
                 if (!transB && !direct) {
-                    packBRows(b, bo, ldb, pc, kc, jc, nc, bp);
+                    if (hb != null) packBRows(hb, bo, ldb, pc, kc, jc, nc, bp);
+                    else packBRows(b, bo, ldb, pc, kc, jc, nc, bp);
                 } else {
                     for (int q = 0; q < panels; q++) {
                         int cols = Math.min(NR, nc - q * NR);
-                        if (!direct || cols < NR) packB(b, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR);
+                        if (hb != null) packB(hb, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR, buf.w(ROWS * kc));
+                        else if (!direct || cols < NR) packB(b, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR);
                     }
                 }
                 boolean add = accumulate || pc > 0;
@@ -220,10 +250,11 @@ final class Gemm {
                     // Against several B panels, the MC x KC block of A is packed k-major (each k step
                     // reads MR adjacent floats; in place, rows a multiple of 4 KB apart, as at n =
                     // 1024, fall into one L1 set). Otherwise A is read in place (either layout) and
-                    // only a ragged last micro-panel is packed.
-                    boolean packed = panels >= PACK_A_PANELS;
+                    // only a ragged last micro-panel is packed. A 16-bit A is always packed (widened).
+                    boolean packed = panels >= PACK_A_PANELS || ha != null;
                     float[] ap = buf.a(packed ? micro * MR * kc : kc * MR);
-                    if (packed) packAPanels(a, ao, lda, transA, ic, mc, pc, kc, ap);
+                    if (packed && ha != null) packAPanels(ha, ao, lda, transA, ic, mc, pc, kc, ap, buf.w(kc));
+                    else if (packed) packAPanels(a, ao, lda, transA, ic, mc, pc, kc, ap);
                     else if (mc % MR != 0) packA(a, ao, lda, transA, ic + mc / MR * MR, mc % MR, pc, kc, ap, 0);
                     for (int q = 0; q < panels; q++) {
                         int j = jc + q * NR, cols = Math.min(NR, n - j);
@@ -685,32 +716,57 @@ final class Gemm {
     /**
      * A few rows of op(A) against B stored {@code [n, k]}: every C(i, j) is a dot product of two
      * contiguous rows, so B streams through once and nothing large is packed (matrix-vector and
-     * decode-step shapes).
+     * decode-step shapes). A 16-bit A is gathered widened like a transposed one; a 16-bit B is
+     * widened four rows at a time, just before they are used.
      */
-    private static void dots(float[] a, int ao, int lda, boolean transA, float[] b, int bo, int ldb,
-                             float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate) {
+    private static void dots(float[] a, HalfStorage ha, int ao, int lda, boolean transA, float[] b, HalfStorage hb, int bo,
+                             int ldb, float[] c, int co, int rs, int cs, int m, int n, int k, boolean accumulate) {
         float[] rows = a;
         int r0 = ao, ldr = lda;
-        if (transA) {                                     // gather op(A)'s m short rows
+        if (transA || ha != null) {                       // gather op(A)'s m short rows
             rows = BUFFERS.get().a(m * k);
             r0 = 0;
             ldr = k;
-            for (int p = 0; p < k; p++) {
-                for (int i = 0; i < m; i++) rows[i * k + p] = a[ao + p * lda + i];
+            if (ha == null) {
+                for (int p = 0; p < k; p++) {
+                    for (int i = 0; i < m; i++) rows[i * k + p] = a[ao + p * lda + i];
+                }
+            } else if (!transA) {
+                for (int i = 0; i < m; i++) ha.widen(ao + i * lda, rows, i * k, k);
+            } else {
+                for (int p = 0; p < k; p++) {
+                    for (int i = 0; i < m; i++) rows[i * k + p] = ha.get(ao + p * lda + i);
+                }
             }
         }
+        float[] wide = hb == null ? null : BUFFERS.get().w(4 * k);
         int j = 0;
         for (; j + 4 <= n; j += 4) {                      // 4 rows of B stay in L1 while A's rows pass
+            float[] y = b;
+            int y0 = bo + j * ldb, ldy = ldb;
+            if (hb != null) {
+                for (int t = 0; t < 4; t++) hb.widen(bo + (j + t) * ldb, wide, t * k, k);
+                y = wide;
+                y0 = 0;
+                ldy = k;
+            }
             int i = 0;
             for (; i + 2 <= m; i += 2) {
-                dot2x4(rows, r0 + i * ldr, ldr, b, bo + j * ldb, ldb, k, c, co + i * rs + j * cs, rs, cs, accumulate);
+                dot2x4(rows, r0 + i * ldr, ldr, y, y0, ldy, k, c, co + i * rs + j * cs, rs, cs, accumulate);
             }
-            if (i < m) dot4(rows, r0 + i * ldr, b, bo + j * ldb, ldb, k, c, co + i * rs + j * cs, cs, accumulate);
+            if (i < m) dot4(rows, r0 + i * ldr, y, y0, ldy, k, c, co + i * rs + j * cs, cs, accumulate);
         }
         for (; j < n; j++) {
+            float[] y = b;
+            int y0 = bo + j * ldb;
+            if (hb != null) {
+                hb.widen(y0, wide, 0, k);
+                y = wide;
+                y0 = 0;
+            }
             for (int i = 0; i < m; i++) {
                 int x = co + i * rs + j * cs;
-                float s = dot(rows, r0 + i * ldr, b, bo + j * ldb, k);
+                float s = dot(rows, r0 + i * ldr, y, y0, k);
                 c[x] = accumulate ? c[x] + s : s;
             }
         }
@@ -821,6 +877,37 @@ final class Gemm {
         }
     }
 
+    /** Rows of a transposed 16-bit B widened together before they are transposed into a panel. */
+    private static final int ROWS = 8;
+
+    /**
+     * {@link #packB} of a 16-bit B, widened as it is copied. A transposed B's rows are widened
+     * {@link #ROWS} at a time into {@code rows} ({@code ROWS * kc} floats) by whole vectors, then
+     * written into the panel k step by k step, {@code ROWS} adjacent floats each.
+     */
+    private static void packB(HalfStorage b, int bo, int ldb, boolean transB, int pc, int kc, int j, int cols,
+                              float[] dst, int di, float[] rows) {
+        int w = width(cols);
+        if (!transB) {
+            int src = bo + pc * ldb + j;
+            for (int p = 0; p < kc; p++, src += ldb, di += w) {
+                b.widen(src, dst, di, cols);
+                if (cols < w) Arrays.fill(dst, di + cols, di + w, 0f);
+            }
+            return;
+        }
+        for (int j0 = 0; j0 < cols; j0 += ROWS) {
+            int h = Math.min(ROWS, cols - j0);
+            for (int r = 0; r < h; r++) b.widen(bo + (j + j0 + r) * ldb + pc, rows, r * kc, kc);
+            for (int p = 0, d = di + j0; p < kc; p++, d += w) {
+                for (int r = 0; r < h; r++) dst[d + r] = rows[r * kc + p];
+            }
+        }
+        if (cols < w) {
+            for (int p = 0; p < kc; p++) Arrays.fill(dst, di + p * w + cols, di + (p + 1) * w, 0f);
+        }
+    }
+
     /**
      * Packs {@code op(A)[i:+rows, pc:+kc]} as MR rows of {@code kc} floats at {@code dst[di..]},
      * zero rows past {@code rows}. op(A)(i, p) is {@code a[ao + i*lda + p]}, or
@@ -859,6 +946,18 @@ final class Gemm {
         }
     }
 
+    /** {@link #packBRows} of a 16-bit B, widened as it is copied. */
+    private static void packBRows(HalfStorage b, int bo, int ldb, int pc, int kc, int jc, int nc, float[] dst) {
+        for (int p = 0; p < kc; p++) {
+            int src = bo + (pc + p) * ldb + jc;
+            for (int j = 0; j < nc; j += NR) {
+                int cols = Math.min(NR, nc - j), w = width(cols), di = j * kc + p * w;
+                b.widen(src + j, dst, di, cols);
+                if (cols < w) Arrays.fill(dst, di + cols, di + w, 0f);
+            }
+        }
+    }
+
     /**
      * Packs {@code op(A)[i0:+rows, pc:+kc]} as micro-panels of MR rows, each k-major ({@code MR}
      * floats per k step, rows past {@code rows} zero): micro-panel r at {@code dst[r*MR*kc ..]},
@@ -876,6 +975,27 @@ final class Gemm {
             } else {
                 for (int p = 0, src = ao + pc * lda + i0 + r0; p < kc; p++, src += lda) {
                     for (int t = 0; t < h; t++) dst[d + p * MR + t] = a[src + t];
+                }
+            }
+            if (h < MR) {
+                for (int p = 0; p < kc; p++) Arrays.fill(dst, d + p * MR + h, d + (p + 1) * MR, 0f);
+            }
+        }
+    }
+
+    /** {@link #packAPanels} of a 16-bit A, widened as it is copied (A's rows through {@code row}, {@code kc} floats). */
+    private static void packAPanels(HalfStorage a, int ao, int lda, boolean transA, int i0, int rows, int pc, int kc,
+                                    float[] dst, float[] row) {
+        for (int r0 = 0; r0 < rows; r0 += MR) {
+            int h = Math.min(MR, rows - r0), d = r0 * kc;
+            if (!transA) {
+                for (int t = 0; t < h; t++) {
+                    a.widen(ao + (i0 + r0 + t) * lda + pc, row, 0, kc);
+                    for (int p = 0; p < kc; p++) dst[d + p * MR + t] = row[p];
+                }
+            } else {
+                for (int p = 0, src = ao + pc * lda + i0 + r0; p < kc; p++, src += lda) {
+                    for (int t = 0; t < h; t++) dst[d + p * MR + t] = a.get(src + t);
                 }
             }
             if (h < MR) {

@@ -26,6 +26,13 @@ final class IndexKernels {
         });
     }
 
+    /** {@link #gatherRows} from a 16-bit table (a frozen embedding), each row widened to float32 as it is copied. */
+    static void gatherRows(HalfStorage x, int[] index, float[] y, int cols) {
+        Parallel.forRange(index.length, grain(cols), (i0, i1) -> {
+            for (int i = i0; i < i1; i++) x.widen(index[i] * cols, y, i * cols, cols);
+        });
+    }
+
     /**
      * {@code gx[index[i]] += gy[i]} for every {@code i} with {@code index[i] != skip}. An index may
      * repeat, so threads split the columns, not the rows: each thread adds every row into its own

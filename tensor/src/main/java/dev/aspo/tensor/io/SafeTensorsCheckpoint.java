@@ -2,6 +2,7 @@ package dev.aspo.tensor.io;
 
 import dev.aspo.tensor.Backend;
 import dev.aspo.tensor.Backends;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import java.io.Closeable;
 import java.io.IOException;
@@ -165,6 +166,11 @@ public final class SafeTensorsCheckpoint implements Closeable {
     /** Tensor {@code name} as float32 on {@code backend}; see {@link SafeTensorsFile#readFloat(String, Backend)}. */
     public Tensor readFloat(String name, Backend backend) throws IOException {
         return fileOf(name).readFloat(name, backend);
+    }
+
+    /** Tensor {@code name} held in 16 bits on the cpu backend; see {@link SafeTensorsFile#readHalf}. */
+    public Tensor readHalf(String name, Precision precision) throws IOException {
+        return fileOf(name).readHalf(name, precision);
     }
 
     private SafeTensorsFile fileOf(String name) {

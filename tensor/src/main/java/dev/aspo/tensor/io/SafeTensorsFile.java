@@ -2,9 +2,12 @@ package dev.aspo.tensor.io;
 
 import dev.aspo.tensor.Backend;
 import dev.aspo.tensor.Backends;
+import dev.aspo.tensor.HalfFloats;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Storage;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.cpu.CpuStorage;
+import dev.aspo.tensor.cpu.HalfStorage;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -128,6 +131,28 @@ public final class SafeTensorsFile implements Closeable {
         float[] host = new float[n];
         decodeFloats(t, host);
         return Tensor.of(backend.upload(host), t.shape());
+    }
+
+    /**
+     * Tensor {@code name} held in {@code precision} (bfloat16 or float16) on the cpu backend, for a
+     * frozen weight ({@link Tensor#storeAs}): a tensor stored in that dtype is copied bit for bit,
+     * never widened, so it takes half the heap of {@link #readFloat}; any other float dtype is
+     * converted to float32 and rounded to nearest even. The storage carries {@code name} for error
+     * messages.
+     */
+    public Tensor readHalf(String name, Precision precision) throws IOException {
+        if (precision == Precision.FLOAT32) throw new IllegalArgumentException("readHalf reads bfloat16 or float16; use readFloat");
+        TensorInfo t = info(name);
+        checkFloat(t);
+        int n = elementCount(t);
+        if (t.dtype() == (precision == Precision.BFLOAT16 ? DType.BF16 : DType.F16)) {
+            short[] bits = new short[n];
+            forEachWindow(t, (buf, first, count) -> buf.asShortBuffer().get(bits, first, count));
+            return Tensor.of(HalfStorage.wrap(bits, precision, name), t.shape());
+        }
+        float[] values = new float[n];
+        decodeFloats(t, values);
+        return Tensor.of(HalfStorage.round(values, precision, name), t.shape());
     }
 
     /** Tensor {@code name} converted to a host float[] (row-major); same dtypes as {@link #readFloat}. */

@@ -1,6 +1,7 @@
 package dev.aspo.tensor.io;
 
 import dev.aspo.tensor.Backends;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.cpu.CpuStorage;
 import java.io.IOException;
@@ -82,7 +83,7 @@ public final class SafeTensorsWriter {
         void finish() {}
     }
 
-    /** Adds a float32 tensor (written as F32). */
+    /** Adds a float32 tensor (written as F32; a 16-bit one is widened, exactly). */
     public SafeTensorsWriter put(String name, Tensor tensor) {
         return add(name, new Entry(DType.F32, tensor.shape(), tensor.numel()) {
             float[] data;
@@ -90,7 +91,8 @@ public final class SafeTensorsWriter {
             @Override
             void start() {
                 // cpu: the tensor's own array, no copy; another backend: one download
-                data = tensor.backend() == Backends.cpu() ? CpuStorage.data(tensor.storage()) : tensor.toFloatArray();
+                data = tensor.backend() == Backends.cpu() && tensor.precision() == Precision.FLOAT32
+                        ? CpuStorage.data(tensor.storage()) : tensor.toFloatArray();
             }
 
             @Override

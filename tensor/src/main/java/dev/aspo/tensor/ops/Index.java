@@ -5,7 +5,11 @@ import dev.aspo.tensor.Backend;
 import dev.aspo.tensor.Tensor;
 import java.util.Arrays;
 
-/** Index-select along the first axis; its gradient is a scatter-add (indices may repeat). */
+/**
+ * Index-select along the first axis; its gradient is a scatter-add (indices may repeat). The table
+ * may be a frozen weight held in 16 bits (an embedding in bfloat16): its rows are widened as they
+ * are copied.
+ */
 public final class Index {
     private Index() {}
 
@@ -31,7 +35,7 @@ public final class Index {
 
         Backend be = x.backend();
         Tensor out = Tensor.zeros(be, outShape);
-        be.gatherRows(x.storage(), index, out.storage(), cols);
+        be.gatherRows(x.storageOfAnyPrecision(), index, out.storage(), cols);   // a 16-bit table is widened
         if (!Autograd.isRecording(x)) return out;
 
         return Autograd.record(out, "selectRows", () -> be.scatterAddRows(out.gradBuffer(), index, x.gradBuffer(), cols, skip),

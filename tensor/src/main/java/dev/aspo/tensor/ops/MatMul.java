@@ -2,6 +2,7 @@ package dev.aspo.tensor.ops;
 
 import dev.aspo.tensor.Autograd;
 import dev.aspo.tensor.Backend;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Storage;
 import dev.aspo.tensor.Tensor;
 import java.util.Arrays;
@@ -18,6 +19,10 @@ import java.util.Arrays;
  * Either side may be 2-D and is then broadcast over the other's batch; otherwise both have the
  * same leading axes. Backward: {@code dA = dC op(B)^T}, {@code dB = op(A)^T dC}, each written
  * as one more matmul with the transpose flags turned around (no transposed copies).
+ *
+ * <p>Either side may be a frozen weight held in bfloat16 or float16 ({@link Tensor#storeAs}): the
+ * backend widens it as it reads it, forward and in the other side's gradient; it gets no gradient
+ * of its own.
  */
 public final class MatMul {
     private MatMul() {}
@@ -37,6 +42,11 @@ public final class MatMul {
             throw new IllegalArgumentException("matmul: inner dimensions differ: " + Arrays.toString(a.shape())
                     + (transA ? "^T" : "") + " @ " + Arrays.toString(b.shape()) + (transB ? "^T" : ""));
         }
+        if (a.backend() != b.backend()) {
+            throw new IllegalArgumentException("matmul: operands on different backends (" + a.backend().name() + " and "
+                    + b.backend().name() + ")" + (a.precision() != Precision.FLOAT32 || b.precision() != Precision.FLOAT32
+                    ? "; weights held in 16 bits stay on the cpu backend, so a model on another backend keeps float32 weights" : ""));
+        }
         int k = ka;
         int[] batchA = Arrays.copyOf(a.shape(), a.rank() - 2), batchB = Arrays.copyOf(b.shape(), b.rank() - 2);
         boolean shareA = batchA.length == 0, shareB = batchB.length == 0;
@@ -51,14 +61,15 @@ public final class MatMul {
         outShape[batchShape.length + 1] = n;
 
         Backend be = a.backend();
+        Storage sa = a.storageOfAnyPrecision(), sb = b.storageOfAnyPrecision();   // either may be a 16-bit weight
         Tensor out = Tensor.zeros(be, outShape);
         int aStride = shareA ? 0 : m * k, bStride = shareB ? 0 : k * n;
         // A Linear layer: 2-D weight, untransposed rows in a: one GEMM over all rows.
         boolean flatten = shareB && !shareA && !transA;
         if (flatten) {
-            be.matmul(a.storage(), 0, false, b.storage(), 0, transB, out.storage(), 1, batch * m, n, k, false);
+            be.matmul(sa, 0, false, sb, 0, transB, out.storage(), 1, batch * m, n, k, false);
         } else {
-            be.matmul(a.storage(), aStride, transA, b.storage(), bStride, transB, out.storage(), batch, m, n, k, false);
+            be.matmul(sa, aStride, transA, sb, bStride, transB, out.storage(), batch, m, n, k, false);
         }
         if (!Autograd.isRecording(a, b)) return out;
 
@@ -66,28 +77,28 @@ public final class MatMul {
             Storage g = out.gradBuffer();
             if (Autograd.needsGrad(a)) {
                 if (flatten) {          // dA = dC op(B)^T, all rows at once
-                    be.matmul(g, 0, false, b.storage(), 0, !transB, a.gradBuffer(), 1, batch * m, k, n, true);
+                    be.matmul(g, 0, false, sb, 0, !transB, a.gradBuffer(), 1, batch * m, k, n, true);
                 } else if (!shareA) {   // per batch entry
-                    if (!transA) be.matmul(g, m * n, false, b.storage(), bStride, !transB, a.gradBuffer(), batch, m, k, n, true);
-                    else be.matmul(b.storage(), bStride, transB, g, m * n, true, a.gradBuffer(), batch, k, m, n, true);
+                    if (!transA) be.matmul(g, m * n, false, sb, bStride, !transB, a.gradBuffer(), batch, m, k, n, true);
+                    else be.matmul(sb, bStride, transB, g, m * n, true, a.gradBuffer(), batch, k, m, n, true);
                 } else {                // a shared over the batch: sum the per-entry gradients
                     Storage tmp = be.allocate(batch * m * k);
-                    if (!transA) be.matmul(g, m * n, false, b.storage(), bStride, !transB, tmp, batch, m, k, n, false);
-                    else be.matmul(b.storage(), bStride, transB, g, m * n, true, tmp, batch, k, m, n, false);
+                    if (!transA) be.matmul(g, m * n, false, sb, bStride, !transB, tmp, batch, m, k, n, false);
+                    else be.matmul(sb, bStride, transB, g, m * n, true, tmp, batch, k, m, n, false);
                     addBatchSum(be, tmp, batch, m * k, a.gradBuffer());
                 }
             }
             if (Autograd.needsGrad(b)) {
                 if (flatten) {          // dB = op(A)^T dC, all rows at once
-                    if (!transB) be.matmul(a.storage(), 0, true, g, 0, false, b.gradBuffer(), 1, k, n, batch * m, true);
-                    else be.matmul(g, 0, true, a.storage(), 0, false, b.gradBuffer(), 1, n, k, batch * m, true);
+                    if (!transB) be.matmul(sa, 0, true, g, 0, false, b.gradBuffer(), 1, k, n, batch * m, true);
+                    else be.matmul(g, 0, true, sa, 0, false, b.gradBuffer(), 1, n, k, batch * m, true);
                 } else if (!shareB) {
-                    if (!transB) be.matmul(a.storage(), aStride, !transA, g, m * n, false, b.gradBuffer(), batch, k, n, m, true);
-                    else be.matmul(g, m * n, true, a.storage(), aStride, transA, b.gradBuffer(), batch, n, k, m, true);
+                    if (!transB) be.matmul(sa, aStride, !transA, g, m * n, false, b.gradBuffer(), batch, k, n, m, true);
+                    else be.matmul(g, m * n, true, sa, aStride, transA, b.gradBuffer(), batch, n, k, m, true);
                 } else {
                     Storage tmp = be.allocate(batch * k * n);
-                    if (!transB) be.matmul(a.storage(), aStride, !transA, g, m * n, false, tmp, batch, k, n, m, false);
-                    else be.matmul(g, m * n, true, a.storage(), aStride, transA, tmp, batch, n, k, m, false);
+                    if (!transB) be.matmul(sa, aStride, !transA, g, m * n, false, tmp, batch, k, n, m, false);
+                    else be.matmul(g, m * n, true, sa, aStride, transA, tmp, batch, n, k, m, false);
                     addBatchSum(be, tmp, batch, k * n, b.gradBuffer());
                 }
             }

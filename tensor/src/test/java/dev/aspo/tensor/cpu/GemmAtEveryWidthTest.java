@@ -20,7 +20,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the JIT fixes the vector width when the JVM starts ({@code -XX:MaxVectorSize}) and Gemm fixes
  * its shape when it loads ({@code -Daspo.gemm.shape}), so each pair runs all of {@link GemmTest}
  * in a JVM of its own. The child reports the width and shape it actually ran, so a flag the JVM
- * ignored fails here instead of testing the default twice. A width the processor lacks (16 lanes
+ * ignored fails here instead of testing the default twice. {@link HalfGemmTest} (16-bit operands,
+ * bit for bit the float32 product) runs in the same JVMs. A width the processor lacks (16 lanes
  * without AVX-512) is skipped.
  */
 class GemmAtEveryWidthTest {
@@ -78,7 +79,7 @@ class GemmAtEveryWidthTest {
         return shape[0] + "x" + shape[1];
     }
 
-    /** Runs every test of {@link GemmTest} in this JVM; exit status 1 on the first failure. */
+    /** Runs every test of {@link GemmTest} and {@link HalfGemmTest} in this JVM; exit status 1 on the first failure. */
     static final class Child {
         public static void main(String[] args) throws IOException {
             System.out.println("ran lanes=" + Gemm.L + " shape=" + Gemm.MR + "x" + Gemm.NV + " (" + GemmShape.describe() + ")");
@@ -90,6 +91,10 @@ class GemmAtEveryWidthTest {
                 t.emptyInnerDimensionGivesZeroOrLeavesC();
                 t.concurrentCallersKeepTheirOwnBuffers();
                 t.tooSmallBuffersAreNamed();
+                HalfGemmTest h = new HalfGemmTest();
+                h.singleMatricesOfAwkwardShapes();
+                h.skinnyRowsAndColumns();
+                h.batchesWithAndWithoutBroadcastOperands();
             } catch (Throwable e) {
                 e.printStackTrace(System.out);
                 System.exit(1);

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.aspo.tensor.HalfFloats;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -105,6 +107,30 @@ class PythonFixtureTest {
             assertEquals(0x80000000, Float.floatToRawIntBits(f16[1]));
             assertEquals(Float.POSITIVE_INFINITY, f16[11]);
             assertTrue(Float.isNaN(f16[13]));
+        }
+    }
+
+    /**
+     * readHalf: a tensor stored in the format asked for comes back bit for bit (the same values as
+     * readFloat gives, NaN payloads too) in 2 bytes an element; another float dtype is rounded.
+     */
+    @Test
+    void sixteenBitTensorsReadIntoSixteenBitsUnwidened() throws Exception {
+        try (SafeTensorsFile f = SafeTensorsFile.open(resource("python_all_dtypes.safetensors"))) {
+            for (String name : List.of("bf16_special", "bf16_random", "f16_special", "f16_random")) {
+                Precision p = name.startsWith("bf16") ? Precision.BFLOAT16 : Precision.FLOAT16;
+                Tensor t = f.readHalf(name, p);
+                assertEquals(p, t.precision(), name);
+                assertArrayEquals(f.info(name).shape(), t.shape(), name);
+                assertEquals(2L * t.numel(), t.storageBytes(), name);
+                assertArrayEquals(rawBits(f.readFloatArray(name)), rawBits(t.toFloatArray()), name);
+            }
+            float[] f32 = f.readFloatArray("f32_matrix"), asBf16 = f.readHalf("f32_matrix", Precision.BFLOAT16).toFloatArray();
+            for (int i = 0; i < f32.length; i++) {
+                assertEquals(HalfFloats.bf16ToF32(HalfFloats.f32ToBf16(f32[i])), asBf16[i], 0f, "f32_matrix rounded, " + i);
+            }
+            assertThrows(IllegalArgumentException.class, () -> f.readHalf("f32_matrix", Precision.FLOAT32));
+            assertThrows(SafeTensorsException.class, () -> f.readHalf("i64_ids", Precision.BFLOAT16));
         }
     }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.aspo.tensor.Backend;
 import dev.aspo.tensor.Backends;
+import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Storage;
 import dev.aspo.tensor.Tensor;
 import java.io.IOException;
@@ -36,6 +37,19 @@ class SafeTensorsRoundTripTest {
         int[] b = new int[v.length];
         for (int i = 0; i < v.length; i++) b[i] = Float.floatToRawIntBits(v[i]);
         return b;
+    }
+
+    @Test
+    void aSixteenBitWeightIsWrittenAsItsFloat32Values() throws Exception {
+        Tensor w = Tensor.randn(rng, 1f, 5, 3).storeAs(Precision.BFLOAT16, "w");
+        Path p = dir.resolve("half.safetensors");
+        new SafeTensorsWriter().put("w", w).write(p);
+        try (SafeTensorsFile f = SafeTensorsFile.open(p)) {
+            assertEquals(DType.F32, f.info("w").dtype());
+            assertArrayEquals(bits(w.toFloatArray()), bits(f.readFloatArray("w")));
+            assertArrayEquals(bits(w.toFloatArray()), bits(f.readHalf("w", Precision.BFLOAT16).toFloatArray()),
+                    "rounding the widened values again changes nothing");
+        }
     }
 
     @Test
