@@ -4,12 +4,12 @@ import dev.aspo.models.hf.AutoModel;
 import dev.aspo.models.hf.HfJson;
 import dev.aspo.models.lora.LoraModel;
 import dev.aspo.models.nn.Module;
+import dev.aspo.tensor.io.FileTrees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
@@ -84,14 +84,8 @@ final class MergeCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
             return 0;
         } finally {
-            deleteTree(staging);
+            FileTrees.deleteTree(staging);
         }
     }
 
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
-        }
-    }
 }

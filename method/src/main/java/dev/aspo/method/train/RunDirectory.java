@@ -1,5 +1,6 @@
 package dev.aspo.method.train;
 
+import dev.aspo.tensor.io.FileTrees;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -8,7 +9,6 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -108,9 +108,6 @@ public final class RunDirectory {
 
     /** Deletes a file or a folder with everything in it (nothing when absent). */
     public static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
-        }
+        FileTrees.deleteTree(p);
     }
 }

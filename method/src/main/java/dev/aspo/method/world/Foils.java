@@ -112,11 +112,13 @@ public final class Foils {
                 yield new SceneObject(o.shape(), o.colour(), o.size(), cell);
             }
             case ABSENT -> {
-                List<SceneObject> swapped = new ArrayList<>();   // one object's colour on another's shape
-                for (SceneObject a : s.objects()) {
-                    for (SceneObject b : s.objects()) if (!s.has(a.colour(), b.shape())) swapped.add(new SceneObject(b.shape(), a.colour(), b.size(), b.cell()));
+                if (binding) {
+                    List<SceneObject> swapped = new ArrayList<>();   // one object's colour on another's shape
+                    for (SceneObject a : s.objects()) {
+                        for (SceneObject b : s.objects()) if (!s.has(a.colour(), b.shape())) swapped.add(new SceneObject(b.shape(), a.colour(), b.size(), b.cell()));
+                    }
+                    if (!swapped.isEmpty()) yield swapped.get(rng.nextInt(swapped.size()));
                 }
-                if (binding && !swapped.isEmpty()) yield swapped.get(rng.nextInt(swapped.size()));
                 Colour c;
                 Shape sh;
                 do {

@@ -4,6 +4,7 @@ import dev.aspo.models.nn.Module;
 import dev.aspo.tensor.Precision;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.cpu.HalfStorage;
+import dev.aspo.tensor.io.FileTrees;
 import dev.aspo.tensor.io.CheckpointFiles;
 import dev.aspo.tensor.io.SafeTensorsCheckpoint;
 import dev.aspo.tensor.io.SafeTensorsWriter;
@@ -16,7 +17,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -24,7 +24,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
-import java.util.stream.Stream;
 
 /**
  * Moves a {@link Module}'s parameters to and from Hugging Face safetensors checkpoints, in one
@@ -212,16 +211,10 @@ public final class Weights {
             }
             intoExisting.install(tmp, target);
         } finally {
-            deleteTree(tmp);
+            FileTrees.deleteTree(tmp);
         }
     }
 
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
-        }
-    }
 
     /**
      * Refuses a config whose sizes need more weights than the checkpoint holds, before the model is

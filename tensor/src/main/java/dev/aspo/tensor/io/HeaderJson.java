@@ -254,10 +254,19 @@ final class HeaderJson {
 
     /**
      * Appends {@code s} as a JSON string the way the reference writer (serde_json) does: only
-     * {@code "}, {@code \} and control characters are escaped; everything else is written as is
+     * {@code "}, {@code \\} and control characters are escaped; everything else is written as is
      * (the header is UTF-8).
      */
     static void quote(StringBuilder out, String s) {
+        quote(out, s, false);
+    }
+
+    /**
+     * The same, and with {@code ensureAscii} as Python's {@code json.dumps} quotes by default
+     * (transformers' index files): every character outside printable ASCII as a {@code \\u}
+     * escape per UTF-16 unit.
+     */
+    static void quote(StringBuilder out, String s, boolean ensureAscii) {
         out.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -270,8 +279,9 @@ final class HeaderJson {
                 case '\r': out.append("\\r"); break;
                 case '\t': out.append("\\t"); break;
                 default:
-                    if (c < 0x20) {
-                        out.append("\\u00").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
+                    if (c < 0x20 || ensureAscii && c > 0x7e) {
+                        out.append("\\u");
+                        for (int shift = 12; shift >= 0; shift -= 4) out.append(Character.forDigit((c >> shift) & 15, 16));
                     } else {
                         out.append(c);
                     }

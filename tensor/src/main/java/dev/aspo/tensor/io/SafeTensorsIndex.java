@@ -112,39 +112,18 @@ final class SafeTensorsIndex {
             sb.append("{\n");
             for (int i = 0; i < keys.size(); i++) {
                 sb.append(inner);
-                quoteAscii(sb, keys.get(i));
+                HeaderJson.quote(sb, keys.get(i), true);
                 sb.append(": ");
                 write(sb, m.get(keys.get(i)), inner);
                 sb.append(i + 1 < keys.size() ? ",\n" : "\n");
             }
             sb.append(indent).append('}');
         } else if (v instanceof String s) {
-            quoteAscii(sb, s);
+            HeaderJson.quote(sb, s, true);
         } else if (v instanceof Long n) {
             sb.append(n);
         } else {
             throw new IllegalArgumentException("cannot write " + v + " in an index");
         }
-    }
-
-    /** Python's ensure_ascii quoting: printable ASCII as is, the usual short escapes, everything else as a \\u escape per UTF-16 unit. */
-    private static void quoteAscii(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"': sb.append("\\\""); break;
-                case '\\': sb.append("\\\\"); break;
-                case '\b': sb.append("\\b"); break;
-                case '\f': sb.append("\\f"); break;
-                case '\n': sb.append("\\n"); break;
-                case '\r': sb.append("\\r"); break;
-                case '\t': sb.append("\\t"); break;
-                default:
-                    if (c >= 0x20 && c <= 0x7e) sb.append(c);
-                    else sb.append(String.format("\\u%04x", (int) c));
-            }
-        }
-        sb.append('"');
     }
 }

@@ -16,12 +16,10 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.stream.Stream;
 
 /**
  * Collects named tensors and metadata, then writes them as one safetensors file:
@@ -239,23 +237,8 @@ public final class SafeTensorsWriter {
     /** Writes the file atomically (see the class comment); the target's directory must exist. */
     public void write(Path target) throws IOException {
         Path abs = target.toAbsolutePath();
-        Path dir = abs.getParent();
-        Path tmp = createTemp(dir, abs.getFileName().toString());
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                writeTo(ch);
-                ch.force(true);
-            }
-            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | RuntimeException | Error e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw e;
-        }
-        syncDirectory(dir);
+        writeAtomically(abs, this::writeTo);
+        syncDirectory(abs.getParent());
     }
 
     /**
@@ -296,19 +279,25 @@ public final class SafeTensorsWriter {
                 indexMetadata.put("total_parameters", elements);
                 indexMetadata.put("total_size", bytes);
                 String index = SafeTensorsIndex.format(indexMetadata, ShardPlan.weightMap(shards));
-                writeAtomically(staged.resolve(CheckpointFiles.INDEX), index.getBytes(StandardCharsets.UTF_8));
+                byte[] content = index.getBytes(StandardCharsets.UTF_8);
+                writeAtomically(staged.resolve(CheckpointFiles.INDEX), ch -> writeAll(ch, ByteBuffer.wrap(content)));
             }
             CheckpointFiles.install(staged, target);
         } finally {
-            deleteTree(staged);
+            FileTrees.deleteTree(staged);
         }
     }
 
-    private static void writeAtomically(Path target, byte[] content) throws IOException {
+    private interface Contents {
+        void writeTo(FileChannel ch) throws IOException;
+    }
+
+    /** Writes {@code target} under a temporary name beside it, forced to disk, then renamed into place; a failure leaves no file. */
+    private static void writeAtomically(Path target, Contents contents) throws IOException {
         Path tmp = createTemp(target.getParent(), target.getFileName().toString());
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                writeAll(ch, ByteBuffer.wrap(content));
+                contents.writeTo(ch);
                 ch.force(true);
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -331,13 +320,6 @@ public final class SafeTensorsWriter {
             } catch (FileAlreadyExistsException e) {
                 if (attempt == 10) throw e;
             }
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(p);
         }
     }
 
