@@ -75,27 +75,12 @@ class HalfGemmTest {
 
     @Test
     void singleMatricesOfAwkwardShapes() {
-        int[][] shapes = {
-            {1, 1, 1}, {2, 3, 4}, {17, 31, 13}, {7, 5, 3},
-            {MR, NR, KC}, {MR - 1, NR - 1, 5}, {MR + 1, NR + 1, 7}, {MR + 1, L + 1, KC + 1},
-            {2 * MR + 1, 2 * NR + 3, 2 * KC + 1}, {MC + 1, 3 * NR - 1, 33}, {MC - 1, NR + L, KC - 1},
-            {33, 2 * L, 19}, {40, 3 * L, 11}, {21, 3 * L + 5, 9}, {11, L - 1, 12},
-            {130, 257, 129},
-            {MC + 1, 4 * NR + 3, KC + 5}, {2 * MR + 3, 5 * NR - 1, 2 * KC + 3},
-            {2 * MR + 3, Gemm.NC + L + 1, 17},
-        };
-        for (int[] s : shapes) allWays(1, s[0], s[1], s[2], false, false);
+        for (int[] s : GemmTest.AWKWARD_SHAPES) allWays(1, s[0], s[1], s[2], false, false);
     }
 
     @Test
     void skinnyRowsAndColumns() {
-        int[][] shapes = {
-            {1, 300, 70}, {3, 200, 45}, {MR, 77, 31}, {2 * MR, 130, 40}, {2 * MR + 1, 65, 17}, {6, 700, 100},
-            {1, 600, 500}, {100, 1, 50}, {70, 3, 20}, {600, 2, 300}, {5, L - 1, 9}, {2, 2, 1000},
-            {200, 5, 1}, {1, 1, 1000}, {600, 20, 30}, {300, 40, 50},
-            {20, 70, 300}, {33, 50, 260}, {64, 40, 257}, {65, 40, 257}, {300, 3, 280},
-        };
-        for (int[] s : shapes) allWays(1, s[0], s[1], s[2], false, false);
+        for (int[] s : GemmTest.SKINNY_SHAPES) allWays(1, s[0], s[1], s[2], false, false);
     }
 
     @Test
