@@ -12,7 +12,7 @@ import dev.aspo.tensor.ops.Arithmetic;
  *
  * <pre>
  *   x [.., in] --base layer-------------------------------------&gt; y [.., out]
- *        \--dropout (training)--lora_A [r, in]--lora_B [out, r]--* scaling--(+)--&gt; [.., out]
+ *        \--dropout (training)--lora_A [r, in]--* scaling--lora_B [out, r]--(+)--&gt; [.., out]
  * </pre>
  *
  * Its parameters are {@code lora_A.weight} and {@code lora_B.weight}, the names PEFT gives them
@@ -42,7 +42,10 @@ public final class LoraLayer extends Module implements LinearAdapter {
     public Tensor adapt(Tensor x, Tensor y) {
         if (!owner.enabled()) return y;
         Tensor in = owner.training() ? Dropout.apply(x, dropout, owner.dropoutRng()) : x;
-        return Arithmetic.add(y, Arithmetic.scale(loraB.forward(loraA.forward(in)), scaling));
+        // scaling applied to the rank-r product (PEFT scales the [.., out] one): the same up to
+        // rounding (exactly the same when scaling is a power of two), and one tensor of the layer's
+        // output size less for the graph to keep per adapted layer
+        return Arithmetic.add(y, loraB.forward(Arithmetic.scale(loraA.forward(in), scaling)));
     }
 
     /** {@code scaling * B A} as {@code [out, in]} row-major floats (accumulated in double): what merging adds to the weight. */
