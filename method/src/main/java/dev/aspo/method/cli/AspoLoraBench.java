@@ -158,8 +158,8 @@ final class AspoLoraBench {
      * part's heap peak (the largest over its micro-batches; -1 without a probe).
      */
     record StepResult(double forwardSeconds, double backwardSeconds, double optimizerSeconds, float loss, double gradNorm,
-                      float maxAbsLogit, List<LossResult> lossResults, long forwardPeakHeap, long backwardPeakHeap,
-                      long optimizerPeakHeap) {}
+                      float maxAbsLogit, List<LossResult> lossResults, MemoryProbe.Peak forwardPeak,
+                      MemoryProbe.Peak backwardPeak, MemoryProbe.Peak optimizerPeak) {}
 
     /**
      * Optimiser step {@code step} (1, 2, ...) on every pair, {@code microBatch} pairs at a time (a
@@ -172,7 +172,7 @@ final class AspoLoraBench {
         int pairs = data.pairs(), padTo = data.longest();
         lora.train(settings.seed() * 0x9E3779B97F4A7C15L + step);   // the step's dropout masks, as LoraTraining seeds them
         double forward = 0, backward = 0;
-        long forwardPeak = -1, backwardPeak = -1;
+        MemoryProbe.Peak forwardPeak = MemoryProbe.Peak.NONE, backwardPeak = MemoryProbe.Peak.NONE;
         float loss = 0, maxAbs = 0;
         List<LossResult> results = new ArrayList<>();
         if (probe != null) probe.resetPeak();
@@ -199,10 +199,10 @@ final class AspoLoraBench {
                 results.add(res);
                 loss += share * value;
                 t1 = System.nanoTime();
-                if (probe != null) forwardPeak = Math.max(forwardPeak, probe.resetPeak());
+                if (probe != null) forwardPeak = forwardPeak.max(probe.resetPeak());
                 Arithmetic.scale(res.loss(), share).backward();
                 t2 = System.nanoTime();
-                if (probe != null) backwardPeak = Math.max(backwardPeak, probe.resetPeak());
+                if (probe != null) backwardPeak = backwardPeak.max(probe.resetPeak());
             }
             forward += (t1 - t0) * 1e-9;
             backward += (t2 - t1) * 1e-9;
@@ -212,7 +212,7 @@ final class AspoLoraBench {
         if (!Double.isFinite(norm)) throw new IllegalStateException("the gradient norm is " + norm);
         opt.step();
         long t3 = System.nanoTime();
-        long optimizerPeak = probe == null ? -1 : probe.resetPeak();
+        MemoryProbe.Peak optimizerPeak = probe == null ? MemoryProbe.Peak.NONE : probe.resetPeak();
         lora.eval();
         return new StepResult(forward, backward, (t3 - t2) * 1e-9, loss, norm, maxAbs, results, forwardPeak, backwardPeak,
                 optimizerPeak);

@@ -48,6 +48,9 @@ import picocli.CommandLine.Model.CommandSpec;
  *                                       yet collected included); *_peak_heap_mb the same per phase;
  *                                       peak_heap_pools_mb the sum of the heap pools' peaks (an
  *                                       upper bound, no spike missed)
+ *   peak_live_heap_mb                   the largest occupancy right after a collection (the phases'
+ *                                       full GCs excluded): what the heap had to hold at the fullest
+ *                                       moment a collection saw; *_peak_live_mb the same per phase
  *   peak_rss_mb, rss_mb_after_*         the process's resident set: VmHWM at the end, VmRSS after each phase
  * </pre>
  */
@@ -142,8 +145,8 @@ final class BenchAspoLoraCommand implements Callable<Integer> {
             long t = System.nanoTime();
             bench.build();
             j.put("build_s", seconds(t));
-            long buildPeak = probe.resetPeak();
-            j.put("build_peak_heap_mb", mb(buildPeak));
+            MemoryProbe.Peak buildPeak = probe.resetPeak();
+            peaks(j, "build", buildPeak);
             j.put("weights_bytes", bench.model.parameterBytes());
             phaseEnd(j, "build", err);
 
@@ -156,17 +159,17 @@ final class BenchAspoLoraCommand implements Callable<Integer> {
             j.put("adapter_bytes", 4 * adapterParams);
             j.put("adapter_grad_bytes", 4 * adapterParams);
             j.put("adam_moment_bytes", 8 * adapterParams);
-            long adaptersPeak = probe.resetPeak();
+            MemoryProbe.Peak adaptersPeak = probe.resetPeak();
             phaseEnd(j, "adapters", err);
 
             t = System.nanoTime();
             bench.referencePass();
             j.put("reference_s", seconds(t));
-            long referencePeak = probe.resetPeak();
-            j.put("reference_peak_heap_mb", mb(referencePeak));
+            MemoryProbe.Peak referencePeak = probe.resetPeak();
+            peaks(j, "reference", referencePeak);
             phaseEnd(j, "reference", err);
 
-            long peak = Math.max(Math.max(buildPeak, adaptersPeak), referencePeak);
+            MemoryProbe.Peak peak = buildPeak.max(adaptersPeak).max(referencePeak);
             List<Map<String, Object>> later = new ArrayList<>();
             for (int step = 1; step <= steps; step++) {
                 AspoLoraBench.StepResult r = bench.step(step, microBatch, probe);
@@ -175,13 +178,13 @@ final class BenchAspoLoraCommand implements Callable<Integer> {
                 m.put("backward_s", round(r.backwardSeconds()));
                 m.put("optimizer_s", round(r.optimizerSeconds()));
                 m.put("step_s", round(r.forwardSeconds() + r.backwardSeconds() + r.optimizerSeconds()));
-                m.put("forward_peak_heap_mb", mb(r.forwardPeakHeap()));
-                m.put("backward_peak_heap_mb", mb(r.backwardPeakHeap()));
-                m.put("optimizer_peak_heap_mb", mb(r.optimizerPeakHeap()));
+                peaks(m, "forward", r.forwardPeak());
+                peaks(m, "backward", r.backwardPeak());
+                peaks(m, "optimizer", r.optimizerPeak());
                 m.put("loss", r.loss());
                 m.put("grad_norm", r.gradNorm());
                 m.put("max_abs_logit", r.maxAbsLogit());
-                peak = Math.max(peak, Math.max(Math.max(r.forwardPeakHeap(), r.backwardPeakHeap()), r.optimizerPeakHeap()));
+                peak = peak.max(r.forwardPeak()).max(r.backwardPeak()).max(r.optimizerPeak());
                 if (step == 1) {
                     phaseEnd(j, "step", err);
                 } else {
@@ -192,12 +195,19 @@ final class BenchAspoLoraCommand implements Callable<Integer> {
             if (steps > 1) j.put("later_steps", later);
             BufferPool.clear();   // the last step's graph buffers, which a next step would take
             j.put("live_heap_mb_end", mb(MemoryProbe.liveHeap()));
-            j.put("peak_heap_mb", mb(peak));
+            j.put("peak_heap_mb", mb(peak.sampled()));
+            j.put("peak_live_heap_mb", mb(peak.afterGc()));
             j.put("peak_heap_pools_mb", mb(MemoryProbe.poolPeaks()));
             j.put("peak_rss_mb", mb(MemoryProbe.peakRss()));
         }
         out.println(new ObjectMapper().writeValueAsString(j));
         return 0;
+    }
+
+    /** A phase's heap peaks: {@code <phase>_peak_heap_mb} (sampled) and {@code <phase>_peak_live_mb} (right after a collection). */
+    private static void peaks(Map<String, Object> j, String phase, MemoryProbe.Peak p) {
+        j.put(phase + "_peak_heap_mb", mb(p.sampled()));
+        j.put(phase + "_peak_live_mb", mb(p.afterGc()));
     }
 
     /** After a phase: its live heap (a full GC) and the resident set, also as a progress line. */

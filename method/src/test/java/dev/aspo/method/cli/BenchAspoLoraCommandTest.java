@@ -32,6 +32,11 @@ class BenchAspoLoraCommandTest {
             assertTrue(j.has(k) && j.get(k).asDouble() > 0, k + " in " + j);
         }
         assertTrue(j.get("optimizer_s").asDouble() >= 0 && j.has("adapters_s"), j.toString());
+        for (String phase : new String[] {"build", "reference", "forward", "backward", "optimizer"}) {
+            // 0 when no collection ran in the phase (a tiny model's step may need none)
+            assertTrue(j.get(phase + "_peak_live_mb").asDouble() >= 0, phase + " in " + j);
+        }
+        assertTrue(j.get("peak_live_heap_mb").asDouble() <= j.get("peak_heap_mb").asDouble(), j.toString());
         if (new java.io.File("/proc/self/status").exists()) {
             assertTrue(j.get("peak_rss_mb").asDouble() >= j.get("rss_mb_after_build").asDouble(), j.toString());
         }
