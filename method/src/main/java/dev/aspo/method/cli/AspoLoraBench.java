@@ -157,7 +157,8 @@ final class AspoLoraBench {
      * What a step computed and how long its parts took (summed over its micro-batches), with each
      * part's heap peak (the largest over its micro-batches; -1 without a probe).
      */
-    record StepResult(double forwardSeconds, double backwardSeconds, double optimizerSeconds, float loss, double gradNorm,
+    record StepResult(double forwardSeconds, double backwardSeconds, double optimizerSeconds, double forwardCpu, double backwardCpu,
+                      double optimizerCpu, float loss, double gradNorm,
                       float maxAbsLogit, List<LossResult> lossResults, MemoryProbe.Peak forwardPeak,
                       MemoryProbe.Peak backwardPeak, MemoryProbe.Peak optimizerPeak) {}
 
@@ -171,7 +172,7 @@ final class AspoLoraBench {
         BenchPolicy policy = new BenchPolicy(false);
         int pairs = data.pairs(), padTo = data.longest();
         lora.train(settings.seed() * 0x9E3779B97F4A7C15L + step);   // the step's dropout masks, as LoraTraining seeds them
-        double forward = 0, backward = 0;
+        double forward = 0, backward = 0, forwardCpu = 0, backwardCpu = 0;
         MemoryProbe.Peak forwardPeak = MemoryProbe.Peak.NONE, backwardPeak = MemoryProbe.Peak.NONE;
         float loss = 0, maxAbs = 0;
         List<LossResult> results = new ArrayList<>();
@@ -183,6 +184,7 @@ final class AspoLoraBench {
             float[] ref = reference.logps(b, data.batchKeys(from, to));
             float share = (float) (to - from) / pairs;
             long t0 = System.nanoTime(), t1, t2;
+            double c0 = ProcessCpu.seconds(), c1, c2;
             try (var buffers = BufferPool.step()) {   // the micro-batch's graph buffers serve the next one
                 Tensor logits = policy.logits(b);
                 maxAbs = Math.max(maxAbs, maxAbs(logits));
@@ -199,22 +201,28 @@ final class AspoLoraBench {
                 results.add(res);
                 loss += share * value;
                 t1 = System.nanoTime();
+                c1 = ProcessCpu.seconds();
                 if (probe != null) forwardPeak = forwardPeak.max(probe.resetPeak());
                 Arithmetic.scale(res.loss(), share).backward();
                 t2 = System.nanoTime();
+                c2 = ProcessCpu.seconds();
                 if (probe != null) backwardPeak = backwardPeak.max(probe.resetPeak());
             }
             forward += (t1 - t0) * 1e-9;
             backward += (t2 - t1) * 1e-9;
+            forwardCpu += c1 - c0;
+            backwardCpu += c2 - c1;
         }
         long t2 = System.nanoTime();
+        double c2 = ProcessCpu.seconds();
         double norm = GradClip.clipGlobalNorm(opt.params(), 1.0);
         if (!Double.isFinite(norm)) throw new IllegalStateException("the gradient norm is " + norm);
         opt.step();
         long t3 = System.nanoTime();
+        double c3 = ProcessCpu.seconds();
         MemoryProbe.Peak optimizerPeak = probe == null ? MemoryProbe.Peak.NONE : probe.resetPeak();
         lora.eval();
-        return new StepResult(forward, backward, (t3 - t2) * 1e-9, loss, norm, maxAbs, results, forwardPeak, backwardPeak,
+        return new StepResult(forward, backward, (t3 - t2) * 1e-9, forwardCpu, backwardCpu, c3 - c2, loss, norm, maxAbs, results, forwardPeak, backwardPeak,
                 optimizerPeak);
     }
 

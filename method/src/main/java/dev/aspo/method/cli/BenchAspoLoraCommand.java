@@ -37,6 +37,8 @@ import picocli.CommandLine.Model.CommandSpec;
  *                                       (with checkpointing: every decoder layer again, then its
  *                                       backward); gradient clipping + AdamW
  *   step_s                              forward + backward + optimizer
+ *   *_cpu_s                             the process's CPU seconds in that part (all threads; on a
+ *                                       shared machine the wall time also depends on the other jobs)
  *   loss, grad_norm, max_abs_logit      finite, or the command fails
  *   weights_bytes                       the model's parameters as held (matrices in dtype)
  *   adapter_params, adapter_bytes       the adapters (float32); adapter_grad_bytes the same again,
@@ -143,8 +145,10 @@ final class BenchAspoLoraCommand implements Callable<Integer> {
         try (MemoryProbe probe = new MemoryProbe()) {
             MemoryProbe.resetPoolPeaks();
             long t = System.nanoTime();
+            double cpu = ProcessCpu.seconds();
             bench.build();
             j.put("build_s", seconds(t));
+            j.put("build_cpu_s", round(ProcessCpu.seconds() - cpu));
             MemoryProbe.Peak buildPeak = probe.resetPeak();
             peaks(j, "build", buildPeak);
             j.put("weights_bytes", bench.model.parameterBytes());
@@ -163,8 +167,10 @@ final class BenchAspoLoraCommand implements Callable<Integer> {
             phaseEnd(j, "adapters", err);
 
             t = System.nanoTime();
+            cpu = ProcessCpu.seconds();
             bench.referencePass();
             j.put("reference_s", seconds(t));
+            j.put("reference_cpu_s", round(ProcessCpu.seconds() - cpu));
             MemoryProbe.Peak referencePeak = probe.resetPeak();
             peaks(j, "reference", referencePeak);
             phaseEnd(j, "reference", err);
@@ -178,6 +184,9 @@ final class BenchAspoLoraCommand implements Callable<Integer> {
                 m.put("backward_s", round(r.backwardSeconds()));
                 m.put("optimizer_s", round(r.optimizerSeconds()));
                 m.put("step_s", round(r.forwardSeconds() + r.backwardSeconds() + r.optimizerSeconds()));
+                m.put("forward_cpu_s", round(r.forwardCpu()));
+                m.put("backward_cpu_s", round(r.backwardCpu()));
+                m.put("optimizer_cpu_s", round(r.optimizerCpu()));
                 peaks(m, "forward", r.forwardPeak());
                 peaks(m, "backward", r.backwardPeak());
                 peaks(m, "optimizer", r.optimizerPeak());
