@@ -6,6 +6,7 @@ import dev.aspo.models.nn.LinearAdapter;
 import dev.aspo.models.nn.Module;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.ops.Arithmetic;
+import dev.aspo.tensor.ops.MatMul;
 
 /**
  * One LoRA adapter on a {@link Linear} layer, as PEFT's {@code lora.Linear}:
@@ -43,9 +44,10 @@ public final class LoraLayer extends Module implements LinearAdapter {
         if (!owner.enabled()) return y;
         Tensor in = owner.training() ? Dropout.apply(x, dropout, owner.dropoutRng()) : x;
         // scaling applied to the rank-r product (PEFT scales the [.., out] one): the same up to
-        // rounding (exactly the same when scaling is a power of two), and one tensor of the layer's
-        // output size less for the graph to keep per adapted layer
-        return Arithmetic.add(y, loraB.forward(Arithmetic.scale(loraA.forward(in), scaling)));
+        // rounding (exactly the same when scaling is a power of two); and lora_B's product added to
+        // y inside the GEMM. So the graph keeps one tensor of the layer's output size per adapted
+        // layer (the sum) instead of three (product, scaled product, sum)
+        return MatMul.addMatmul(y, Arithmetic.scale(loraA.forward(in), scaling), loraB.weight, true);
     }
 
     /** {@code scaling * B A} as {@code [out, in]} row-major floats (accumulated in double): what merging adds to the weight. */
