@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
  * Step-scoped reuse of the buffers of a training step's graph, so that a steady-state step takes
@@ -53,8 +54,13 @@ public final class BufferPool {
 
     /** Open {@link #step} scopes on this thread (nested ones join the outermost). */
     private int depth;
-    /** Buffers handed out in the open scope, with how many tensors wrap each ({@link #wrapped}). */
-    private final Map<Storage, int[]> handedOut = new IdentityHashMap<>();
+    /**
+     * Buffers handed out in the open scope, with how many tensors wrap each ({@link #wrapped}); held
+     * weakly (Storage keeps Object's identity equals): a buffer nothing refers to any more (an
+     * intermediate of a forward without gradients, a vision tower's in a trained language model)
+     * could never be given back, and is left to the collector rather than kept to the scope's end.
+     */
+    private final Map<Storage, int[]> handedOut = new WeakHashMap<>();
     /** Graph tensors of the backward passes run in the open scope. */
     private final List<Tensor> retired = new ArrayList<>();
     /** Free buffers by length: given back by the previous scope, and given back during this one. */

@@ -144,6 +144,22 @@ class BufferPoolTest {
     }
 
     @Test
+    void aBufferNothingRefersToIsCollectedBeforeItsScopeCloses() throws InterruptedException {
+        java.lang.ref.WeakReference<Storage> dead;
+        try (var scope = BufferPool.step()) {
+            Tensor x = Tensor.uniform(new Random(1), -1, 1, 64, 64);
+            Tensor y = Unary.tanh(MatMul.matmul(x, x));          // no gradient wanted: no graph keeps it
+            dead = new java.lang.ref.WeakReference<>(y.storage());
+            y = null;
+            for (int i = 0; i < 20 && dead.get() != null; i++) {
+                System.gc();
+                Thread.sleep(10);
+            }
+            assertTrue(dead.get() == null, "the scope let the collector take a buffer no tensor holds");
+        }
+    }
+
+    @Test
     void clearDropsTheFreeBuffers() {
         Net net = new Net(9);
         BufferPool pool = BufferPool.ofThisThread();
