@@ -154,13 +154,14 @@ final class AspoLoraBench {
     }
 
     /**
-     * What a step computed and how long its parts took (summed over its micro-batches), with each
-     * part's heap peak (the largest over its micro-batches; -1 without a probe).
+     * What a step computed and how long its parts took (wall and process CPU seconds, summed over
+     * its micro-batches), with each part's heap peaks (the largest over its micro-batches; {@link
+     * MemoryProbe.Peak#NONE} without a probe). {@code pairs}: each pair's loss and rewards, in order.
      */
-    record StepResult(double forwardSeconds, double backwardSeconds, double optimizerSeconds, double forwardCpu, double backwardCpu,
-                      double optimizerCpu, float loss, double gradNorm,
-                      float maxAbsLogit, List<LossResult> lossResults, MemoryProbe.Peak forwardPeak,
-                      MemoryProbe.Peak backwardPeak, MemoryProbe.Peak optimizerPeak) {}
+    record StepResult(double forwardSeconds, double backwardSeconds, double optimizerSeconds, double forwardCpu,
+                      double backwardCpu, double optimizerCpu, float loss, double gradNorm, float maxAbsLogit, int microBatches,
+                      List<LossResult.PairResult> pairs, MemoryProbe.Peak forwardPeak, MemoryProbe.Peak backwardPeak,
+                      MemoryProbe.Peak optimizerPeak) {}
 
     /**
      * Optimiser step {@code step} (1, 2, ...) on every pair, {@code microBatch} pairs at a time (a
@@ -175,7 +176,8 @@ final class AspoLoraBench {
         double forward = 0, backward = 0, forwardCpu = 0, backwardCpu = 0;
         MemoryProbe.Peak forwardPeak = MemoryProbe.Peak.NONE, backwardPeak = MemoryProbe.Peak.NONE;
         float loss = 0, maxAbs = 0;
-        List<LossResult> results = new ArrayList<>();
+        List<LossResult.PairResult> pairResults = new ArrayList<>();
+        int micro = 0;
         if (probe != null) probe.resetPeak();
         opt.zeroGrad();
         for (int from = 0; from < pairs; from += microBatch) {
@@ -198,7 +200,8 @@ final class AspoLoraBench {
                 LossResult res = PreferenceStep.loss(LossConfig.aspo(), lp, ref, b, data.similarities.subList(from, to), null);
                 float value = res.loss().item();
                 if (!Float.isFinite(value)) throw new IllegalStateException("the ASPO loss is " + value);
-                results.add(res);
+                pairResults.addAll(res.pairs());
+                micro++;
                 loss += share * value;
                 t1 = System.nanoTime();
                 c1 = ProcessCpu.seconds();
@@ -222,8 +225,8 @@ final class AspoLoraBench {
         double c3 = ProcessCpu.seconds();
         MemoryProbe.Peak optimizerPeak = probe == null ? MemoryProbe.Peak.NONE : probe.resetPeak();
         lora.eval();
-        return new StepResult(forward, backward, (t3 - t2) * 1e-9, forwardCpu, backwardCpu, c3 - c2, loss, norm, maxAbs, results, forwardPeak, backwardPeak,
-                optimizerPeak);
+        return new StepResult(forward, backward, (t3 - t2) * 1e-9, forwardCpu, backwardCpu, c3 - c2, loss, norm, maxAbs, micro,
+                pairResults, forwardPeak, backwardPeak, optimizerPeak);
     }
 
     /** The largest |logit|; a NaN or infinity is an error (the random weights' scale let activations blow up). */

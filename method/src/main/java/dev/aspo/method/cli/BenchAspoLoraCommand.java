@@ -8,8 +8,8 @@ import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.cpu.Parallel;
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -40,6 +40,7 @@ import picocli.CommandLine.Model.CommandSpec;
  *   *_cpu_s                             the process's CPU seconds in that part (all threads; on a
  *                                       shared machine the wall time also depends on the other jobs)
  *   loss, grad_norm, max_abs_logit      finite, or the command fails
+ *   later_steps                         with --steps N &gt; 1: the step figures of steps 2 .. N
  *   weights_bytes                       the model's parameters as held (matrices in dtype)
  *   adapter_params, adapter_bytes       the adapters (float32); adapter_grad_bytes the same again,
  *   adam_moment_bytes                   AdamW's two moments of them

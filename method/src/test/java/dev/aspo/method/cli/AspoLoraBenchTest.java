@@ -47,7 +47,8 @@ class AspoLoraBenchTest {
         assertEquals(Math.log(2), r.loss(), 1e-6);
         assertTrue(Double.isFinite(r.gradNorm()) && r.gradNorm() > 0, "grad norm " + r.gradNorm());
         assertTrue(Float.isFinite(r.maxAbsLogit()) && r.maxAbsLogit() > 0, "max |logit| " + r.maxAbsLogit());
-        assertEquals(2, r.lossResults().size(), "one loss per micro-batch of one pair");
+        assertEquals(2, r.microBatches(), "a micro-batch per pair");
+        for (var p : r.pairs()) assertEquals(0, p.rewardChosen() - p.rewardRejected(), 1e-6, "no margin before training");
         b.model.namedParameters().forEach((k, v) -> assertArrayEquals(base.get(k), v.toFloatArray(), k + " is frozen"));
         int changed = 0;
         for (var e : b.lora.trainableParameters().entrySet()) {
@@ -75,7 +76,9 @@ class AspoLoraBenchTest {
             b.referencePass();
         }
         AspoLoraBench.StepResult a = whole.step(1, 2, null), c = halves.step(1, 1, null);
-        assertEquals(1, a.lossResults().size());
+        assertEquals(1, a.microBatches());
+        assertEquals(2, c.microBatches());
+        for (int p = 0; p < 2; p++) assertEquals(a.pairs().get(p).loss(), c.pairs().get(p).loss(), 1e-6);
         assertEquals(a.loss(), c.loss(), 1e-6);
         assertEquals(a.gradNorm(), c.gradNorm(), 1e-5 * a.gradNorm());
         // a second step from the updated adapters, so that the pairs' margins (and losses) differ
