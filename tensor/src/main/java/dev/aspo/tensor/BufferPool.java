@@ -1,11 +1,13 @@
 package dev.aspo.tensor;
 
+import java.lang.ref.SoftReference;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
  * Step-scoped reuse of the buffers of a training step's graph, so that a steady-state step takes
@@ -40,7 +42,8 @@ import java.util.Map;
  * bit for bit those of fresh buffers. The pool is per thread; what a scope gives back is kept for
  * the next scope only (buffers no scope took are dropped), so it never holds more than one step's
  * graph; {@link #clear} drops it. The price: between steps the heap holds that graph (on the speed
- * issue's yardstick about 120 MB beside the 93 MB of weights and moments).
+ * issue's yardstick about 120 MB beside the 93 MB of weights and moments). It holds it softly: when
+ * the heap runs short the collector takes it, and the next step allocates afresh.
  *
  * <p>Outside the proof, as for any tensor: a raw {@link Storage} (from {@link Tensor#storage()})
  * kept past the scope, and tensors made on another thread around a scope's buffers (the count of
@@ -51,13 +54,25 @@ public final class BufferPool {
 
     /** Open {@link #step} scopes on this thread (nested ones join the outermost). */
     private int depth;
-    /** Buffers handed out in the open scope, with how many tensors wrap each ({@link #wrapped}). */
-    private final Map<Storage, int[]> handedOut = new IdentityHashMap<>();
+    /**
+     * Buffers handed out in the open scope, with how many tensors wrap each ({@link #wrapped}); held
+     * weakly (Storage keeps Object's identity equals): a buffer nothing refers to any more (an
+     * intermediate of a forward without gradients, a vision tower's in a trained language model)
+     * could never be given back, and is left to the collector rather than kept to the scope's end.
+     */
+    private final Map<Storage, int[]> handedOut = new WeakHashMap<>();
     /** Graph tensors of the backward passes run in the open scope. */
     private final List<Tensor> retired = new ArrayList<>();
     /** Free buffers by length: given back by the previous scope, and given back during this one. */
     private Map<Integer, ArrayDeque<Storage>> previous = new HashMap<>();
     private Map<Integer, ArrayDeque<Storage>> current = new HashMap<>();
+    /**
+     * Between scopes, what the last one gave back, held softly: the collector may take it when the
+     * heap runs short (it must, before any OutOfMemoryError), and the next scope then allocates
+     * afresh. So the pool never costs a run its memory: AdamW's first step makes its moments while
+     * the step's graph buffers wait here, and in a model that fills the heap those buffers give way.
+     */
+    private SoftReference<Map<Integer, ArrayDeque<Storage>>> between;
     /** The checkpointed layer's first forward running on this thread, or null. */
     private LayerForward layerForward;
     /** Buffers this thread's scopes had to take from the backend (pool misses); for tests. */
@@ -77,7 +92,11 @@ public final class BufferPool {
      */
     public static Scope step() {
         BufferPool p = POOL.get();
-        p.depth++;
+        if (p.depth++ == 0 && p.between != null) {
+            Map<Integer, ArrayDeque<Storage>> kept = p.between.get();
+            p.previous = kept != null ? kept : new HashMap<>();
+            p.between = null;
+        }
         boolean[] closed = {false};
         return () -> {
             if (closed[0]) return;
@@ -100,6 +119,16 @@ public final class BufferPool {
         if (p.depth > 0) return;
         p.previous = new HashMap<>();
         p.current = new HashMap<>();
+        p.between = null;
+    }
+
+    /** Floats this thread's pool keeps between scopes for the next one (0 once the collector took them; for tests). */
+    static long floatsKeptBetweenScopes() {
+        BufferPool p = POOL.get();
+        Map<Integer, ArrayDeque<Storage>> kept = p.between == null ? null : p.between.get();
+        long n = 0;
+        if (kept != null) for (var e : kept.entrySet()) n += (long) e.getKey() * e.getValue().size();
+        return n;
     }
 
     /** This thread's pool (package-private: tests read {@link #freshAllocations}). */
@@ -266,7 +295,8 @@ public final class BufferPool {
         }
         retired.clear();
         handedOut.clear();
-        previous = current;                    // what no step took from the older ones is dropped
+        between = new SoftReference<>(current);   // what no step took from the older ones is dropped
+        previous = new HashMap<>();
         current = new HashMap<>();
     }
 }

@@ -110,6 +110,56 @@ class BufferPoolTest {
     }
 
     @Test
+    void theBuffersKeptBetweenStepsGiveWayWhenTheHeapRunsShort() {
+        BufferPool.clear();
+        Runtime rt = Runtime.getRuntime();
+        System.gc();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        int n = (int) Math.min(Integer.MAX_VALUE - 8, free * 3 / 10 / Float.BYTES);
+        Tensor x = Tensor.of(new float[] {1f}, 1).requiresGrad(true);
+        try (var scope = BufferPool.step()) {
+            Tensor y = Arithmetic.add(x, Tensor.zeros(n));       // an output of n floats and, in the backward, its gradient
+            Reductions.sum(y).backward();
+        }
+        long kept = BufferPool.floatsKeptBetweenScopes();
+        assertTrue(kept >= 2L * n && kept < 2L * n + 8, "the step's output and gradient (and the sum's) wait for the next step: " + kept);
+        // 60 % of the free heap in 32 MB arrays: room only if the pool's 60 % gives way
+        java.util.List<float[]> filler = new java.util.ArrayList<>();
+        try {
+            for (long got = 0; got < 2L * n; got += 8 << 20) filler.add(new float[8 << 20]);
+        } catch (OutOfMemoryError e) {
+            filler.clear();
+            BufferPool.clear();
+            throw new AssertionError("the buffers kept between steps did not give way to the rest of the program", e);
+        }
+        assertEquals(0, BufferPool.floatsKeptBetweenScopes(), "the collector took them rather than fail");
+        assertTrue(filler.size() > 0);
+        filler.clear();
+        x.zeroGrad();
+        try (var scope = BufferPool.step()) {                  // the next step simply allocates afresh
+            Tensor y = Arithmetic.add(x, Tensor.of(new float[] {2f, 3f}, 2));
+            Reductions.sum(y).backward();
+        }
+        assertEquals(2f, x.grad().toFloatArray()[0]);
+    }
+
+    @Test
+    void aBufferNothingRefersToIsCollectedBeforeItsScopeCloses() throws InterruptedException {
+        java.lang.ref.WeakReference<Storage> dead;
+        try (var scope = BufferPool.step()) {
+            Tensor x = Tensor.uniform(new Random(1), -1, 1, 64, 64);
+            Tensor y = Unary.tanh(MatMul.matmul(x, x));          // no gradient wanted: no graph keeps it
+            dead = new java.lang.ref.WeakReference<>(y.storage());
+            y = null;
+            for (int i = 0; i < 20 && dead.get() != null; i++) {
+                System.gc();
+                Thread.sleep(10);
+            }
+            assertTrue(dead.get() == null, "the scope let the collector take a buffer no tensor holds");
+        }
+    }
+
+    @Test
     void clearDropsTheFreeBuffers() {
         Net net = new Net(9);
         BufferPool pool = BufferPool.ofThisThread();

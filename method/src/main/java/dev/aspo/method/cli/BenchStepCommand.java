@@ -74,8 +74,9 @@ final class BenchStepCommand implements Callable<Integer> {
     DeviceOption device;
 
     /** The bench group: {@code aspo bench step ...}. */
-    @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchStepCommand.class},
-            description = "Benchmarks: aspo bench step times a training step.")
+    @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchStepCommand.class, BenchAspoLoraCommand.class},
+            description = "Benchmarks: aspo bench step times a training step; aspo bench aspo-lora an ASPO LoRA step of a"
+                    + " LLaVA-1.5-7B-shaped model.")
     static final class Group extends CommandGroup {
     }
 

@@ -6,13 +6,14 @@ import dev.aspo.models.nn.LinearAdapter;
 import dev.aspo.models.nn.Module;
 import dev.aspo.tensor.Tensor;
 import dev.aspo.tensor.ops.Arithmetic;
+import dev.aspo.tensor.ops.MatMul;
 
 /**
  * One LoRA adapter on a {@link Linear} layer, as PEFT's {@code lora.Linear}:
  *
  * <pre>
  *   x [.., in] --base layer-------------------------------------&gt; y [.., out]
- *        \--dropout (training)--lora_A [r, in]--lora_B [out, r]--* scaling--(+)--&gt; [.., out]
+ *        \--dropout (training)--lora_A [r, in]--* scaling--lora_B [out, r]--(+)--&gt; [.., out]
  * </pre>
  *
  * Its parameters are {@code lora_A.weight} and {@code lora_B.weight}, the names PEFT gives them
@@ -42,7 +43,11 @@ public final class LoraLayer extends Module implements LinearAdapter {
     public Tensor adapt(Tensor x, Tensor y) {
         if (!owner.enabled()) return y;
         Tensor in = owner.training() ? Dropout.apply(x, dropout, owner.dropoutRng()) : x;
-        return Arithmetic.add(y, Arithmetic.scale(loraB.forward(loraA.forward(in)), scaling));
+        // scaling applied to the rank-r product (PEFT scales the [.., out] one): the same up to
+        // rounding (exactly the same when scaling is a power of two); and lora_B's product added to
+        // y inside the GEMM. So the graph keeps one tensor of the layer's output size per adapted
+        // layer (the sum) instead of three (product, scaled product, sum)
+        return MatMul.addMatmul(y, Arithmetic.scale(loraA.forward(in), scaling), loraB.weight, true);
     }
 
     /** {@code scaling * B A} as {@code [out, in]} row-major floats (accumulated in double): what merging adds to the weight. */

@@ -31,9 +31,24 @@ public abstract class Module {
     /** The precision {@link #matricesIn} set for matrices made on this thread (float32 outside a scope). */
     private static final ThreadLocal<Precision> NEW_MATRICES = ThreadLocal.withInitial(() -> Precision.FLOAT32);
 
+    /** What a new 16-bit matrix holds: zeros, or the values of a {@link #matricesIn(Precision, MatrixValues)} scope. */
+    private static final MatrixValues ZEROS = (p, shape) -> new short[Math.toIntExact(Tensor.numel(shape))];   // +0 in both formats
+    private static final ThreadLocal<MatrixValues> NEW_VALUES = ThreadLocal.withInitial(() -> ZEROS);
+
+    /** The values of each matrix parameter made in a {@link #matricesIn(Precision, MatrixValues)} scope. */
+    @FunctionalInterface
+    public interface MatrixValues {
+        /**
+         * The bit patterns, in {@code p} and row-major, of a new matrix of {@code shape}: handed
+         * over to the parameter, which is never written afterwards.
+         */
+        short[] make(Precision p, int[] shape);
+    }
+
     /**
      * Registers a zero-filled parameter (requires a gradient) and returns it; inside a
-     * {@link #matricesIn} scope a matrix (rank 2 or more) is made frozen in that scope's precision instead.
+     * {@link #matricesIn} scope a matrix (rank 2 or more) is made frozen in that scope's precision instead,
+     * holding zeros or the values the scope makes.
      */
     protected final Tensor parameter(String name, int... shape) {
         if (params.containsKey(name) || children.containsKey(name)) {
@@ -41,7 +56,7 @@ public abstract class Module {
         }
         Precision p = NEW_MATRICES.get();
         Tensor t = p != Precision.FLOAT32 && shape.length >= 2
-                ? Tensor.of(HalfStorage.wrap(new short[Math.toIntExact(Tensor.numel(shape))], p, null), shape)  // +0 in both formats
+                ? Tensor.of(HalfStorage.wrap(checked(NEW_VALUES.get().make(p, shape.clone()), shape), p, null), shape)
                 : Tensor.zeros(shape).requiresGrad(true);
         params.put(name, t);
         return t;
@@ -62,8 +77,39 @@ public abstract class Module {
      */
     public static Scope matricesIn(Precision p) {
         Precision before = NEW_MATRICES.get();
+        MatrixValues beforeValues = NEW_VALUES.get();
         NEW_MATRICES.set(p);
-        return () -> NEW_MATRICES.set(before);
+        NEW_VALUES.set(ZEROS);
+        return () -> {
+            NEW_MATRICES.set(before);
+            NEW_VALUES.set(beforeValues);
+        };
+    }
+
+    /**
+     * As {@link #matricesIn(Precision)}, with each new matrix holding what {@code values} makes for
+     * it instead of zeros: a model too large for float32 made with its weights (random ones, say)
+     * written once, in 16 bits, one matrix at a time. {@code p} must be bfloat16 or float16.
+     */
+    public static Scope matricesIn(Precision p, MatrixValues values) {
+        if (p == Precision.FLOAT32) {
+            throw new IllegalArgumentException("matricesIn: values are made for 16-bit matrices; float32 ones are made as zeros and assigned");
+        }
+        Precision before = NEW_MATRICES.get();
+        MatrixValues beforeValues = NEW_VALUES.get();
+        NEW_MATRICES.set(p);
+        NEW_VALUES.set(values);
+        return () -> {
+            NEW_MATRICES.set(before);
+            NEW_VALUES.set(beforeValues);
+        };
+    }
+
+    private static short[] checked(short[] bits, int[] shape) {
+        if (bits.length != Tensor.numel(shape)) {
+            throw new IllegalStateException("matricesIn: " + bits.length + " values made for a matrix of " + Arrays.toString(shape));
+        }
+        return bits;
     }
 
     /**

@@ -105,6 +105,53 @@ public final class MatMul {
         }, a, b);
     }
 
+    /**
+     * {@code c + a op(b)} as one op, for the rows of {@code a [..., k]} (as a linear layer reads
+     * them) and a 2-D {@code b}: {@code [k, n]}, or {@code [n, k]} with {@code transB}; {@code c}
+     * has the product's shape {@code [..., n]}. The values of {@code Arithmetic.add(c, matmul(a, b,
+     * false, transB))} (the GEMM accumulates into a copy of {@code c}), with one tensor of the
+     * output's size less in the graph and in the backward: no separate product is kept, and the
+     * output's gradient goes to {@code c} as it is. A LoRA adapter's {@code y + (x A^T s) B^T}.
+     */
+    public static Tensor addMatmul(Tensor c, Tensor a, Tensor b, boolean transB) {
+        if (a.rank() < 2 || b.rank() != 2) {
+            throw new IllegalArgumentException("addMatmul needs a of rank >= 2 and a 2-D b, got " + Arrays.toString(a.shape())
+                    + " and " + Arrays.toString(b.shape()));
+        }
+        int k = a.size(-1), kb = transB ? b.size(1) : b.size(0), n = transB ? b.size(0) : b.size(1);
+        if (k != kb) {
+            throw new IllegalArgumentException("addMatmul: inner dimensions differ: " + Arrays.toString(a.shape()) + " @ "
+                    + Arrays.toString(b.shape()) + (transB ? "^T" : ""));
+        }
+        int[] outShape = a.shape();
+        outShape[outShape.length - 1] = n;
+        if (!Arrays.equals(c.shape(), outShape)) {
+            throw new IllegalArgumentException("addMatmul: c " + Arrays.toString(c.shape()) + " is not the shape of the product "
+                    + Arrays.toString(outShape));
+        }
+        if (a.backend() != b.backend() || c.backend() != a.backend()) {
+            throw new IllegalArgumentException("addMatmul: operands on different backends (" + c.backend().name() + ", "
+                    + a.backend().name() + ", " + b.backend().name() + ")");
+        }
+        Backend be = a.backend();
+        int rows = a.numel() / k, size = rows * n;
+        Storage sa = a.storageOfAnyPrecision(), sb = b.storageOfAnyPrecision();
+        Tensor out = Tensor.zeros(be, outShape);
+        be.copy2d(c.storage(), 0, size, out.storage(), 0, size, 1, size, false);
+        be.matmul(sa, 0, false, sb, 0, transB, out.storage(), 1, rows, n, k, true);
+        if (!Autograd.isRecording(c, a, b)) return out;
+
+        return Autograd.record(out, "addmatmul", () -> {
+            Storage g = out.gradBuffer();
+            if (Autograd.needsGrad(c)) be.axpy(1f, g, c.gradBuffer(), size);
+            if (Autograd.needsGrad(a)) be.matmul(g, 0, false, sb, 0, !transB, a.gradBuffer(), 1, rows, k, n, true);
+            if (Autograd.needsGrad(b)) {
+                if (!transB) be.matmul(sa, 0, true, g, 0, false, b.gradBuffer(), 1, k, n, rows, true);
+                else be.matmul(g, 0, true, sa, 0, false, b.gradBuffer(), 1, n, k, rows, true);
+            }
+        }, c, a, b);
+    }
+
     /** {@code dst += sum_b src[b]} for {@code src [batch, size]}. */
     private static void addBatchSum(Backend be, Storage src, int batch, int size, Storage dst) {
         Storage sum = be.allocate(size);

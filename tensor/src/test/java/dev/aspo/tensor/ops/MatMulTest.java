@@ -67,6 +67,42 @@ class MatMulTest {
     }
 
     @Test
+    void addMatmulIsTheSumOfItsTermAndTheProduct() {
+        int m = 7, n = 5, k = 3;
+        for (boolean tb : new boolean[] {false, true}) {
+            Tensor c = param(rng, 2, m, n), a = param(rng, 2, m, k), b = param(rng, tb ? n : k, tb ? k : n);
+            check("addMatmul tb=" + tb, in -> MatMul.addMatmul(in[0], in[1], in[2], tb), x -> {
+                double[] p = reference(x[1], false, m * k, x[2], tb, 0, 2, m, n, k);
+                for (int i = 0; i < p.length; i++) p[i] += x[0][i];
+                return p;
+            }, c, a, b);
+        }
+    }
+
+    @Test
+    void addMatmulGivesTheValuesOfAddAfterMatmul() {
+        // shapes around the GEMM's tiles and vector widths, and a LoRA-like rank: the copy of c
+        // plus the accumulating product is the separate product added to c
+        int[][] shapes = {{1, 4, 3}, {5, 17, 9}, {33, 70, 16}, {64, 129, 128}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            Tensor c = Tensor.uniform(rng, -1, 1, m, n), a = Tensor.uniform(rng, -1, 1, m, k), b = Tensor.uniform(rng, -1, 1, n, k);
+            float[] fused = MatMul.addMatmul(c, a, b, true).toFloatArray();
+            float[] apart = Arithmetic.add(c, MatMul.matmul(a, b, false, true)).toFloatArray();
+            GradCheck.assertClose("addMatmul " + java.util.Arrays.toString(s), apart, fused, 1e-6);
+        }
+    }
+
+    @Test
+    void addMatmulChecksItsShapes() {
+        var e = assertThrows(IllegalArgumentException.class, () -> MatMul.addMatmul(Tensor.zeros(2, 4), Tensor.zeros(2, 3),
+                Tensor.zeros(5, 3), true));
+        org.junit.jupiter.api.Assertions.assertEquals("addMatmul: c [2, 4] is not the shape of the product [2, 5]", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> MatMul.addMatmul(Tensor.zeros(2, 5), Tensor.zeros(2, 3), Tensor.zeros(5, 4),
+                true));
+    }
+
+    @Test
     void mismatchedShapesFailWithTheShapes() {
         Tensor a = Tensor.zeros(2, 3), b = Tensor.zeros(4, 5);
         var e = assertThrows(IllegalArgumentException.class, () -> MatMul.matmul(a, b));
