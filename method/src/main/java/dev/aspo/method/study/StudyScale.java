@@ -18,12 +18,13 @@ import java.util.Map;
  * 78% of the chosen sentences wrong for seeds 1, 2 and 3 (the image is used late and at a
  * seed-dependent step), and 8000 steps on 4000 scenes left 1%. So SFT runs at a constant rate in
  * chunks and stops at the first check where at most 30% of its description sentences are wrong
- * (full study: seed 1 at 9000 steps, seed 2 at 6000, seed 3 still 48% at 11000, hence the cap of
- * 16000). Since the vision tower's positions carry place (std 3), the model is past 30% by 4000
+ * (the previous design's full study: seed 1 at 9000 steps, seed 2 at 6000, seed 3 still 48% at
+ * 11000). Since the vision tower's positions carry place (std 3), the model is past 30% by 4000
  * steps (6-7% wrong there on seed 1, which left only 5.5% of the chosen sentences wrong), so the
- * checks start at 2000 and come every 500 steps.
+ * checks start at 2000 and come every 500 steps, up to a cap of 10000 (the current full study:
+ * 2000, 10000, 2000, 2000 and 3500 steps for seeds 1-5; seed 2 reached the cap ungrounded).
  * {@code full} trains the same SFT model as {@code small} and spends its extra budget on more
- * pairs, longer preference runs, more held-out scenes and three seeds. {@code smoke} only proves
+ * pairs, longer preference runs, more held-out scenes and five seeds. {@code smoke} only proves
  * the pipeline runs: its SFT model is mostly wrong.
  *
  * <p>The LLaVA reads the vision tower's patch embeddings (vision layer -3 of its two layers), where a
