@@ -120,7 +120,7 @@ final class PolicyStep implements TrainingTask, AutoCloseable {
         Map<String, Double> metrics = LossMetrics.of(res);
         double nllWeight = cfg.number("nll_weight");
         if (nllWeight > 0) {
-            Tensor nll = ChosenNll.of(lp, b);
+            Tensor nll = cfg.str("nll_weighting").equals("sentence") ? ChosenNll.sentenceWeighted(lp, b, res) : ChosenNll.of(lp, b);
             metrics.put("nll_loss", (double) nll.item());
             loss = Arithmetic.add(loss, Arithmetic.scale(nll, (float) nllWeight));
             metrics.put("loss", (double) loss.item());

@@ -75,6 +75,7 @@ public final class TrainConfig {
         d.put("beta", "0.1");
         d.put("label_smoothing", "0.0");
         d.put("nll_weight", "0.0");         // dpo/aspo: + nll_weight x the chosen answers' mean token NLL (RPO; TRL's "sft" loss term)
+        d.put("nll_weighting", "uniform");  // uniform (RPO's) | sentence: each chosen token's NLL times its sentence's omega
         d.put("objective", "sigmoid");      // sigmoid | ipo
         d.put("alpha", "0.5");
         d.put("normalization", "mean");     // mean | reward-ratio
@@ -211,6 +212,9 @@ public final class TrainConfig {
         lossConfig(LossConfig.LossType.ASPO);
         if (!(number("nll_weight") >= 0) || Double.isInfinite(number("nll_weight"))) {
             throw new IllegalArgumentException("nll_weight must be a finite number >= 0, got " + str("nll_weight"));
+        }
+        if (!str("nll_weighting").equals("uniform") && !str("nll_weighting").equals("sentence")) {
+            throw new IllegalArgumentException("nll_weighting: unknown value \"" + str("nll_weighting") + "\" (expected uniform or sentence)");
         }
         LoraSettings.of(this);
     }

@@ -53,6 +53,8 @@ class TrainConfigTest {
                 .contains("normalization: unknown value \"max\""));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TrainConfig.of(Map.of("reference_mode", "x"))).getMessage()
                 .contains("reference_mode"));
+        assertEquals("nll_weighting: unknown value \"omega\" (expected uniform or sentence)",
+                assertThrows(IllegalArgumentException.class, () -> TrainConfig.of(Map.of("nll_weighting", "omega"))).getMessage());
         assertEquals("dtype: unknown dtype \"bf16\" (expected float32, bfloat16 or float16)",
                 assertThrows(IllegalArgumentException.class, () -> TrainConfig.of(Map.of("dtype", "bf16"))).getMessage());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TrainConfig.of(Map.of("dtype", "bfloat16", "device", "opencl")))

@@ -161,6 +161,35 @@ class TrainerTest {
     }
 
     @Test
+    void theNllTermWeightedBySentenceIsRposForDpoAndForEqualWeightsAndSparesZeroWeightSentences(@TempDir Path dir) throws IOException {
+        Path train = Tiny.preferenceFile(dir, "train.jsonl", 6, 4);
+        Path equal = withLabels(dir, train, "equal.jsonl", i -> "[1, 1]");
+        Path mixed = withLabels(dir, train, "mixed.jsonl", i -> "[1, 0]");
+        String[] common = {"max_steps", "3", "reference_mode", "frozen", "nll_weight", "1"};
+        java.util.function.BiFunction<String, String[], List<ObjectNode>> run = (name, kv) -> {
+            try {
+                Trainer.Mode mode = name.startsWith("dpo") ? Trainer.Mode.DPO : Trainer.Mode.ASPO;
+                Path data = name.contains("equal") ? equal : name.contains("mixed") ? mixed : train;
+                trainer(mode, config(dir, data, concat(concat(common, "output_dir", dir.resolve(name).toString()), kv)), Tiny.model(TOK, 3)).run(null);
+                return metrics(dir.resolve(name));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        String[] sentence = {"nll_weighting", "sentence"};
+        assertEquals(run.apply("dpo-uniform", new String[0]), run.apply("dpo-sentence", sentence), "DPO has no weights: the same run");
+        assertEquals(run.apply("equal-uniform", new String[] {"weights", "oracle"}),
+                run.apply("equal-sentence", concat(sentence, "weights", "oracle")), "every omega 1: the same run");
+        List<ObjectNode> uniform = run.apply("mixed-uniform", new String[] {"weights", "oracle"});
+        List<ObjectNode> weighted = run.apply("mixed-sentence", concat(sentence, "weights", "oracle"));
+        // step 1 starts from the same model: the DPO part is equal; the NLL term weighs the two sentences
+        // 4/3 and 2/3 (mean normalisation of weights 1 and 0) instead of 1 and 1
+        assertEquals(uniform.get(0).get("rewards/margins").asDouble(), weighted.get(0).get("rewards/margins").asDouble(), 0);
+        assertTrue(Math.abs(weighted.get(0).get("nll_loss").asDouble() - uniform.get(0).get("nll_loss").asDouble()) > 1e-4,
+                weighted.get(0) + " against " + uniform.get(0));
+    }
+
+    @Test
     void frozenParametersStayAsTheyWere(@TempDir Path dir) throws IOException {
         Path train = Tiny.preferenceFile(dir, "train.jsonl", 4, 6);
         LlamaForCausalLM model = Tiny.model(TOK, 3), before = Tiny.model(TOK, 3);
