@@ -128,6 +128,7 @@ final class PreferenceRuns {
         Path sft = Trainer.latestCheckpoint(d.resolve("sft"));
         Map<String, String> o = RunSettings.common(d, seed, run, sft, scale.prefSteps(), scale.prefBatch(), r.lr());
         o.put("nll_weight", String.valueOf(r.nllWeight()));
+        o.put("nll_weighting", scale.nllSentenceWeights() == 1 ? "sentence" : "uniform");
         Path train = d.resolve("pairs/train.jsonl"), eval = d.resolve("pairs/eval.jsonl");
         double flip = StudyMethods.FLIP_RATES.getOrDefault(m, 0.0);
         if (flip > 0) {

@@ -125,6 +125,14 @@ public final class Reproduction {
                 throw new IllegalArgumentException(out + " holds a " + was.path("scale").asText() + " study; use another --out for scale "
                         + scale.name());
             }
+            // a setting newer than the folder: the code that made it ran as the scale's built-in value
+            JsonNode builtIn = JSON.valueToTree(StudyScale.of(scale.name()).settings());
+            if (was.has("settings") && was.get("settings").isObject()) {
+                ObjectNode recorded = (ObjectNode) was.get("settings");
+                want.fieldNames().forEachRemaining(k -> {
+                    if (!recorded.has(k)) recorded.set(k, builtIn.get(k));
+                });
+            }
             if (was.has("settings") && !was.get("settings").equals(want)) {
                 List<String> diff = new ArrayList<>();
                 was.get("settings").fields().forEachRemaining(e -> {

@@ -70,18 +70,28 @@ import java.util.Map;
  * @param pairTemperature 0: the SeVa answers are greedy; above 0: sampled at this temperature
  * @param prefSteps     steps of each preference run (batch {@code prefBatch} pairs)
  * @param popeScenes    held-out scenes probed with POPE questions (per split)
+ * @param nllSentenceWeights 1: the preference runs' NLL term (when the recipe has one) weighs each chosen token by
+ *                      its sentence's ASPO weight ({@code nll_weighting: sentence}; DPO's is unchanged); 0: RPO's
+ *                      uniform term. Absent from study folders made before it, which ran with 0
  */
 public record StudyScale(String name, int trainScenes, int placeFirst, int sftProbes, int evalScenes, int valScenes, int clipSteps, int clipBatch, int clipCaptions,
                          int clipFoils, double clipLr, int clipWidth, int clipLayers, double clipPositionStd, int freezeVision, int visionLayer, int decoderLayers, int decoderWidth, int sftSteps,
                          int sftMinSteps, int sftCheckEvery, double sftTargetError, double sftTargetPopeF1, int sftBatch, double sftLr,
-                         int pairScenes, double pairTemperature, int prefSteps, int prefBatch, double prefLr, int popeScenes) {
+                         int pairScenes, double pairTemperature, int prefSteps, int prefBatch, double prefLr, int popeScenes,
+                         int nllSentenceWeights) {
+
+    public StudyScale {
+        if (nllSentenceWeights != 0 && nllSentenceWeights != 1) {
+            throw new IllegalArgumentException("study setting nll_sentence_weights: " + nllSentenceWeights + " is not 0 or 1");
+        }
+    }
 
     public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 1, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 3.0, 1, -3, 2, 128, 500, 500, 500, 0, 0, 16, 1e-3,
-            64, 0, 12, 8, 2e-5, 16);
+            64, 0, 12, 8, 2e-5, 16, 0);
     public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 1, 200, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 2000, 500, 0.3,
-            0, 16, 5e-4, 600, 0, 150, 8, 2e-5, 120);
+            0, 16, 5e-4, 600, 0, 150, 8, 2e-5, 120, 0);
     public static final StudyScale FULL = new StudyScale("full", 3000, 0, 1, 300, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 2000, 500, 0.3,
-            0, 16, 5e-4, 1000, 0, 250, 8, 2e-5, 200);
+            0, 16, 5e-4, 1000, 0, 250, 8, 2e-5, 200, 0);
 
     /** The scale called {@code name} (smoke, small or full). */
     public static StudyScale of(String name) {
@@ -115,6 +125,9 @@ public record StudyScale(String name, int trainScenes, int placeFirst, int sftPr
             }
             if (!found) throw new IllegalArgumentException("unknown study setting \"" + key + "\" (known: " + String.join(", ", keys()) + ")");
             return (StudyScale) StudyScale.class.getDeclaredConstructors()[0].newInstance(args);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            if (e.getCause() instanceof IllegalArgumentException bad) throw bad;
+            throw new IllegalStateException(e.getCause());
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
         }

@@ -116,6 +116,19 @@ class ReproductionTest {
                 () -> new Reproduction(StudyScale.SMOKE.with("sft_steps", "700"), 1, dir, System.out).until("world").run());
         assertTrue(e.getMessage().contains("sft_steps 500 -> 700"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new Reproduction(StudyScale.SMOKE, 1, dir, System.out).until("lunch"));
+
+        // a folder made before a setting existed ran as its built-in value: it continues under that value, not another
+        Path f = dir.resolve("study.json");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode old = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(f.toFile());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) old.get("settings")).remove("nll_sentence_weights");
+        Files.writeString(f, old.toString());
+        new Reproduction(StudyScale.SMOKE, 1, dir, System.out).until("world").run();
+        IllegalArgumentException newer = assertThrows(IllegalArgumentException.class,
+                () -> new Reproduction(StudyScale.SMOKE.with("nll_sentence_weights", "1"), 1, dir, System.out).until("world").run());
+        assertTrue(newer.getMessage().contains("nll_sentence_weights 0 -> 1"), newer.getMessage());
+        assertEquals("study setting nll_sentence_weights: 2 is not 0 or 1",
+                assertThrows(IllegalArgumentException.class, () -> StudyScale.SMOKE.with("nll_sentence_weights", "2")).getMessage());
     }
 
     @Test
