@@ -185,7 +185,10 @@ final class Gemm {
                               int ldb, boolean transB, float[] c, int co, int rs, int cs, int m, int n, int k,
                               boolean accumulate, boolean parallel) {
         long macs = (long) m * n * k;
-        int parts = !parallel ? 1 : (int) Math.min(TASKS_PER_THREAD * Parallel.THREADS, Math.max(1, macs / SERIAL_MACS));
+        // One thread: one part. Every row part packs its columns of B again, which only pays for
+        // itself when another core can take the part.
+        int parts = !parallel || Parallel.THREADS == 1 ? 1
+                : (int) Math.min(TASKS_PER_THREAD * Parallel.THREADS, Math.max(1, macs / SERIAL_MACS));
         int colUnit = n >= 2 * NR ? NR : 2 * L, colUnits = (n + colUnit - 1) / colUnit;
         // parts at least 2 vectors wide and 4 micro-tiles high
         int tc = Math.min(Math.min(parts, Parallel.THREADS), colUnits);
