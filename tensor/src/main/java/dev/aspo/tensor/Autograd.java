@@ -80,6 +80,14 @@ public final class Autograd {
         return BufferPool.allocate(backend, n);
     }
 
+    /**
+     * {@link #allocateSaved} for a buffer the op's kernel writes in full before anything reads it:
+     * inside a step scope it is not zero-filled first (see {@link Tensor#unfilled}).
+     */
+    public static Storage allocateSavedUnfilled(Backend backend, int n) {
+        return BufferPool.allocate(backend, n, false);
+    }
+
     static void backward(Tensor root, Tensor seed) {
         if (!needsGrad(root)) {
             throw new IllegalStateException("backward(): the tensor does not depend on anything that requires a gradient");
@@ -134,15 +142,17 @@ public final class Autograd {
     }
 
     /**
-     * A zeroed buffer of {@code n} floats for a gradient: one freed earlier in the running backward
+     * A buffer of {@code n} floats for a gradient, zeroed unless {@code zeroed} is false (the caller
+     * overwrites it: {@link Tensor#gradBufferToOverwrite}): one freed earlier in the running backward
      * pass when there is one of that length on {@code backend}, else one from {@link BufferPool}.
      */
-    static Storage allocateGrad(Backend backend, int n) {
+    static Storage allocateGrad(Backend backend, int n, boolean zeroed) {
         Map<Integer, ArrayDeque<Storage>> free = FREE_GRADS.get();
         ArrayDeque<Storage> q = free == null ? null : free.get(n);
         Storage s = q == null ? null : q.poll();
-        if (s == null || s.backend() != backend) return BufferPool.allocate(backend, n);
-        backend.fill(s, 0, n, 0f);
+        if (s == null || s.backend() != backend) return BufferPool.allocate(backend, n, zeroed);
+        if (zeroed) backend.fill(s, 0, n, 0f);
+        else BufferPool.handedOutUnfilled(s);
         return s;
     }
 

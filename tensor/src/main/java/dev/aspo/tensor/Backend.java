@@ -9,6 +9,9 @@ package dev.aspo.tensor;
  * <p>Conventions: matrices are row-major; {@code gx}-style outputs of backward kernels are
  * <em>accumulated into</em> ({@code +=}), so gradients flowing from several uses of a tensor add up
  * without temporaries. Index arrays ({@code int[]}) live on the host: they come from the data.
+ * An output that is written ({@code =}) is written in full, masked and ignored positions included,
+ * whatever it held before: ops hand such kernels buffers that still hold an earlier tensor's values
+ * ({@link Tensor#unfilled}).
  */
 public interface Backend {
 

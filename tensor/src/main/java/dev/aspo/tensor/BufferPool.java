@@ -39,7 +39,11 @@ import java.util.WeakHashMap;
  * </ul>
  *
  * A buffer handed out again is zero-filled, exactly like {@link Backend#allocate}, so results are
- * bit for bit those of fresh buffers. The pool is per thread; what a scope gives back is kept for
+ * bit for bit those of fresh buffers; except where the caller asks for an unfilled one
+ * ({@link Tensor#unfilled}, {@link Autograd#allocateSavedUnfilled}) because the op's kernel writes
+ * every element before anything reads it (a GEMM without accumulation, an elementwise op, a norm):
+ * zeros it overwrites would be a second pass over memory for nothing (on the speed issue's
+ * yardstick under AVX2 the fills took 5-7% of a step). The pool is per thread; what a scope gives back is kept for
  * the next scope only (buffers no scope took are dropped), so it never holds more than one step's
  * graph; {@link #clear} drops it. The price: between steps the heap holds that graph (on the speed
  * issue's yardstick about 120 MB beside the 93 MB of weights and moments). It holds it softly: when
@@ -77,6 +81,12 @@ public final class BufferPool {
     private LayerForward layerForward;
     /** Buffers this thread's scopes had to take from the backend (pool misses); for tests. */
     long freshAllocations;
+    /**
+     * For tests: an unfilled buffer handed out again is first filled with NaN on this thread, so
+     * that an element an op leaves unwritten shows in its result instead of an earlier value that
+     * happens to be right.
+     */
+    boolean poisonUnfilled;
 
     private BufferPool() {}
 
@@ -138,6 +148,15 @@ public final class BufferPool {
 
     /** A zero-filled buffer of {@code n} floats on {@code backend}: a pooled one inside a scope, else a new one. */
     static Storage allocate(Backend backend, int n) {
+        return allocate(backend, n, true);
+    }
+
+    /**
+     * {@link #allocate}, or with {@code zeroed} false a buffer whose values are undefined inside a
+     * scope (a pooled one keeps an earlier tensor's values): for a caller that writes all {@code n}
+     * floats before anything reads them. Outside a scope it is a new (zeroed) buffer either way.
+     */
+    static Storage allocate(Backend backend, int n, boolean zeroed) {
         BufferPool p = POOL.get();
         if (p.depth == 0) return backend.allocate(n);
         Storage s = take(p.previous, backend, n);
@@ -145,12 +164,22 @@ public final class BufferPool {
         if (s == null) {
             p.freshAllocations++;
             s = backend.allocate(n);
-        } else {
+        } else if (zeroed) {
             backend.fill(s, 0, n, 0f);
+        } else if (p.poisonUnfilled) {
+            backend.fill(s, 0, n, Float.NaN);
         }
         p.handedOut.put(s, new int[1]);
         if (p.layerForward != null) p.layerForward.handed.add(s);
         return s;
+    }
+
+    /**
+     * A buffer used before (a gradient buffer kept for reuse) is handed out unfilled, for a caller
+     * that writes it in full: with {@link #poisonUnfilled} set, filled with NaN first.
+     */
+    static void handedOutUnfilled(Storage s) {
+        if (POOL.get().poisonUnfilled) s.backend().fill(s, 0, s.size(), Float.NaN);
     }
 
     /**

@@ -85,6 +85,17 @@ public final class Tensor {
         return new Tensor(BufferPool.allocate(backend, Math.toIntExact(numel(shape))), shape.clone(), null);
     }
 
+    /**
+     * A tensor for an op to write every element of before anything reads it (its kernel overwrites,
+     * it does not accumulate): the same as {@link #zeros} outside a {@link BufferPool#step} scope,
+     * inside one a pooled buffer that is not zero-filled first, so its values are an earlier
+     * tensor's until the op writes them. For op implementations.
+     */
+    public static Tensor unfilled(Backend backend, int... shape) {
+        checkShape(shape);
+        return new Tensor(BufferPool.allocate(backend, Math.toIntExact(numel(shape)), false), shape.clone(), null);
+    }
+
     public static Tensor full(float value, int... shape) {
         Tensor t = zeros(shape);
         t.backend().fill(t.storage, 0, t.numel(), value);
@@ -397,10 +408,30 @@ public final class Tensor {
                 spareGrad = null;
                 backend().fill(grad, 0, numel(), 0f);
             } else {
-                grad = Autograd.allocateGrad(backend(), numel());
+                grad = Autograd.allocateGrad(backend(), numel(), true);
             }
             gradShared = false;
         }
+        return grad;
+    }
+
+    /**
+     * The gradient buffer for a backward kernel that can overwrite instead of accumulating (a GEMM
+     * without accumulation): when no gradient has reached this tensor yet, its new buffer, not
+     * zero-filled inside a {@link BufferPool#step} scope, which the caller must write in full;
+     * otherwise null, and the caller accumulates into {@link #gradBuffer()}. For op implementations.
+     */
+    public Storage gradBufferToOverwrite() {
+        if (viewOf != null) return viewOf.gradBufferToOverwrite();
+        if (grad != null) return null;
+        if (spareGrad != null) {
+            grad = spareGrad;
+            spareGrad = null;
+            BufferPool.handedOutUnfilled(grad);
+        } else {
+            grad = Autograd.allocateGrad(backend(), numel(), false);
+        }
+        gradShared = false;
         return grad;
     }
 

@@ -8,11 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.aspo.tensor.ops.Arithmetic;
 import dev.aspo.tensor.ops.Attention;
 import dev.aspo.tensor.ops.CrossEntropy;
+import dev.aspo.tensor.ops.Index;
+import dev.aspo.tensor.ops.LayerNorm;
 import dev.aspo.tensor.ops.MatMul;
 import dev.aspo.tensor.ops.Reductions;
 import dev.aspo.tensor.ops.RmsNorm;
+import dev.aspo.tensor.ops.Rope;
+import dev.aspo.tensor.ops.Shapes;
 import dev.aspo.tensor.ops.Softmax;
 import dev.aspo.tensor.ops.Unary;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -81,6 +87,85 @@ class BufferPoolTest {
         assertTrue(fresh[0] > 0, "the first step fills the pool from the heap");
         assertEquals(0, fresh[1], "the second step takes every buffer from the pool");
         assertEquals(0, fresh[2], "and so does the third");
+    }
+
+    /**
+     * Every op that takes an unfilled buffer ({@link Tensor#unfilled}, a saved buffer, a gradient
+     * the GEMM overwrites), with odd shapes, masks that hide every key from some queries, broadcast
+     * operands and a tensor used twice (so that its gradient is first written, then added to).
+     */
+    private static final class Overwriters {
+        final Tensor w, wt, g, bias, emb, wb;
+
+        Overwriters() {
+            Random rng = new Random(21);
+            w = Tensor.uniform(rng, -0.5f, 0.5f, 12, 12).requiresGrad(true);
+            wt = Tensor.uniform(rng, -0.5f, 0.5f, 7, 12).requiresGrad(true);
+            g = Tensor.uniform(rng, 0.5f, 1.5f, 12).requiresGrad(true);
+            bias = Tensor.uniform(rng, -0.5f, 0.5f, 12).requiresGrad(true);
+            emb = Tensor.uniform(rng, -1, 1, 9, 12).requiresGrad(true);
+            wb = Tensor.uniform(rng, -0.5f, 0.5f, 3, 12, 5).requiresGrad(true);
+        }
+
+        /** Forward and backward on inputs drawn from {@code seed}; returns the loss, outputs and gradients. */
+        List<float[]> step(long seed) {
+            Random rng = new Random(seed);
+            Tensor x = Tensor.uniform(rng, -1, 1, 2, 3, 12);                              // [B, T, 12]
+            int[] tokens = {rng.nextInt(9), 3, rng.nextInt(9), 0, 8, rng.nextInt(9)};
+            Tensor e = Index.selectRows(emb, tokens).reshape(2, 3, 12);
+            Tensor h = Arithmetic.add(MatMul.matmul(Arithmetic.mul(x, e), w), bias);      // flattened GEMM, broadcast add
+            Tensor r = Rope.apply(h.reshape(2, 3, 2, 6), new int[] {0, 1, 2, 5, 6, 7}, 10000f).reshape(2, 3, 12);
+            float[] keyMask = {0, 1, 1, 1, 0, 1};                                          // query 0 of batch 0 sees nothing
+            Tensor att = Attention.apply(r, h, Unary.silu(h), 2, 2, true, keyMask, 0.7f);
+            Tensor n1 = RmsNorm.apply(att, g, 1e-5f);
+            Tensor n2 = LayerNorm.apply(Arithmetic.affine(n1, 1.5f, -0.25f), g, bias, 1e-5f);
+            Tensor lin = MatMul.addMatmul(Shapes.slice(n2, 2, 0, 7), n2, wt, true);                // c + a b^T, c a slice of a
+            Tensor perm = Shapes.permute(lin, 1, 0, 2);                                    // [3, 2, 7]
+            Tensor cat = Shapes.concat(2, perm, Shapes.slice(perm, 2, 2, 5));              // [3, 2, 10]
+            Tensor batched = MatMul.matmul(MatMul.matmul(cat, cat, true, false), cat, false, true);   // transA, transB
+            Tensor shared = MatMul.matmul(Shapes.slice(n2, 1, 0, 1).reshape(2, 12), wb);           // a [2,12] broadcast over wb's batch
+            Tensor sm = Softmax.logSoftmax(Arithmetic.sub(batched, Unary.tanh(batched)));
+            Tensor loss = Arithmetic.add(Reductions.sum(Arithmetic.mul(sm, sm)), Reductions.sum(Unary.square(shared)));
+            List<float[]> out = new ArrayList<>(List.of(loss.toFloatArray(), att.toFloatArray(), lin.toFloatArray(),
+                    cat.toFloatArray(), sm.toFloatArray()));
+            loss.backward();
+            for (Tensor p : List.of(w, wt, g, bias, emb, wb)) {
+                float[] grad = new float[p.numel()];       // read without grad(), so zeroGrad() keeps the buffer for the next step
+                p.backend().download(p.gradStorage(), 0, grad, grad.length);
+                out.add(grad);
+                p.zeroGrad();
+            }
+            return out;
+        }
+    }
+
+    @Test
+    void aBufferHandedOutUnfilledIsWrittenInFullByItsOp() {
+        Overwriters plain = new Overwriters(), pooled = new Overwriters();
+        BufferPool pool = BufferPool.ofThisThread();
+        BufferPool.clear();
+        try {
+            for (int s = 0; s < 3; s++) {
+                List<float[]> want = plain.step(100 + s);
+                pool.poisonUnfilled = s > 0;    // every unfilled buffer taken again holds NaN until its op writes it
+                long before = pool.freshAllocations;
+                List<float[]> got;
+                try (var scope = BufferPool.step()) {
+                    got = pooled.step(100 + s);
+                }
+                if (s > 0) assertEquals(before, pool.freshAllocations, "step " + s + " reuses every buffer");
+                for (int i = 0; i < want.size(); i++) {
+                    float[] a = want.get(i), b = got.get(i);
+                    assertEquals(a.length, b.length);
+                    for (int j = 0; j < a.length; j++) {
+                        assertEquals(Float.floatToRawIntBits(a[j]), Float.floatToRawIntBits(b[j]),
+                                "step " + s + ", result " + i + ", element " + j + ": " + a[j] + " fresh, " + b[j] + " pooled");
+                    }
+                }
+            }
+        } finally {
+            pool.poisonUnfilled = false;
+        }
     }
 
     @Test

@@ -185,7 +185,10 @@ final class Gemm {
                               int ldb, boolean transB, float[] c, int co, int rs, int cs, int m, int n, int k,
                               boolean accumulate, boolean parallel) {
         long macs = (long) m * n * k;
-        int parts = !parallel ? 1 : (int) Math.min(TASKS_PER_THREAD * Parallel.THREADS, Math.max(1, macs / SERIAL_MACS));
+        // One thread: one part. Every row part packs its columns of B again, which only pays for
+        // itself when another core can take the part.
+        int parts = !parallel || Parallel.THREADS == 1 ? 1
+                : (int) Math.min(TASKS_PER_THREAD * Parallel.THREADS, Math.max(1, macs / SERIAL_MACS));
         int colUnit = n >= 2 * NR ? NR : 2 * L, colUnits = (n + colUnit - 1) / colUnit;
         // parts at least 2 vectors wide and 4 micro-tiles high
         int tc = Math.min(Math.min(parts, Parallel.THREADS), colUnits);
@@ -473,12 +476,15 @@ final class Gemm {
      * {@link #kernel6x2} on packed A and B: both indices step by constants (measured on AVX2, one
      * thread, n = 512: 60-65 GFLOP/s with A in place, 74-80 packed with indices p * 6 and p * NR,
      * 84 with the indices themselves as the loop's variables; unrolling the k loop by hand was
-     * slower).
+     * slower). B's index is the loop's own: C2 removes the bound checks of the variable it counts
+     * with, and B's two vector loads had two checks per k step where A's six broadcasts have two
+     * (a 4x3 tile, 12 accumulators + 3 B vectors + 1 broadcast, spilled: 59-62 GFLOP/s against
+     * 80-90; JDK 17, UseAVX=2).
      */
     private static void packed6x2(float[] ap, int ai, float[] bp, int bi, int kc, float[] t) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int a = ai, b = bi, end = ai + kc * 6; a < end; a += 6, b += NR) {
+        for (int b = bi, a = ai, end = bi + kc * NR; b < end; b += NR, a += 6) {
             FloatVector b0 = FloatVector.fromArray(S, bp, b), b1 = FloatVector.fromArray(S, bp, b + L);
             FloatVector x = FloatVector.broadcast(S, ap[a]);
             c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
@@ -505,7 +511,7 @@ final class Gemm {
     private static void packed6x2c(float[] ap, int ai, float[] bp, int bi, int kc, float[] c, int ci, int rs, boolean add) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int a = ai, b = bi, end = ai + kc * 6; a < end; a += 6, b += NR) {
+        for (int b = bi, a = ai, end = bi + kc * NR; b < end; b += NR, a += 6) {
             FloatVector b0 = FloatVector.fromArray(S, bp, b), b1 = FloatVector.fromArray(S, bp, b + L);
             FloatVector x = FloatVector.broadcast(S, ap[a]);
             c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);

@@ -48,15 +48,22 @@ final class GemmShape {
     /**
      * Depth of a k block: the micro-panel of B it makes ({@code KC x NV*LANES} floats) is reused by
      * every micro-panel of A, so it should stay in L1 with room left for A's rows and the tile:
-     * about two thirds of L1 (128 on AVX-512 with 48 KB, as measured before this class; 256 for
-     * AVX2's 2-vector panels, BLIS's Haswell depth), between 64 and 256.
+     * about two thirds of L1 (128 on AVX-512 with 48 KB, as measured before this class), between 64
+     * and 384. A deeper block adds each tile into C fewer times: on AVX2 (6 x 2, 48 KB L1) 384
+     * measured faster than 256 (BLIS's Haswell depth) and 512; for 8 x 3 at 128 and 256 bits 384
+     * and 320 measured level with 256.
      */
     static final int KC = Integer.getInteger("aspo.gemm.kc",
-            Math.max(64, Math.min(256, L1 * 2 / 3 / (NV * LANES * Float.BYTES) / 32 * 32)));
+            Math.max(64, Math.min(384, L1 * 2 / 3 / (NV * LANES * Float.BYTES) / 32 * 32)));
     /** Rows of A per block (it is re-read for every panel of B, from L2). */
     static final int MC = Integer.getInteger("aspo.gemm.mc", 128);
-    /** Columns of B per packed block: the packed KC x NC block takes a quarter of L2 (1024 at KC 128 with 2 MB). */
-    static final int NC = Integer.getInteger("aspo.gemm.nc", Math.max(256, Math.min(4096, L2 / 4 / (KC * Float.BYTES))));
+    /**
+     * Columns of B per packed block. B's panels go to L1 one at a time while A's block stays in L2,
+     * so the block need not fit L2; a narrower block only makes A's block be packed again for each
+     * block of columns (an n = 1024 product packed A twice at 512). 4096: once up to 4096 columns
+     * (the packed block is as wide as the product, so a narrow one takes little memory).
+     */
+    static final int NC = Integer.getInteger("aspo.gemm.nc", 4096);
 
     /** The table of the class comment. */
     static int[] choose(int registers, int vectorBits) {

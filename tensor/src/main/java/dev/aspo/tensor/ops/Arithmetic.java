@@ -47,7 +47,7 @@ public final class Arithmetic {
         int[] outShape = broadcastShape(name, a.shape(), b.shape());
         int[] aStrides = broadcastStrides(a.shape(), outShape), bStrides = broadcastStrides(b.shape(), outShape);
         Backend be = a.backend();
-        Tensor out = Tensor.zeros(be, outShape);
+        Tensor out = Tensor.unfilled(be, outShape);
         be.binary(op, a.storage(), aStrides, b.storage(), bStrides, out.storage(), outShape);
         if (!Autograd.isRecording(a, b)) return out;
 
@@ -76,7 +76,7 @@ public final class Arithmetic {
     /** {@code alpha * x + beta}; backward {@code dx += alpha * dy}. */
     public static Tensor affine(Tensor x, float alpha, float beta) {
         Backend be = x.backend();
-        Tensor out = Tensor.zeros(be, x.shape());
+        Tensor out = Tensor.unfilled(be, x.shape());
         be.affine(x.storage(), out.storage(), x.numel(), alpha, beta);
         if (!Autograd.isRecording(x)) return out;
 

@@ -58,8 +58,8 @@ public final class Attention {
         float[] mask = keyMask == null ? null : keyMask.clone();
 
         Backend be = q.backend();
-        Tensor out = Tensor.zeros(be, q.shape());
-        Storage probs = Autograd.allocateSaved(be, batch * qHeads * seq * keySeq);
+        Tensor out = Tensor.unfilled(be, q.shape());
+        Storage probs = Autograd.allocateSavedUnfilled(be, batch * qHeads * seq * keySeq);
         be.attention(q.storage(), k.storage(), v.storage(), out.storage(), probs, mask,
                 batch, seq, keySeq, qHeads, kvHeads, headDim, scale, causal);
         if (!Autograd.isRecording(q, k, v)) return out;

@@ -34,7 +34,7 @@ public final class Index {
         outShape[0] = index.length;
 
         Backend be = x.backend();
-        Tensor out = Tensor.zeros(be, outShape);
+        Tensor out = Tensor.unfilled(be, outShape);
         be.gatherRows(x.storageOfAnyPrecision(), index, out.storage(), cols);   // a 16-bit table is widened
         if (!Autograd.isRecording(x)) return out;
 

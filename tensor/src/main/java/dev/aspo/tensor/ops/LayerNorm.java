@@ -25,8 +25,8 @@ public final class LayerNorm {
         int rows = x.numel() / Math.max(1, cols);
 
         Backend be = x.backend();
-        Tensor out = Tensor.zeros(be, x.shape());
-        Storage mean = Autograd.allocateSaved(be, rows), rstd = Autograd.allocateSaved(be, rows);
+        Tensor out = Tensor.unfilled(be, x.shape());
+        Storage mean = Autograd.allocateSavedUnfilled(be, rows), rstd = Autograd.allocateSavedUnfilled(be, rows);
         be.layerNorm(x.storage(), weight.storage(), bias == null ? null : bias.storage(), out.storage(), mean, rstd,
                 rows, cols, eps);
         Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};

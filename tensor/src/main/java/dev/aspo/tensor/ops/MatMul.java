@@ -62,7 +62,7 @@ public final class MatMul {
 
         Backend be = a.backend();
         Storage sa = a.storageOfAnyPrecision(), sb = b.storageOfAnyPrecision();   // either may be a 16-bit weight
-        Tensor out = Tensor.zeros(be, outShape);
+        Tensor out = Tensor.unfilled(be, outShape);
         int aStride = shareA ? 0 : m * k, bStride = shareB ? 0 : k * n;
         // A Linear layer: 2-D weight, untransposed rows in a: one GEMM over all rows.
         boolean flatten = shareB && !shareA && !transA;
@@ -73,14 +73,18 @@ public final class MatMul {
         }
         if (!Autograd.isRecording(a, b)) return out;
 
+        // The first gradient to reach a or b is written by the GEMM, not added to a zero-filled buffer.
         return Autograd.record(out, "matmul", () -> {
             Storage g = out.gradBuffer();
             if (Autograd.needsGrad(a)) {
                 if (flatten) {          // dA = dC op(B)^T, all rows at once
-                    be.matmul(g, 0, false, sb, 0, !transB, a.gradBuffer(), 1, batch * m, k, n, true);
+                    Storage ga = a.gradBufferToOverwrite();
+                    be.matmul(g, 0, false, sb, 0, !transB, ga != null ? ga : a.gradBuffer(), 1, batch * m, k, n, ga == null);
                 } else if (!shareA) {   // per batch entry
-                    if (!transA) be.matmul(g, m * n, false, sb, bStride, !transB, a.gradBuffer(), batch, m, k, n, true);
-                    else be.matmul(sb, bStride, transB, g, m * n, true, a.gradBuffer(), batch, k, m, n, true);
+                    Storage ga = a.gradBufferToOverwrite();
+                    Storage dst = ga != null ? ga : a.gradBuffer();
+                    if (!transA) be.matmul(g, m * n, false, sb, bStride, !transB, dst, batch, m, k, n, ga == null);
+                    else be.matmul(sb, bStride, transB, g, m * n, true, dst, batch, k, m, n, ga == null);
                 } else {                // a shared over the batch: sum the per-entry gradients
                     Storage tmp = be.allocate(batch * m * k);
                     if (!transA) be.matmul(g, m * n, false, sb, bStride, !transB, tmp, batch, m, k, n, false);
@@ -89,12 +93,14 @@ public final class MatMul {
                 }
             }
             if (Autograd.needsGrad(b)) {
+                Storage gb = flatten || !shareB ? b.gradBufferToOverwrite() : null;
+                Storage dst = gb != null ? gb : b.gradBuffer();
                 if (flatten) {          // dB = op(A)^T dC, all rows at once
-                    if (!transB) be.matmul(sa, 0, true, g, 0, false, b.gradBuffer(), 1, k, n, batch * m, true);
-                    else be.matmul(g, 0, true, sa, 0, false, b.gradBuffer(), 1, n, k, batch * m, true);
+                    if (!transB) be.matmul(sa, 0, true, g, 0, false, dst, 1, k, n, batch * m, gb == null);
+                    else be.matmul(g, 0, true, sa, 0, false, dst, 1, n, k, batch * m, gb == null);
                 } else if (!shareB) {
-                    if (!transB) be.matmul(sa, aStride, !transA, g, m * n, false, b.gradBuffer(), batch, k, n, m, true);
-                    else be.matmul(g, m * n, true, sa, aStride, transA, b.gradBuffer(), batch, n, k, m, true);
+                    if (!transB) be.matmul(sa, aStride, !transA, g, m * n, false, dst, batch, k, n, m, gb == null);
+                    else be.matmul(g, m * n, true, sa, aStride, transA, dst, batch, n, k, m, gb == null);
                 } else {
                     Storage tmp = be.allocate(batch * k * n);
                     if (!transB) be.matmul(sa, aStride, !transA, g, m * n, false, tmp, batch, k, n, m, false);
@@ -136,18 +142,27 @@ public final class MatMul {
         Backend be = a.backend();
         int rows = a.numel() / k, size = rows * n;
         Storage sa = a.storageOfAnyPrecision(), sb = b.storageOfAnyPrecision();
-        Tensor out = Tensor.zeros(be, outShape);
+        Tensor out = Tensor.unfilled(be, outShape);
         be.copy2d(c.storage(), 0, size, out.storage(), 0, size, 1, size, false);
         be.matmul(sa, 0, false, sb, 0, transB, out.storage(), 1, rows, n, k, true);
         if (!Autograd.isRecording(c, a, b)) return out;
 
         return Autograd.record(out, "addmatmul", () -> {
             Storage g = out.gradBuffer();
-            if (Autograd.needsGrad(c)) be.axpy(1f, g, c.gradBuffer(), size);
-            if (Autograd.needsGrad(a)) be.matmul(g, 0, false, sb, 0, !transB, a.gradBuffer(), 1, rows, k, n, true);
+            if (Autograd.needsGrad(c)) {
+                Storage gc = c.gradBufferToOverwrite();
+                if (gc != null) be.copy2d(g, 0, size, gc, 0, size, 1, size, false);
+                else be.axpy(1f, g, c.gradBuffer(), size);
+            }
+            if (Autograd.needsGrad(a)) {
+                Storage ga = a.gradBufferToOverwrite();
+                be.matmul(g, 0, false, sb, 0, !transB, ga != null ? ga : a.gradBuffer(), 1, rows, k, n, ga == null);
+            }
             if (Autograd.needsGrad(b)) {
-                if (!transB) be.matmul(sa, 0, true, g, 0, false, b.gradBuffer(), 1, k, n, rows, true);
-                else be.matmul(g, 0, true, sa, 0, false, b.gradBuffer(), 1, n, k, rows, true);
+                Storage gb = b.gradBufferToOverwrite();
+                Storage dst = gb != null ? gb : b.gradBuffer();
+                if (!transB) be.matmul(sa, 0, true, g, 0, false, dst, 1, k, n, rows, gb == null);
+                else be.matmul(g, 0, true, sa, 0, false, dst, 1, n, k, rows, gb == null);
             }
         }, c, a, b);
     }

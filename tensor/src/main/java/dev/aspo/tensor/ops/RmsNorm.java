@@ -22,8 +22,8 @@ public final class RmsNorm {
         int rows = x.numel() / Math.max(1, cols);
 
         Backend be = x.backend();
-        Tensor out = Tensor.zeros(be, x.shape());
-        Storage rstd = Autograd.allocateSaved(be, rows);
+        Tensor out = Tensor.unfilled(be, x.shape());
+        Storage rstd = Autograd.allocateSavedUnfilled(be, rows);
         be.rmsNorm(x.storage(), weight.storage(), out.storage(), rstd, rows, cols, eps);
         if (!Autograd.isRecording(x, weight)) return out;
 

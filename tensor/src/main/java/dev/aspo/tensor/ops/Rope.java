@@ -37,7 +37,7 @@ public final class Rope {
         int[] pos = positions.clone();        // the backward runs later; the caller may reuse its array
 
         Backend be = x.backend();
-        Tensor out = Tensor.zeros(be, x.shape());
+        Tensor out = Tensor.unfilled(be, x.shape());
         be.rope(x.storage(), out.storage(), pos, batch, seq, heads, headDim, theta, false);
         if (!Autograd.isRecording(x)) return out;
 

@@ -38,7 +38,7 @@ public final class Shapes {
         for (int i = 0; i < n; i++) outShape[i] = shape[p[i]];
 
         Backend be = x.backend();
-        Tensor out = Tensor.zeros(be, outShape);
+        Tensor out = Tensor.unfilled(be, outShape);
         be.permute(x.storage(), shape, p, out.storage(), false);
         if (!Autograd.isRecording(x)) return out;
 
@@ -79,7 +79,7 @@ public final class Shapes {
         int outer = outer(outShape, ax), inner = inner(outShape, ax);
 
         Backend be = first.backend();
-        Tensor out = Tensor.zeros(be, outShape);
+        Tensor out = Tensor.unfilled(be, outShape);
         int[] offsets = new int[xs.length];
         for (int i = 0, off = 0; i < xs.length; i++) {
             offsets[i] = off;
@@ -115,7 +115,7 @@ public final class Shapes {
         int len = (end - start) * inner, srcLd = size * inner, srcOff = start * inner;
 
         Backend be = x.backend();
-        Tensor out = Tensor.zeros(be, outShape);
+        Tensor out = Tensor.unfilled(be, outShape);
         if (len > 0 && outer > 0) be.copy2d(x.storage(), srcOff, srcLd, out.storage(), 0, len, outer, len, false);
         if (!Autograd.isRecording(x)) return out;
 

@@ -28,7 +28,7 @@ public final class Softmax {
         }
         int cols = x.size(-1), rows = cols == 0 ? 0 : x.numel() / cols;
         Backend be = x.backend();
-        Tensor out = Tensor.zeros(be, x.shape());
+        Tensor out = Tensor.unfilled(be, x.shape());
         be.softmax(x.storage(), out.storage(), rows, cols, log);
         if (!Autograd.isRecording(x)) return out;
 

@@ -16,7 +16,7 @@ public final class Unary {
 
     public static Tensor apply(UnaryOp op, Tensor x) {
         Backend be = x.backend();
-        Tensor out = Tensor.zeros(be, x.shape());
+        Tensor out = Tensor.unfilled(be, x.shape());
         be.unary(op, x.storage(), out.storage(), x.numel());
         if (!Autograd.isRecording(x)) return out;
 

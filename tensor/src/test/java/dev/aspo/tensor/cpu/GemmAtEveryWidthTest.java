@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Every micro-kernel shape that {@link GemmShape} can choose, at 16, 8 and 4 floats per vector:
  * the JIT fixes the vector width when the JVM starts ({@code -XX:MaxVectorSize}) and Gemm fixes
  * its shape when it loads ({@code -Daspo.gemm.shape}), so each pair runs all of {@link GemmTest}
- * in a JVM of its own. The child reports the width and shape it actually ran, so a flag the JVM
+ * in a JVM of its own (one of them on one thread). The child reports the width and shape it actually ran, so a flag the JVM
  * ignored fails here instead of testing the default twice. {@link HalfGemmTest} (16-bit operands,
  * bit for bit the float32 product) runs in the same JVMs. A width the processor lacks (16 lanes
  * without AVX-512) is skipped.
@@ -27,20 +27,22 @@ import org.junit.jupiter.params.provider.MethodSource;
 class GemmAtEveryWidthTest {
     static List<Object[]> widthsAndShapes() {
         List<Object[]> cases = new ArrayList<>();
+        int cores = Runtime.getRuntime().availableProcessors();
         for (int lanes : new int[] {16, 8, 4}) {
-            for (int[] s : GemmShape.SHAPES) cases.add(new Object[] {lanes, s[0] + "x" + s[1]});
+            for (int[] s : GemmShape.SHAPES) cases.add(new Object[] {lanes, s[0] + "x" + s[1], cores});
         }
+        cases.add(new Object[] {8, "6x2", 1});   // one thread: a product is never cut into parts
         return cases;
     }
 
-    @ParameterizedTest(name = "{0} lanes, {1} tile")
+    @ParameterizedTest(name = "{0} lanes, {1} tile, {2} threads")
     @MethodSource("widthsAndShapes")
-    void gemmTestPassesInAJvmOfThatWidthAndShape(int lanes, String shape) throws Exception {
+    void gemmTestPassesInAJvmOfThatWidthAndShape(int lanes, String shape, int threads) throws Exception {
         assumeTrue(lanes <= FloatVector.SPECIES_PREFERRED.length(),
                 "this processor's widest vector holds " + FloatVector.SPECIES_PREFERRED.length() + " floats");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process child = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector",
-                "-XX:MaxVectorSize=" + lanes * Float.BYTES, "-Daspo.gemm.shape=" + shape, "-Xmx1g",
+                "-XX:MaxVectorSize=" + lanes * Float.BYTES, "-Daspo.gemm.shape=" + shape, "-Daspo.threads=" + threads, "-Xmx1g",
                 "-cp", System.getProperty("java.class.path"), Child.class.getName())
                 .redirectErrorStream(true).start();
         String out;
@@ -51,7 +53,7 @@ class GemmAtEveryWidthTest {
             child.destroyForcibly();
         }
         assertEquals(0, child.exitValue(), lanes + " lanes, " + shape + " failed:\n" + out);
-        assertTrue(out.contains("ran lanes=" + lanes + " shape=" + shape + " "), "the child ran something else:\n" + out);
+        assertTrue(out.contains("ran lanes=" + lanes + " shape=" + shape + " threads=" + threads + " "), "the child ran something else:\n" + out);
     }
 
     @Test
@@ -82,7 +84,8 @@ class GemmAtEveryWidthTest {
     /** Runs every test of {@link GemmTest} and {@link HalfGemmTest} in this JVM; exit status 1 on the first failure. */
     static final class Child {
         public static void main(String[] args) throws IOException {
-            System.out.println("ran lanes=" + Gemm.L + " shape=" + Gemm.MR + "x" + Gemm.NV + " (" + GemmShape.describe() + ")");
+            System.out.println("ran lanes=" + Gemm.L + " shape=" + Gemm.MR + "x" + Gemm.NV + " threads=" + Parallel.THREADS + " ("
+                    + GemmShape.describe() + ")");
             GemmTest t = new GemmTest();
             try {
                 t.singleMatricesOfAwkwardShapes();

@@ -172,6 +172,7 @@ class AttentionTest {
             new Dims(2, 37, 37, 4, 4, 32, false),
             new Dims(1, 1, 50, 4, 1, 17, true),      // one generation step against a cache
             new Dims(2, 5, 3, 2, 1, 8, true),        // S < T: the first queries see nothing
+            new Dims(1, 19, 23, 2, 1, 115, true),    // D past 4, 2 and 1 vectors of 16 or 8 floats, and a scalar tail
         };
         for (Dims d : cases) {
             float[] mask = null;
