@@ -86,6 +86,17 @@ final class Gemm {
     private static final long BATCH_SPLIT_MACS = 1L << 22;
     /** Work is cut into about this many tasks per core, so that a paused core delays little. */
     private static final int TASKS_PER_THREAD = 2;
+    /**
+     * Where the packed B block starts in its buffer: 12 floats (48 bytes) past the array's first
+     * element. A float[]'s elements start 16 bytes into the object (compressed class pointers),
+     * and G1 places an array of half a region or more (512 KB with jvm.options' 1 MB regions) at
+     * the start of a region, so B's panel rows (NR floats, 64 bytes on AVX2 and AVX-512) start on
+     * a cache line. At offset 0 every k step's B load crossed a line (measured, one thread, CPU
+     * time: AVX2 1024^3 about +6%, AVX-512 up to +30%). {@code -Daspo.gemm.boff} overrides it.
+     */
+    static final int BOFF = Math.max(0, Integer.getInteger("aspo.gemm.boff", 12));
+    /** Smallest B buffer, in floats: 512 KB, so that G1 allocates it at a region's start (see {@link #BOFF}). */
+    private static final int B_MIN = 1 << 17;
 
     /** Per-thread reusable buffers: a ragged A micro-panel (or gathered rows), packed B, one tile, widened rows of a 16-bit B. */
     private static final class Buffers {
@@ -103,7 +114,7 @@ final class Gemm {
         }
 
         float[] b(int n) {
-            if (b.length < n) b = new float[n];
+            if (b.length < n) b = new float[Math.max(n, B_MIN)];
             return b;
         }
     }
@@ -236,15 +247,15 @@ final class Gemm {
             int nc = Math.min(NC, n - jc), panels = (nc + NR - 1) / NR;
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
-                float[] bp = buf.b(panels * kc * NR);
+                float[] bp = buf.b(BOFF + panels * kc * NR);
                 if (!transB && !direct) {
-                    if (hb != null) packBRows(hb, bo, ldb, pc, kc, jc, nc, bp);
-                    else packBRows(b, bo, ldb, pc, kc, jc, nc, bp);
+                    if (hb != null) packBRows(hb, bo, ldb, pc, kc, jc, nc, bp, BOFF);
+                    else packBRows(b, bo, ldb, pc, kc, jc, nc, bp, BOFF);
                 } else {
                     for (int q = 0; q < panels; q++) {
                         int cols = Math.min(NR, nc - q * NR);
-                        if (hb != null) packB(hb, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR, buf.w(ROWS * kc));
-                        else if (!direct || cols < NR) packB(b, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, q * kc * NR);
+                        if (hb != null) packB(hb, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, BOFF + q * kc * NR, buf.w(ROWS * kc));
+                        else if (!direct || cols < NR) packB(b, bo, ldb, transB, pc, kc, jc + q * NR, cols, bp, BOFF + q * kc * NR);
                     }
                 }
                 boolean add = accumulate || pc > 0;
@@ -263,7 +274,7 @@ final class Gemm {
                         int j = jc + q * NR, cols = Math.min(NR, n - j);
                         boolean inPlace = direct && cols == NR;
                         float[] bs = inPlace ? b : bp;
-                        int bi = inPlace ? bo + pc * ldb + j : q * kc * NR, step = inPlace ? ldb : width(cols);
+                        int bi = inPlace ? bo + pc * ldb + j : BOFF + q * kc * NR, step = inPlace ? ldb : width(cols);
                         for (int r = 0; r < micro; r++) {
                             int i = ic + r * MR, rows = Math.min(MR, m - i);
                             boolean whole = rows == MR && !packed;
@@ -933,15 +944,16 @@ final class Gemm {
     }
 
     /**
-     * {@link #packB} of all panels of the block {@code B[pc:+kc, jc:+nc]} (B not transposed), B's
+     * {@link #packB} of all panels of the block {@code B[pc:+kc, jc:+nc]} (B not transposed) into
+     * {@code dst} from {@code d0} on, B's
      * rows read from start to end: panel by panel, each k step would open a new row of B (at n =
      * 1024 a new 4 KB page), which the hardware prefetcher does not follow.
      */
-    private static void packBRows(float[] b, int bo, int ldb, int pc, int kc, int jc, int nc, float[] dst) {
+    private static void packBRows(float[] b, int bo, int ldb, int pc, int kc, int jc, int nc, float[] dst, int d0) {
         for (int p = 0; p < kc; p++) {
             int src = bo + (pc + p) * ldb + jc;
             for (int j = 0; j < nc; j += NR) {
-                int cols = Math.min(NR, nc - j), w = width(cols), di = j * kc + p * w;
+                int cols = Math.min(NR, nc - j), w = width(cols), di = d0 + j * kc + p * w;
                 if (cols == w) {
                     for (int v = 0; v < w; v += L) FloatVector.fromArray(S, b, src + j + v).intoArray(dst, di + v);
                 } else {
@@ -953,11 +965,11 @@ final class Gemm {
     }
 
     /** {@link #packBRows} of a 16-bit B, widened as it is copied. */
-    private static void packBRows(HalfStorage b, int bo, int ldb, int pc, int kc, int jc, int nc, float[] dst) {
+    private static void packBRows(HalfStorage b, int bo, int ldb, int pc, int kc, int jc, int nc, float[] dst, int d0) {
         for (int p = 0; p < kc; p++) {
             int src = bo + (pc + p) * ldb + jc;
             for (int j = 0; j < nc; j += NR) {
-                int cols = Math.min(NR, nc - j), w = width(cols), di = j * kc + p * w;
+                int cols = Math.min(NR, nc - j), w = width(cols), di = d0 + j * kc + p * w;
                 b.widen(src + j, dst, di, cols);
                 if (cols < w) Arrays.fill(dst, di + cols, di + w, 0f);
             }
