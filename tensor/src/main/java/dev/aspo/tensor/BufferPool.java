@@ -166,8 +166,8 @@ public final class BufferPool {
             s = backend.allocate(n);
         } else if (zeroed) {
             backend.fill(s, 0, n, 0f);
-        } else if (p.poisonUnfilled) {
-            backend.fill(s, 0, n, Float.NaN);
+        } else {
+            handedOutUnfilled(s);
         }
         p.handedOut.put(s, new int[1]);
         if (p.layerForward != null) p.layerForward.handed.add(s);

@@ -402,17 +402,7 @@ public final class Tensor {
     /** The gradient buffer, allocated (zeroed) on first use. For op implementations. */
     public Storage gradBuffer() {
         if (viewOf != null) return viewOf.gradBuffer();
-        if (grad == null) {
-            if (spareGrad != null) {
-                grad = spareGrad;
-                spareGrad = null;
-                backend().fill(grad, 0, numel(), 0f);
-            } else {
-                grad = Autograd.allocateGrad(backend(), numel(), true);
-            }
-            gradShared = false;
-        }
-        return grad;
+        return grad != null ? grad : newGrad(true);
     }
 
     /**
@@ -423,13 +413,18 @@ public final class Tensor {
      */
     public Storage gradBufferToOverwrite() {
         if (viewOf != null) return viewOf.gradBufferToOverwrite();
-        if (grad != null) return null;
+        return grad != null ? null : newGrad(false);
+    }
+
+    /** This tensor's first gradient buffer: the spare one {@link #zeroGrad()} kept, else a new one; zeroed or left for an overwrite. */
+    private Storage newGrad(boolean zeroed) {
         if (spareGrad != null) {
             grad = spareGrad;
             spareGrad = null;
-            BufferPool.handedOutUnfilled(grad);
+            if (zeroed) backend().fill(grad, 0, numel(), 0f);
+            else BufferPool.handedOutUnfilled(grad);
         } else {
-            grad = Autograd.allocateGrad(backend(), numel(), false);
+            grad = Autograd.allocateGrad(backend(), numel(), zeroed);
         }
         gradShared = false;
         return grad;

@@ -76,14 +76,7 @@ public abstract class Module {
      * float32 and trainable. Float32 changes nothing. {@code try (var s = Module.matricesIn(p)) {...}}
      */
     public static Scope matricesIn(Precision p) {
-        Precision before = NEW_MATRICES.get();
-        MatrixValues beforeValues = NEW_VALUES.get();
-        NEW_MATRICES.set(p);
-        NEW_VALUES.set(ZEROS);
-        return () -> {
-            NEW_MATRICES.set(before);
-            NEW_VALUES.set(beforeValues);
-        };
+        return newMatrices(p, ZEROS);
     }
 
     /**
@@ -95,6 +88,11 @@ public abstract class Module {
         if (p == Precision.FLOAT32) {
             throw new IllegalArgumentException("matricesIn: values are made for 16-bit matrices; float32 ones are made as zeros and assigned");
         }
+        return newMatrices(p, values);
+    }
+
+    /** Sets this thread's format and values for new matrices until the returned scope closes, which restores the ones before. */
+    private static Scope newMatrices(Precision p, MatrixValues values) {
         Precision before = NEW_MATRICES.get();
         MatrixValues beforeValues = NEW_VALUES.get();
         NEW_MATRICES.set(p);
