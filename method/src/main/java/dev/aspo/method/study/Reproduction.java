@@ -125,12 +125,12 @@ public final class Reproduction {
                 throw new IllegalArgumentException(out + " holds a " + was.path("scale").asText() + " study; use another --out for scale "
                         + scale.name());
             }
-            // a setting newer than the folder: the code that made it ran as the scale's built-in value
+            // a setting newer than the folder: the code that made it ran as the setting's value before it existed
             JsonNode builtIn = JSON.valueToTree(StudyScale.of(scale.name()).settings());
             if (was.has("settings") && was.get("settings").isObject()) {
                 ObjectNode recorded = (ObjectNode) was.get("settings");
                 want.fieldNames().forEachRemaining(k -> {
-                    if (!recorded.has(k)) recorded.set(k, builtIn.get(k));
+                    if (!recorded.has(k)) recorded.set(k, JSON.valueToTree(StudyScale.valueBefore(k, builtIn.get(k))));
                 });
             }
             if (was.has("settings") && !was.get("settings").equals(want)) {
@@ -212,12 +212,14 @@ public final class Reproduction {
 
     // ---- world and tokenizer ------------------------------------------------------------------
 
-    /** Every text of the training world: SFT prompts and answers (which include the descriptions). */
+    /** Every text of the training world: SFT prompts and answers (which include the descriptions) and the colour questions. */
     private static List<String> corpus(Path d) throws IOException {
         List<String> texts = new ArrayList<>();
-        for (Record r : Dataset.load(d.resolve("world/sft.jsonl"), Dataset.Kind.SFT, false).records()) {
-            texts.add(r.prompt());
-            texts.add(r.response());
+        for (String f : List.of("world/sft.jsonl", "world/colour-questions.jsonl")) {
+            for (Record r : Dataset.load(d.resolve(f), Dataset.Kind.SFT, false).records()) {
+                texts.add(r.prompt());
+                texts.add(r.response());
+            }
         }
         return texts;
     }
@@ -288,15 +290,15 @@ public final class Reproduction {
     }
 
     /**
-     * The trained scorer on its own task, held out: for each evaluation scene a true fact and its
+     * The trained scorer on its own task, held out: for each validation scene a true fact and its
      * foils of every kind, ranked by {@code S_i} and by the text-only baseline
      * ({@code scorer-foils.json}; the study's verdict on the scorer uses the SFT model's own
-     * sentences, in the evaluation).
+     * sentences, in the evaluation). Validation scenes, so that CLIP's settings can be chosen on it.
      */
     private void measureScorerOnFoils(Path d, int seed, Tokenizer tok) throws IOException {
-        Map<Integer, Scene> scenes = scenes(d.resolve("world-eval"));
+        Map<Integer, Scene> scenes = scenes(d.resolve("world-val"));
         List<Path> images = new ArrayList<>();
-        for (int id : scenes.keySet()) images.add(image(d.resolve("world-eval"), id));
+        for (int id : scenes.keySet()) images.add(image(d.resolve("world-val"), id));
         Random rng = new Random(seed * 131L + 3);
         var items = ScorerQuality.foilItems(images, new ArrayList<>(scenes.values()), new Foils(new Describer(rng), rng));
         Path clip = Trainer.latestCheckpoint(d.resolve("clip"));
@@ -348,46 +350,79 @@ public final class Reproduction {
             Files.writeString(tmp.resolve("tokenizer.json"), tok.toJson());
             Files.move(tmp, init, StandardCopyOption.ATOMIC_MOVE);
         }
-        // Constant lr after warm-up, in chunks of sftCheckEvery steps: after each chunk (from
-        // sftMinSteps on) the model describes held-in scenes and training stops once at most
-        // sftTargetError of its sentences are wrong and (sftTargetPopeF1 > 0) its validation POPE
-        // F1 has reached sftTargetPopeF1. When a compact LLaVA starts to use the image
-        // depends on the seed (at 6000 steps one seed had 15% wrong sentences, another 78%), and
-        // ASPO needs chosen answers that are good but not perfect.
+        if (scale.sftColourSteps() == 0) {
+            trainChecked(d, seed, tok, init, "sft", "world/sft.jsonl", true, scale.sftSteps(), scale.sftMinSteps(), scale.sftCheckEvery(),
+                    scale.sftTargetPopeF1());
+            return;
+        }
+        // The curriculum (docs/RESULTS.md, "An SFT curriculum that grounds POPE"): trained on the SFT
+        // data alone, the model describes well but answers every yes/no probe alike. So: the SFT data
+        // for sftMinSteps (it learns to describe), colour questions alone for sftColourSteps (it learns,
+        // in a few hundred steps, to look up the colour a question names), then the SFT data again,
+        // checked every LOOKUP_CHECK_EVERY steps, until the lookup has become the probes' colour-and-shape
+        // one (validation POPE F1 and yes-ratio) and the descriptions are back, or sftLookupSteps.
+        Path described = trainChecked(d, seed, tok, init, "sft-describe", "world/sft.jsonl", true, scale.sftMinSteps(), 0, 0, 0);
+        Path coloured = trainChecked(d, seed, tok, described, "sft-colour", "world/colour-questions.jsonl", false, scale.sftColourSteps(), 0, 0, 0);
+        trainChecked(d, seed, tok, coloured, "sft", "world/sft.jsonl", false, scale.sftLookupSteps(), LOOKUP_CHECK_EVERY, LOOKUP_CHECK_EVERY,
+                scale.sftTargetPopeF1());
+    }
+
+    /**
+     * Steps between the curriculum's last-phase checks: the colour-and-shape lookup forms over
+     * thousands of steps (seed 1: between 6000 and 12000), and a check (the validation scenes described
+     * and probed) costs about as much as 200 steps.
+     */
+    static final int LOOKUP_CHECK_EVERY = 1000;
+
+    /**
+     * One SFT run from {@code init} on {@code data} (relative to the seed folder) into {@code run}, at a
+     * constant lr (after a warm-up when {@code warmUp}), in chunks of {@code checkEvery} steps (one
+     * chunk when 0 or when sftTargetError is 0): after each chunk from {@code minSteps} on the model
+     * describes the validation scenes, and the run stops once at most sftTargetError of its sentences
+     * are wrong and (when {@code popeF1} &gt; 0) its validation POPE F1 has reached {@code popeF1} with
+     * a yes-ratio between 0.35 and 0.65; otherwise at {@code maxSteps}. When a compact LLaVA starts to
+     * use the image depends on the seed (at 6000 steps one seed had 15% wrong sentences, another 78%).
+     * Returns the run's last checkpoint.
+     */
+    private Path trainChecked(Path d, int seed, Tokenizer tok, Path init, String runName, String data, boolean warmUp, int maxSteps, int minSteps,
+            int checkEvery, double popeF1) throws IOException {
+        boolean checked = scale.sftTargetError() > 0 && checkEvery > 0;
         int total = 0;
-        Path run = d.resolve("sft");
+        Path run = d.resolve(runName);
         while (true) {
-            total = Math.min(scale.sftSteps(), total + (scale.sftTargetError() > 0 ? scale.sftCheckEvery() : scale.sftSteps()));
-            Map<String, String> o = RunSettings.common(d, seed, "sft", init, total, scale.sftBatch(), scale.sftLr());
-            o.put("train_file", d.resolve("world/sft.jsonl").toString());
-            o.put("warmup_steps", String.valueOf(Math.min(300, scale.sftSteps() / 20)));
+            total = Math.min(maxSteps, total + (checked ? checkEvery : maxSteps));
+            Map<String, String> o = RunSettings.common(d, seed, runName, init, total, scale.sftBatch(), scale.sftLr());
+            o.put("train_file", d.resolve(data).toString());
+            o.put("warmup_steps", warmUp ? String.valueOf(Math.min(300, maxSteps / 20)) : "0");
             if (scale.freezeVision() == 1) o.put("freeze", FROZEN);
             o.put("min_lr_ratio", "1.0");
             o.put("save_every", String.valueOf(total));
             Path last = Files.isDirectory(run) ? Trainer.latestCheckpoint(run) : null;
             int lastStep = last == null ? 0 : Integer.parseInt(last.getFileName().toString().substring("checkpoint-".length()));
             if (lastStep > total) continue;   // a continued study: this chunk and its check were passed before
-            boolean done = lastStep == total;
-            if (!done) {
+            if (lastStep < total) {
                 Trainer trainer = new Trainer(Trainer.Mode.SFT, TrainConfig.of(o), PolicyModels.load(init), null, tok, null, quiet);
                 trainer.onStep(steps());
                 trainer.run(RunSettings.resumeFrom(run));
                 keepOnlyLatest(run);
             }
-            if (total >= scale.sftSteps() || scale.sftTargetError() <= 0 || total < scale.sftMinSteps()) {
-                if (total >= scale.sftSteps()) break;
-                continue;
-            }
+            if (total >= maxSteps) break;
+            if (!checked || total < minSteps) continue;
             LlavaPolicy policy = LlavaPolicy.load(Trainer.latestCheckpoint(run));
             double err = heldInErrorRate(d, tok, policy);
-            // the yes/no answers ground later than the descriptions: POPE on the validation scenes too
-            double f1 = scale.sftTargetPopeF1() <= 0 ? Double.NaN
-                    : ModelEvaluation.run(policy, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), d.resolve("world-val"), scale.valScenes(), null)
-                            .get("pope_random_f1").asDouble();
-            log.printf(Locale.ROOT, "[%s seed %d] sft step %d: %.1f%% of validation description sentences wrong%s%n", scale.name(), seed,
-                    total, 100 * err, Double.isNaN(f1) ? "" : String.format(Locale.ROOT, ", validation POPE F1 %.3f", f1));
-            if (err <= scale.sftTargetError() && (Double.isNaN(f1) || f1 >= scale.sftTargetPopeF1())) break;
+            String pope = "";
+            boolean grounded = true;
+            if (popeF1 > 0) {   // the yes/no answers ground later than the descriptions: POPE on the validation scenes too
+                ObjectNode v = ModelEvaluation.run(policy, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), d.resolve("world-val"), scale.valScenes(), null);
+                double f1 = v.get("pope_random_f1").asDouble(), yes = v.get("pope_yes_ratio").asDouble();
+                grounded = f1 >= popeF1 && yes >= 0.35 && yes <= 0.65;
+                pope = String.format(Locale.ROOT, ", validation POPE F1 %.3f (yes-ratio %.2f)", f1, yes);
+            }
+            log.printf(Locale.ROOT, "[%s seed %d] %s step %d: %.1f%% of validation description sentences wrong%s%n", scale.name(), seed,
+                    runName, total, 100 * err, pope);
+            if (err <= scale.sftTargetError() && grounded) break;
         }
+        return Trainer.latestCheckpoint(run);
     }
 
     /** Share of wrong sentences in the SFT model's descriptions of the validation scenes (never the evaluation scenes). */

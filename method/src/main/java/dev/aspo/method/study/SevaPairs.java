@@ -32,7 +32,10 @@ import java.util.Random;
  * instruction on the clean image (chosen) and on a DDPM-noised copy, t = 500 of 1000 (rejected);
  * answers are greedy, or sampled at {@code pair_temperature} (seeded per world), which keeps the
  * chosen answers wrong often enough once the SFT model has trained long enough to answer yes/no
- * questions; identical pairs are dropped and every sentence is labelled by the judge (for the oracle methods
+ * questions. With {@code pair_temperature} -1 the temperature is chosen per seed on the validation
+ * scenes: the lowest of {@link #TEMPERATURES} at which at least {@link #MIN_CHOSEN_ERROR} of the
+ * chosen sentences are wrong (the highest if none), since ASPO has nothing to discount in chosen
+ * answers that are all right. Identical pairs are dropped and every sentence is labelled by the judge (for the oracle methods
  * and the weights' AUROC; the other methods never see the labels). Training pairs come from the
  * training scenes, held-out pairs from the evaluation and the validation scenes.
  */
@@ -48,14 +51,33 @@ final class SevaPairs {
         this.log = log;
     }
 
+    /** The temperatures {@code pair_temperature = -1} chooses from, and the chosen-sentence error it asks for. */
+    static final double[] TEMPERATURES = {0, 0.5, 0.75, 1.0, 1.25, 1.5};
+    static final double MIN_CHOSEN_ERROR = 0.15;
+
     void make(Path d, int seed, Tokenizer tok) throws IOException {
         LlavaPolicy sft = LlavaPolicy.load(Trainer.latestCheckpoint(d.resolve("sft")));
         SequenceEncoder enc = new SequenceEncoder(tok, sft.eosId(), MAX_LENGTH);
         Files.createDirectories(d.resolve("pairs"));
-        PairStats train = pairs(d, "world", scale.pairScenes(), seed, answerer(sft, tok, seed), enc, sft, d.resolve("pairs/train.jsonl"));
-        PairStats eval = pairs(d, "world-eval", scale.evalScenes(), seed + 17, answerer(sft, tok, seed + 17), enc, sft, d.resolve("pairs/eval.jsonl"));
-        pairs(d, "world-val", scale.valScenes(), seed + 29, answerer(sft, tok, seed + 29), enc, sft, d.resolve("pairs/val.jsonl"));
         ObjectNode n = JSON.createObjectNode();
+        double temperature = scale.pairTemperature();
+        if (temperature < 0) {
+            ObjectNode tried = JSON.createObjectNode();
+            temperature = chooseTemperature(t -> {
+                double err = pairs(d, "world-val", scale.valScenes(), seed + 29, answerer(sft, tok, seed + 29, t), enc, sft, d.resolve("pairs/val.jsonl")).errorRate();
+                tried.put(String.valueOf(t), err);
+                log.printf(Locale.ROOT, "[%s seed %d] SeVa answers at temperature %s: %.1f%% of the validation chosen sentences wrong%n",
+                        scale.name(), seed, t, 100 * err);
+                return err;
+            });
+            n.set("validation_chosen_error_by_temperature", tried);
+        }
+        n.put("temperature", temperature);
+        PairStats train = pairs(d, "world", scale.pairScenes(), seed, answerer(sft, tok, seed, temperature), enc, sft, d.resolve("pairs/train.jsonl"));
+        PairStats eval = pairs(d, "world-eval", scale.evalScenes(), seed + 17, answerer(sft, tok, seed + 17, temperature), enc, sft, d.resolve("pairs/eval.jsonl"));
+        if (scale.pairTemperature() >= 0) {
+            pairs(d, "world-val", scale.valScenes(), seed + 29, answerer(sft, tok, seed + 29, temperature), enc, sft, d.resolve("pairs/val.jsonl"));
+        }
         n.put("count", train.count);
         n.put("scenes", train.scenes);
         n.put("chosen_sentences", train.sentences);
@@ -64,13 +86,30 @@ final class SevaPairs {
         n.put("eval_count", eval.count);
         n.put("eval_chosen_sentence_error_rate", eval.errorRate());
         HfJson.writeText(d.resolve("pairs/stats.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n));
-        log.printf(Locale.ROOT, "[%s seed %d] %d pairs from %d scenes; chosen sentence error rate %.3f (rejected %.3f)%n",
-                scale.name(), seed, train.count, train.scenes, train.errorRate(), train.rejectedErrorRate());
+        log.printf(Locale.ROOT, "[%s seed %d] %d pairs from %d scenes at temperature %s; chosen sentence error rate %.3f (rejected %.3f)%n",
+                scale.name(), seed, train.count, train.scenes, temperature, train.errorRate(), train.rejectedErrorRate());
         if (train.count == 0) throw new IllegalStateException(d + ": every SeVa pair was identical; no preference data");
     }
 
-    private Answerer answerer(LlavaPolicy sft, Tokenizer tok, long seed) {
-        Sampler sampler = scale.pairTemperature() > 0 ? Sampler.sampling((float) scale.pairTemperature(), 0, 1f, seed * 7919L + 3) : Sampler.greedy();
+    /** An I/O-bound function of a temperature: the validation chosen-sentence error of answers sampled at it. */
+    interface ErrorAt {
+        double at(double temperature) throws IOException;
+    }
+
+    /**
+     * The lowest of {@link #TEMPERATURES} whose validation chosen-sentence error is at least
+     * {@link #MIN_CHOSEN_ERROR}, trying them in order and stopping there; the highest if none is.
+     * The last one tried is the chosen one, so the validation pairs it wrote are the chosen temperature's.
+     */
+    static double chooseTemperature(ErrorAt error) throws IOException {
+        for (double t : TEMPERATURES) {
+            if (error.at(t) >= MIN_CHOSEN_ERROR) return t;
+        }
+        return TEMPERATURES[TEMPERATURES.length - 1];
+    }
+
+    private static Answerer answerer(LlavaPolicy sft, Tokenizer tok, long seed, double temperature) {
+        Sampler sampler = temperature > 0 ? Sampler.sampling((float) temperature, 0, 1f, seed * 7919L + 3) : Sampler.greedy();
         return new Answerer(sft, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), 64, sampler);
     }
 

@@ -39,9 +39,14 @@ final class StudyEvaluation {
 
     /** The SFT model's step count (its checkpoint's). */
     static int sftSteps(Path d) throws IOException {
-        Path last = Trainer.latestCheckpoint(d.resolve("sft"));
-        if (last == null) throw new IllegalStateException(d.resolve("sft") + ": no checkpoint");
-        return Integer.parseInt(last.getFileName().toString().substring("checkpoint-".length()));
+        int steps = 0;
+        for (String run : List.of("sft-describe", "sft-colour", "sft")) {   // the curriculum's phases, when it ran
+            if (!run.equals("sft") && !Files.isDirectory(d.resolve(run))) continue;
+            Path last = Trainer.latestCheckpoint(d.resolve(run));
+            if (last == null) throw new IllegalStateException(d.resolve(run) + ": no checkpoint");
+            steps += Integer.parseInt(last.getFileName().toString().substring("checkpoint-".length()));
+        }
+        return steps;
     }
 
     /**

@@ -35,7 +35,7 @@ public final class StudyReport {
         root.put("scale", scale.name());
         root.put("seeds", seeds);
         double wall = 0;
-        List<Double> pairCount = new ArrayList<>(), errorRate = new ArrayList<>();
+        List<Double> pairCount = new ArrayList<>(), errorRate = new ArrayList<>(), temperature = new ArrayList<>();
         Map<String, Map<String, List<Double>>> values = new LinkedHashMap<>();
         Map<String, List<Double>> auroc = new LinkedHashMap<>(), scorer = new LinkedHashMap<>(), probe = new LinkedHashMap<>();
         List<Integer> sftSteps = new ArrayList<>();
@@ -47,6 +47,7 @@ public final class StudyReport {
             JsonNode pairs = JSON.readTree(d.resolve("pairs/stats.json").toFile());
             pairCount.add(pairs.get("count").asDouble());
             errorRate.add(pairs.get("chosen_sentence_error_rate").asDouble());
+            temperature.add(pairs.path("temperature").asDouble(scale.pairTemperature()));   // absent from studies made before it: the setting's
             sftSteps.add(StudyEvaluation.sftSteps(d));
             JsonNode foils = JSON.readTree(d.resolve("scorer-foils.json").toFile());
             for (String k : List.of("foil_auroc", "text_only_foil_auroc")) scorer.computeIfAbsent(k, x -> new ArrayList<>()).add(foils.get(k).asDouble());
@@ -71,6 +72,7 @@ public final class StudyReport {
         pairs.put("chosen_sentence_error_rate", mean(errorRate));
         pairs.set("per_seed_count", JSON.valueToTree(pairCount));
         pairs.set("per_seed_chosen_sentence_error_rate", JSON.valueToTree(errorRate));
+        pairs.set("per_seed_temperature", JSON.valueToTree(temperature));
         root.set("sft_steps", JSON.valueToTree(sftSteps));
         ObjectNode sc = root.putObject("scorer");
         scorer.forEach((k, v) -> stat(sc.putObject(k), v));
@@ -139,8 +141,11 @@ public final class StudyReport {
                 seeds == 1 ? "" : "s"));
         if (root.has("verdict")) b.append("**Verdict (computed):** ").append(root.get("verdict").asText()).append("\n\n");
         b.append(String.format(Locale.ROOT, "%.0f SeVa pairs per seed; %.1f%% of the chosen answers' sentences are wrong"
-                        + " (judge); compute %.1f min in all.%n%n", root.get("pairs").get("count").asDouble(),
-                100 * root.get("pairs").get("chosen_sentence_error_rate").asDouble(), root.get("wall_seconds").asDouble() / 60));
+                        + " (judge)%s; compute %.1f min in all.%n%n", root.get("pairs").get("count").asDouble(),
+                100 * root.get("pairs").get("chosen_sentence_error_rate").asDouble(),
+                root.get("pairs").has("per_seed_temperature") ? "; answers sampled at temperature " + root.get("pairs").get("per_seed_temperature")
+                        + " per seed (0: greedy)" : "",
+                root.get("wall_seconds").asDouble() / 60));
         JsonNode sc = root.path("scorer");
         if (sc.has("sentence_auroc")) {
             b.append(String.format(Locale.ROOT, "CLIP scorer on the SFT model's held-out chosen sentences: AUROC of S_i %s, text-only"

@@ -67,31 +67,57 @@ import java.util.Map;
  * @param sftTargetPopeF1 and (when above 0) at the first check where the model's POPE F1 on the validation
  *                      scenes' random split is at least this: the yes/no answers ground later than the descriptions
  * @param pairScenes    training scenes the SFT model answers on to make SeVa pairs
- * @param pairTemperature 0: the SeVa answers are greedy; above 0: sampled at this temperature
+ * @param pairTemperature 0: the SeVa answers are greedy; above 0: sampled at this temperature; -1: chosen per seed on
+ *                      the validation scenes, the lowest that leaves at least 15% of the chosen sentences wrong ({@link SevaPairs})
  * @param prefSteps     steps of each preference run (batch {@code prefBatch} pairs)
  * @param popeScenes    held-out scenes probed with POPE questions (per split)
  * @param nllSentenceWeights 1: the preference runs' NLL term (when the recipe has one) weighs each chosen token by
  *                      its sentence's ASPO weight ({@code nll_weighting: sentence}; DPO's is unchanged); 0: RPO's
  *                      uniform term. Absent from study folders made before it, which ran with 0
+ * @param sftColourSteps 0: SFT is one run on the SFT data (checked from sftMinSteps every sftCheckEvery steps, up to
+ *                      sftSteps); above 0: the curriculum {@link Reproduction} runs: the SFT data for sftMinSteps
+ *                      steps, then this many steps of colour questions alone ("Is there a red object in the
+ *                      image?"), then the SFT data again for at most sftLookupSteps, checked every 1000 steps
+ * @param sftLookupSteps the curriculum's last phase, at most (it stops at the first check where the description
+ *                      error is at most sftTargetError and the validation POPE F1 at least sftTargetPopeF1 with a
+ *                      yes-ratio between 0.35 and 0.65)
  */
 public record StudyScale(String name, int trainScenes, int placeFirst, int sftProbes, int evalScenes, int valScenes, int clipSteps, int clipBatch, int clipCaptions,
                          int clipFoils, double clipLr, int clipWidth, int clipLayers, double clipPositionStd, int freezeVision, int visionLayer, int decoderLayers, int decoderWidth, int sftSteps,
                          int sftMinSteps, int sftCheckEvery, double sftTargetError, double sftTargetPopeF1, int sftBatch, double sftLr,
                          int pairScenes, double pairTemperature, int prefSteps, int prefBatch, double prefLr, int popeScenes,
-                         int nllSentenceWeights) {
+                         int nllSentenceWeights, int sftColourSteps, int sftLookupSteps) {
 
     public StudyScale {
         if (nllSentenceWeights != 0 && nllSentenceWeights != 1) {
             throw new IllegalArgumentException("study setting nll_sentence_weights: " + nllSentenceWeights + " is not 0 or 1");
         }
+        if (pairTemperature < 0 && pairTemperature != -1) {
+            throw new IllegalArgumentException("study setting pair_temperature: " + pairTemperature + " is neither -1 (chosen on validation scenes) nor 0 or above");
+        }
+        if (sftColourSteps < 0) throw new IllegalArgumentException("study setting sft_colour_steps: " + sftColourSteps + " is negative");
+        if (sftColourSteps > 0 && sftLookupSteps < 1) {
+            throw new IllegalArgumentException("study setting sft_lookup_steps: " + sftLookupSteps + " must be at least 1 when sft_colour_steps is above 0");
+        }
+    }
+
+    /**
+     * What a setting absent from an older study folder's {@code study.json} ran as: the code before
+     * the setting existed behaved as this value, which may differ from today's built-in one.
+     */
+    static Object valueBefore(String key, Object builtIn) {
+        return switch (key) {
+            case "nll_sentence_weights", "sft_colour_steps", "sft_lookup_steps" -> 0;
+            default -> builtIn;
+        };
     }
 
     public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 1, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 3.0, 1, -3, 2, 128, 500, 500, 500, 0, 0, 16, 1e-3,
-            64, 0, 12, 8, 2e-5, 16, 0);
+            64, -1, 12, 8, 2e-5, 16, 0, 100, 200);
     public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 1, 200, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 2000, 500, 0.3,
-            0, 16, 5e-4, 600, 0, 150, 8, 2e-5, 120, 0);
+            0.75, 16, 5e-4, 600, -1, 150, 8, 2e-5, 120, 0, 2000, 16000);
     public static final StudyScale FULL = new StudyScale("full", 3000, 0, 1, 300, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 2000, 500, 0.3,
-            0, 16, 5e-4, 1000, 0, 250, 8, 2e-5, 200, 0);
+            0.75, 16, 5e-4, 1000, -1, 250, 8, 2e-5, 200, 0, 2000, 16000);
 
     /** The scale called {@code name} (smoke, small or full). */
     public static StudyScale of(String name) {

@@ -29,6 +29,10 @@ import javax.imageio.ImageIO;
  *                       SHAPES-style balance, {@link BalancedProbes}),
  *                       and a place question "What is in the top left corner?" ("A small red
  *                       circle." / "Nothing.", {@link Describer#placeQuestion})
+ *   DIR/sft-probes.jsonl the yes/no records of sft.jsonl alone (the SFT curriculum's second stage)
+ *   DIR/colour-questions.jsonl {"images":[...],"prompt":"Is there a red object in the image?","response":"Yes.",...}
+ *                       per scene a colour it holds and one it lacks, SHAPES-balanced ({@link ColourQuestions}):
+ *                       the curriculum's first stage
  *   DIR/captions.jsonl  {"images":["images/000000.png"],"text":...,"scene_id":0}: the whole description, in
  *                       the caption format aspo train clip reads
  *   DIR/pope.jsonl      {"images":[...],"prompt":question,"answer":"yes"|"no","split":"random"|...,"scene_id":0}
@@ -76,20 +80,31 @@ public final class WorldWriter {
         Random rng = new Random(seed * 0x9E3779B97F4A7C15L + 1);   // text choices: a stream apart from the generator's
         Describer describer = new Describer(rng, placeFirst);
         BalancedProbes yesNo = new BalancedProbes(probePairs);
+        ColourQuestions colours = new ColourQuestions();
+        Random colourRng = new Random(seed * 0x9E3779B97F4A7C15L + 2);   // its own stream: the other files stay as they were
 
         try (Jsonl scenesOut = new Jsonl(dir.resolve("scenes.jsonl")); Jsonl sft = new Jsonl(dir.resolve("sft.jsonl"));
-                Jsonl captions = new Jsonl(dir.resolve("captions.jsonl")); Jsonl pope = new Jsonl(dir.resolve("pope.jsonl"))) {
+                Jsonl captions = new Jsonl(dir.resolve("captions.jsonl")); Jsonl pope = new Jsonl(dir.resolve("pope.jsonl"));
+                Jsonl sftProbes = new Jsonl(dir.resolve("sft-probes.jsonl")); Jsonl colourQs = new Jsonl(dir.resolve("colour-questions.jsonl"))) {
             for (int i = 0; i < n; i++) {
-                writeScene(i, scenes.get(i), px, images, sampler, yesNo, describer, rng, scenesOut, sft, captions, pope);
+                Scene s = scenes.get(i);
+                List<Probe> probes = writeScene(i, s, px, images, sampler, yesNo, describer, rng, scenesOut, sft, captions, pope);
+                String image = imageName(i);
+                for (Probe p : probes) sftProbes.add(record(image, p.question(), ProbeSampler.answerText(p.answer()), i));
+                for (ColourQuestions.Question q : colours.next(s, colourRng)) colourQs.add(record(image, q.text(), ProbeSampler.answerText(q.answer()), i));
             }
-            for (Jsonl f : List.of(scenesOut, sft, captions, pope)) f.commit();
+            for (Jsonl f : List.of(scenesOut, sft, captions, pope, sftProbes, colourQs)) f.commit();
         }
     }
 
-    /** One scene: its image and its lines in the four JSONL files. */
-    private static void writeScene(int i, Scene s, int px, Path images, ProbeSampler sampler, BalancedProbes yesNo, Describer describer, Random rng,
+    private static String imageName(int i) {
+        return String.format(Locale.ROOT, "images/%06d.png", i);
+    }
+
+    /** One scene: its image and its lines in the four JSONL files; returns the yes/no probes it wrote to sft.jsonl. */
+    private static List<Probe> writeScene(int i, Scene s, int px, Path images, ProbeSampler sampler, BalancedProbes yesNo, Describer describer, Random rng,
             Jsonl scenesOut, Jsonl sft, Jsonl captions, Jsonl pope) throws IOException {
-        String image = String.format(Locale.ROOT, "images/%06d.png", i);
+        String image = imageName(i);
         writeAtomically(images.resolve(String.format(Locale.ROOT, "%06d.png", i)), out -> ImageIO.write(SceneRenderer.render(s, px), "png", out));
 
         ObjectNode sceneRec = JSON.createObjectNode();
@@ -108,7 +123,8 @@ public final class WorldWriter {
         captions.add(caption);
         String question = describer.questions(s, rng).get(0);
         sft.add(record(image, question, describer.answer(s, question), i));
-        for (Probe p : yesNo.next(s, sampler, rng)) sft.add(record(image, p.question(), ProbeSampler.answerText(p.answer()), i));
+        List<Probe> probes = yesNo.next(s, sampler, rng);
+        for (Probe p : probes) sft.add(record(image, p.question(), ProbeSampler.answerText(p.answer()), i));
         String place = describer.placeQuestion(s, rng);
         sft.add(record(image, place, describer.answer(s, place), i));
         for (PopeSplit split : PopeSplit.values()) {
@@ -122,6 +138,7 @@ public final class WorldWriter {
                 pope.add(r);
             }
         }
+        return probes;
     }
 
     /** A TRL SFT record: {"images":[image],"prompt":...,"response":...,"scene_id":...}. */

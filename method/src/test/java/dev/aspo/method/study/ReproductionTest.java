@@ -117,16 +117,25 @@ class ReproductionTest {
         assertTrue(e.getMessage().contains("sft_steps 500 -> 700"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new Reproduction(StudyScale.SMOKE, 1, dir, System.out).until("lunch"));
 
-        // a folder made before a setting existed ran as its built-in value: it continues under that value, not another
+        // a folder made before a setting existed ran as the code before it did (no NLL weighting, no SFT
+        // curriculum): it continues under those values, not today's built-in ones
         Path f = dir.resolve("study.json");
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         com.fasterxml.jackson.databind.node.ObjectNode old = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(f.toFile());
-        ((com.fasterxml.jackson.databind.node.ObjectNode) old.get("settings")).remove("nll_sentence_weights");
+        for (String k : List.of("nll_sentence_weights", "sft_colour_steps", "sft_lookup_steps")) {
+            ((com.fasterxml.jackson.databind.node.ObjectNode) old.get("settings")).remove(k);
+        }
         Files.writeString(f, old.toString());
-        new Reproduction(StudyScale.SMOKE, 1, dir, System.out).until("world").run();
+        StudyScale before = StudyScale.SMOKE.with("sft_colour_steps", "0").with("sft_lookup_steps", "0");
+        new Reproduction(before, 1, dir, System.out).until("world").run();
+        IllegalArgumentException curriculum = assertThrows(IllegalArgumentException.class,
+                () -> new Reproduction(StudyScale.SMOKE, 1, dir, System.out).until("world").run());
+        assertTrue(curriculum.getMessage().contains("sft_colour_steps 0 -> 100"), curriculum.getMessage());
         IllegalArgumentException newer = assertThrows(IllegalArgumentException.class,
-                () -> new Reproduction(StudyScale.SMOKE.with("nll_sentence_weights", "1"), 1, dir, System.out).until("world").run());
+                () -> new Reproduction(before.with("nll_sentence_weights", "1"), 1, dir, System.out).until("world").run());
         assertTrue(newer.getMessage().contains("nll_sentence_weights 0 -> 1"), newer.getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> StudyScale.SMOKE.with("sft_lookup_steps", "0")).getMessage()
+                .contains("sft_lookup_steps: 0 must be at least 1"));
         assertEquals("study setting nll_sentence_weights: 2 is not 0 or 1",
                 assertThrows(IllegalArgumentException.class, () -> StudyScale.SMOKE.with("nll_sentence_weights", "2")).getMessage());
     }

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 class WorldWriterTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final List<String> FILES = List.of("scenes.jsonl", "sft.jsonl", "captions.jsonl", "pope.jsonl");
+    private static final List<String> FILES = List.of("scenes.jsonl", "sft.jsonl", "captions.jsonl", "pope.jsonl", "sft-probes.jsonl",
+            "colour-questions.jsonl");
 
     @TempDir
     Path tmp;
@@ -167,6 +168,48 @@ class WorldWriterTest {
         }
         assertTrue(assertThrows(IllegalArgumentException.class, () -> WorldWriter.write(tmp.resolve("none"), 3, 1, 48, false, 0))
                 .getMessage().contains("at least 1"));
+    }
+
+    @Test
+    void colourQuestionsAreAnsweredByTheSceneAndBalanced() throws IOException {
+        Path dir = tmp.resolve("colours");
+        WorldWriter.write(dir, 300, 17, 48);
+        Map<Integer, Scene> byId = new HashMap<>();
+        for (JsonNode r : lines(dir.resolve("scenes.jsonl"))) byId.put(r.get("id").asInt(), Scene.fromJson(r.get("scene")));
+        Map<String, int[]> answers = new HashMap<>();   // question -> {yes, no}
+        Map<Integer, int[]> perScene = new HashMap<>();
+        java.util.regex.Pattern form = java.util.regex.Pattern.compile("Is there an? (\\w+) object in the image\\?");
+        for (JsonNode r : lines(dir.resolve("colour-questions.jsonl"))) {
+            String q = r.get("prompt").asText();
+            var m = form.matcher(q);
+            assertTrue(m.matches(), q);
+            Colour c = Colour.valueOf(m.group(1).toUpperCase(java.util.Locale.ROOT));
+            assertEquals(c == Colour.ORANGE, q.startsWith("Is there an "), q);
+            Scene s = byId.get(r.get("scene_id").asInt());
+            boolean holds = s.objects().stream().anyMatch(o -> o.colour() == c);
+            assertEquals(holds ? "Yes." : "No.", r.get("response").asText(), q + " of scene " + r.get("scene_id"));
+            assertEquals(String.format("images/%06d.png", r.get("scene_id").asInt()), r.get("images").get(0).asText());
+            answers.computeIfAbsent(q, k -> new int[2])[holds ? 0 : 1]++;
+            perScene.computeIfAbsent(r.get("scene_id").asInt(), k -> new int[2])[holds ? 0 : 1]++;
+        }
+        assertEquals(300, perScene.size());
+        for (var e : perScene.entrySet()) assertArrayEquals(new int[] {1, 1}, e.getValue(), "scene " + e.getKey());
+        assertEquals(Colour.values().length, answers.size());
+        for (var e : answers.entrySet()) {   // each colour's yes-answers are owed a no by a later scene: at most a few stay owed
+            assertTrue(Math.abs(e.getValue()[0] - e.getValue()[1]) <= 3, e.getKey() + " yes " + e.getValue()[0] + " no " + e.getValue()[1]);
+        }
+    }
+
+    @Test
+    void sftProbesAreTheYesNoRecordsOfTheSftData() throws IOException {
+        Path dir = tmp.resolve("probes");
+        WorldWriter.write(dir, 40, 19, 48, false, 2);
+        List<String> yesNo = new ArrayList<>();
+        for (JsonNode r : lines(dir.resolve("sft.jsonl"))) if (Judge.yesNo(r.get("response").asText()) != null) yesNo.add(r.toString());
+        List<String> probes = new ArrayList<>();
+        for (JsonNode r : lines(dir.resolve("sft-probes.jsonl"))) probes.add(r.toString());
+        assertFalse(probes.isEmpty());
+        assertEquals(yesNo, probes);
     }
 
     @Test
