@@ -38,6 +38,10 @@ final class ReproduceCommand implements Callable<Integer> {
             + "pairs, train-M, eval-M) and stop without the report, e.g. to choose settings on validation scenes")
     String until;
 
+    @Option(names = "--only-seed", paramLabel = "S", description = "run only seed S of 1..N and write no report: for seeds side by side in "
+            + "separate processes on the same --out (a last run without it writes the report)")
+    Integer onlySeed;
+
     @Mixin
     DeviceOption device;
 
@@ -46,9 +50,12 @@ final class ReproduceCommand implements Callable<Integer> {
         StudyScale s = StudyScale.of(scale);
         for (var e : settings.entrySet()) s = s.with(e.getKey(), e.getValue());
         device.select();
-        Path results = new Reproduction(s, seeds != null ? seeds : s.name().equals("full") ? 5 : 1, out, System.out).until(until).run();
+        Reproduction study = new Reproduction(s, seeds != null ? seeds : s.name().equals("full") ? 5 : 1, out, System.out).until(until);
+        if (onlySeed != null) study.onlySeed(onlySeed);
+        Path results = study.run();
         if (results == null) {
-            spec.commandLine().getOut().println("stopped after stage " + until + " in " + out);
+            spec.commandLine().getOut().println(onlySeed != null ? "seed " + onlySeed + " done" + (until != null ? " up to stage " + until : "")
+                    + " in " + out + "; run without --only-seed for the report" : "stopped after stage " + until + " in " + out);
             spec.commandLine().getOut().flush();
             return 0;
         }

@@ -69,6 +69,20 @@ public final class Reproduction {
     /** Stop every seed after this stage (null: run all and write the report). */
     private String until;
 
+    /** Run only this seed (0: all of 1..seeds). */
+    private int onlySeed;
+
+    /**
+     * Runs only seed {@code seed} of 1..seeds and writes no report: seeds run side by side in separate
+     * processes on the same folder (each seed's folder is locked while it runs); a last run without it
+     * finds every stage done and writes the report.
+     */
+    public Reproduction onlySeed(int seed) {
+        if (seed < 1 || seed > seeds) throw new IllegalArgumentException("--only-seed must be between 1 and --seeds (" + seeds + "), got " + seed);
+        this.onlySeed = seed;
+        return this;
+    }
+
     /** Runs each seed up to and including stage {@code stage} (e.g. clip, sft, pairs) and writes no report. */
     public Reproduction until(String stage) {
         if (stage != null && !stages().contains(stage)) {
@@ -111,8 +125,29 @@ public final class Reproduction {
     public Path run() throws IOException {
         Files.createDirectories(out);
         checkScale();
-        for (int s = 1; s <= seeds; s++) runSeed(s);
-        return until != null ? null : StudyReport.write(out, scale, seeds, log);
+        for (int s = 1; s <= seeds; s++) {
+            if (onlySeed == 0 || s == onlySeed) runSeedLocked(s);
+        }
+        return until != null || onlySeed != 0 ? null : StudyReport.write(out, scale, seeds, log);
+    }
+
+    /** One seed, holding its folder's lock: two processes never run the same seed at once. */
+    private void runSeedLocked(int seed) throws IOException {
+        Path d = seedDir(out, seed);
+        Files.createDirectories(d);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(d.resolve(".lock"), java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE); java.nio.channels.FileLock lock = tryLock(ch)) {
+            if (lock == null) throw new IllegalStateException(d + " is being run by another process (its .lock is held); wait for it or stop it");
+            runSeed(seed);
+        }
+    }
+
+    private static java.nio.channels.FileLock tryLock(java.nio.channels.FileChannel ch) throws IOException {
+        try {
+            return ch.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {   // held by this process
+            return null;
+        }
     }
 
     /** A study directory belongs to one scale and its settings: mixing them would average unlike runs. */

@@ -2,6 +2,7 @@ package dev.aspo.method.study;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -138,6 +139,23 @@ class ReproductionTest {
                 .contains("sft_lookup_steps: 0 must be at least 1"));
         assertEquals("study setting nll_sentence_weights: 2 is not 0 or 1",
                 assertThrows(IllegalArgumentException.class, () -> StudyScale.SMOKE.with("nll_sentence_weights", "2")).getMessage());
+    }
+
+    @Test
+    void oneSeedRunsAloneAndNeverTwiceAtOnce(@TempDir Path dir) throws Exception {
+        assertNull(new Reproduction(StudyScale.SMOKE, 2, dir, System.out).onlySeed(2).until("world").run());
+        assertTrue(Files.isRegularFile(Reproduction.seedDir(dir, 2).resolve(".stages/world.json")), "seed 2 ran");
+        assertTrue(Files.notExists(Reproduction.seedDir(dir, 1)), "seed 1 did not run");
+        assertThrows(IllegalArgumentException.class, () -> new Reproduction(StudyScale.SMOKE, 2, dir, System.out).onlySeed(3));
+        Files.createDirectories(Reproduction.seedDir(dir, 1));
+        try (var ch = java.nio.channels.FileChannel.open(Reproduction.seedDir(dir, 1).resolve(".lock"), java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE); var held = ch.lock()) {
+            IllegalStateException busy = assertThrows(IllegalStateException.class,
+                    () -> new Reproduction(StudyScale.SMOKE, 2, dir, System.out).onlySeed(1).until("world").run());
+            assertTrue(busy.getMessage().contains("another process"), busy.getMessage());
+        }
+        new Reproduction(StudyScale.SMOKE, 2, dir, System.out).onlySeed(1).until("world").run();   // free again
+        assertTrue(Files.isRegularFile(Reproduction.seedDir(dir, 1).resolve(".stages/world.json")));
     }
 
     @Test
