@@ -27,9 +27,13 @@ import dev.aspo.models.tokenizer.Tokenizer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -135,17 +139,17 @@ public final class Reproduction {
     private void runSeedLocked(int seed) throws IOException {
         Path d = seedDir(out, seed);
         Files.createDirectories(d);
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(d.resolve(".lock"), java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.WRITE); java.nio.channels.FileLock lock = tryLock(ch)) {
+        try (FileChannel ch = FileChannel.open(d.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                FileLock lock = tryLock(ch)) {
             if (lock == null) throw new IllegalStateException(d + " is being run by another process (its .lock is held); wait for it or stop it");
             runSeed(seed);
         }
     }
 
-    private static java.nio.channels.FileLock tryLock(java.nio.channels.FileChannel ch) throws IOException {
+    private static FileLock tryLock(FileChannel ch) throws IOException {
         try {
             return ch.tryLock();
-        } catch (java.nio.channels.OverlappingFileLockException e) {   // held by this process
+        } catch (OverlappingFileLockException e) {   // held by this process
             return null;
         }
     }
