@@ -80,7 +80,7 @@ final class StudyProgress {
     private double guess(String stage) {
         if (stage.equals("clip")) return scale.clipSteps() * CLIP_STEP;
         if (stage.equals("sft")) {   // the curriculum: the lookup phase stops, on seed 1, after 8000-12000 of its at most 16000 steps
-            if (scale.sftColourSteps() > 0) return (scale.sftMinSteps() + scale.sftColourSteps() + scale.sftLookupSteps() / 2.0) * SFT_STEP;
+            if (scale.sftColourSteps() > 0) return (scale.sftMinSteps() + scale.sftColourSteps() / 4.0 + scale.sftLookupSteps() / 2.0) * SFT_STEP;
             return (scale.sftTargetError() > 0 ? scale.sftMinSteps() : scale.sftSteps()) * SFT_STEP;
         }
         if (stage.startsWith("train-")) return scale.prefSteps() * PREF_STEP;

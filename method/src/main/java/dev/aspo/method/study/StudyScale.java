@@ -76,8 +76,10 @@ import java.util.Map;
  *                      uniform term. Absent from study folders made before it, which ran with 0
  * @param sftColourSteps 0: SFT is one run on the SFT data (checked from sftMinSteps every sftCheckEvery steps, up to
  *                      sftSteps); above 0: the curriculum {@link Reproduction} runs: the SFT data for sftMinSteps
- *                      steps, then this many steps of colour questions alone ("Is there a red object in the
- *                      image?"), then the SFT data again for at most sftLookupSteps, checked every 1000 steps
+ *                      steps, then colour questions alone ("Is there a red object in the image?") until 90% of
+ *                      the validation scenes' are answered right (checked every sftCheckEvery steps), at most
+ *                      this many steps (when they are not, colour questions from the untrained LLaVA, as long
+ *                      at most), then the SFT data again for at most sftLookupSteps, checked every 1000
  * @param sftLookupSteps the curriculum's last phase, at most (it stops at the first check where the description
  *                      error is at most sftTargetError and the validation POPE F1 at least sftTargetPopeF1 with a
  *                      yes-ratio between 0.35 and 0.65)
@@ -115,9 +117,9 @@ public record StudyScale(String name, int trainScenes, int placeFirst, int sftPr
     public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 1, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 3.0, 1, -3, 2, 128, 500, 500, 500, 0, 0, 16, 1e-3,
             64, -1, 12, 8, 2e-5, 16, 0, 100, 200);
     public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 1, 200, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 2000, 500, 0.3,
-            0.75, 16, 5e-4, 600, -1, 150, 8, 2e-5, 120, 0, 2000, 16000);
+            0.75, 16, 5e-4, 600, -1, 150, 8, 2e-5, 120, 0, 5000, 16000);
     public static final StudyScale FULL = new StudyScale("full", 3000, 0, 1, 300, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 2000, 500, 0.3,
-            0.75, 16, 5e-4, 1000, -1, 250, 8, 2e-5, 200, 0, 2000, 16000);
+            0.75, 16, 5e-4, 1000, -1, 250, 8, 2e-5, 200, 0, 5000, 16000);
 
     /** The scale called {@code name} (smoke, small or full). */
     public static StudyScale of(String name) {
