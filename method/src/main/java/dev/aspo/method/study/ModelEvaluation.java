@@ -31,24 +31,13 @@ public final class ModelEvaluation {
 
     private ModelEvaluation() {}
 
-    /**
-     * @param proc       the model's image preprocessing
-     * @param world      a folder with {@code scenes.jsonl}, {@code images/} and {@code pope.jsonl}
-     * @param popeScenes probes of scenes with a lower id are asked (0: no POPE)
-     */
-    public static ObjectNode run(LlavaPolicy policy, Tokenizer tok, ClipImageProcessor proc, Path world, int popeScenes,
-                                 Path answersFile) throws IOException {
-        for (String f : new String[] {"scenes.jsonl", "pope.jsonl"}) {
-            if (!Files.isRegularFile(world.resolve(f))) {
-                throw new IllegalArgumentException(world + " has no " + f + ": it is not a shapes-world folder (make one with "
-                        + "aspo world generate)");
-            }
-        }
-        if (popeScenes < 0) throw new IllegalArgumentException("POPE scenes must be 0 or more, got " + popeScenes);
+    /** The model's descriptions of a world's scenes: the first describe instruction, greedy, 64 tokens at most. */
+    public record Descriptions(List<Integer> ids, List<Scene> scenes, List<String> answers) {}
+
+    /** Describes every scene of {@code world} ({@code scenes.jsonl} and {@code images/}). */
+    public static Descriptions describe(LlavaPolicy policy, Tokenizer tok, ClipImageProcessor proc, Path world) throws IOException {
         Map<Integer, Scene> scenes = Reproduction.scenes(world);
         if (scenes.isEmpty()) throw new IllegalArgumentException(world.resolve("scenes.jsonl") + " holds no scene");
-        Answerer describe = new Answerer(policy, tok, proc, 64), yesNo = new Answerer(policy, tok, proc, 4);
-
         String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(0);
         List<Scene> sceneList = new ArrayList<>();
         List<Answerer.Question> qs = new ArrayList<>();
@@ -58,7 +47,29 @@ public final class ModelEvaluation {
             ids.add(e.getKey());
             qs.add(new Answerer.Question(RgbImage.read(Reproduction.image(world, e.getKey())), instruction));
         }
-        List<String> answers = describe.answer(qs);
+        return new Descriptions(ids, sceneList, new Answerer(policy, tok, proc, 64).answer(qs));
+    }
+
+    /**
+     * @param proc       the model's image preprocessing
+     * @param world      a folder with {@code scenes.jsonl}, {@code images/} and {@code pope.jsonl}
+     * @param popeScenes probes of scenes with a lower id are asked (0: no POPE)
+     */
+    public static ObjectNode run(LlavaPolicy policy, Tokenizer tok, ClipImageProcessor proc, Path world, int popeScenes,
+                                 Path answersFile) throws IOException {
+        checkWorld(world, popeScenes);
+        return run(policy, tok, proc, world, popeScenes, answersFile, describe(policy, tok, proc, world));
+    }
+
+    /** The same with the scenes already described by {@link #describe} (a caller that also judges them itself). */
+    public static ObjectNode run(LlavaPolicy policy, Tokenizer tok, ClipImageProcessor proc, Path world, int popeScenes,
+                                 Path answersFile, Descriptions described) throws IOException {
+        checkWorld(world, popeScenes);
+        Answerer yesNo = new Answerer(policy, tok, proc, 4);
+        String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(0);
+        List<Scene> sceneList = described.scenes();
+        List<Integer> ids = described.ids();
+        List<String> answers = described.answers();
         ObjectNode result = JSON.createObjectNode();
         Evaluation.descriptions(sceneList, answers).forEach(result::put);
 
@@ -129,5 +140,15 @@ public final class ModelEvaluation {
         result.put("probes", said.size());
         if (answersFile != null) HfJson.writeText(answersFile, String.join("\n", kept) + "\n");
         return result;
+    }
+
+    private static void checkWorld(Path world, int popeScenes) {
+        for (String f : new String[] {"scenes.jsonl", "pope.jsonl"}) {
+            if (!Files.isRegularFile(world.resolve(f))) {
+                throw new IllegalArgumentException(world + " has no " + f + ": it is not a shapes-world folder (make one with "
+                        + "aspo world generate)");
+            }
+        }
+        if (popeScenes < 0) throw new IllegalArgumentException("POPE scenes must be 0 or more, got " + popeScenes);
     }
 }

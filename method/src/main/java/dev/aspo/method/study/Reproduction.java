@@ -403,15 +403,16 @@ public final class Reproduction {
         // colour-and-shape one (validation POPE F1 and yes-ratio) with the descriptions back, at most
         // sftLookupSteps.
         Path described = trainChecked(d, seed, tok, init, "sft-describe", "world/sft.jsonl", true, scale.sftMinSteps(), 0, 0, null).checkpoint();
+        Gate colourGate = colourAnswered(d, tok);
         Phase colour = trainChecked(d, seed, tok, described, "sft-colour", "world/colour-questions.jsonl", true, scale.sftColourSteps(),
-                scale.sftCheckEvery(), scale.sftCheckEvery(), colourAnswered(d, tok));
-        if (!colour.passed() && scale.sftColourSteps() >= scale.sftCheckEvery()) {   // (smoke's phase is too short to be checked)
+                scale.sftCheckEvery(), scale.sftCheckEvery(), colourGate);
+        if (colour.failedItsGate()) {
             // some seeds' describing models sit at chance on colour questions for 6000 steps and more
             // (seed 1 of the full study, at two data orders and lr 5e-4 or 1e-3); from the untrained
             // LLaVA the plateau has ended after 1200-2900 steps on every seed tried so far
             log.printf(Locale.ROOT, "[%s seed %d] the describing model did not learn the colour questions; from the untrained LLaVA%n", scale.name(), seed);
             colour = trainChecked(d, seed, tok, init, "sft-colour-init", "world/colour-questions.jsonl", true, scale.sftColourSteps(),
-                    scale.sftCheckEvery(), scale.sftCheckEvery(), colourAnswered(d, tok));
+                    scale.sftCheckEvery(), scale.sftCheckEvery(), colourGate);
         }
         trainChecked(d, seed, tok, colour.checkpoint(), "sft", "world/sft.jsonl", false, scale.sftLookupSteps(), LOOKUP_CHECK_EVERY, LOOKUP_CHECK_EVERY,
                 described(d, tok, scale.sftTargetPopeF1()));
@@ -424,6 +425,9 @@ public final class Reproduction {
      */
     static final int LOOKUP_CHECK_EVERY = 1000;
 
+    /** The SFT runs of a seed folder, in the order they train; "sft" holds the SFT model (the only one without the curriculum). */
+    static final List<String> SFT_RUNS = List.of("sft-describe", "sft-colour", "sft-colour-init", "sft");
+
     /** The share of the validation scenes' colour questions the curriculum's colour phase must answer right. */
     static final double COLOUR_TARGET = 0.9;
 
@@ -434,20 +438,26 @@ public final class Reproduction {
 
     record Check(boolean pass, String seen) {}
 
-    /** A finished SFT run: its last checkpoint and whether its gate passed (false without one). */
-    record Phase(Path checkpoint, boolean passed) {}
+    /**
+     * A finished SFT run: its last checkpoint, and whether its gate was checked and never passed
+     * (false when it passed, and when no check ran: no gate, or a run too short for one, as smoke's).
+     */
+    record Phase(Path checkpoint, boolean failedItsGate) {}
 
     /**
      * At most sftTargetError of the validation description sentences wrong and (when {@code popeF1}
      * &gt; 0) a validation POPE random F1 of at least {@code popeF1} at a yes-ratio between 0.35 and 0.65.
      */
     private Gate described(Path d, Tokenizer tok, double popeF1) {
+        ClipImageProcessor proc = ClipImageProcessor.clip(StudyModels.IMAGE_SIZE);
+        Path val = d.resolve("world-val");   // never the evaluation scenes
         return policy -> {
-            double err = heldInErrorRate(d, tok, policy);
+            ModelEvaluation.Descriptions described = ModelEvaluation.describe(policy, tok, proc, val);
+            double err = sentenceErrorRate(described);
             String seen = String.format(Locale.ROOT, "%.1f%% of validation description sentences wrong", 100 * err);
             boolean grounded = true;
             if (popeF1 > 0) {   // the yes/no answers ground later than the descriptions: POPE on the validation scenes too
-                ObjectNode v = ModelEvaluation.run(policy, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), d.resolve("world-val"), scale.valScenes(), null);
+                ObjectNode v = ModelEvaluation.run(policy, tok, proc, val, scale.valScenes(), null, described);
                 double f1 = v.get("pope_random_f1").asDouble(), yes = v.get("pope_yes_ratio").asDouble();
                 grounded = f1 >= popeF1 && yes >= 0.35 && yes <= 0.65;
                 seen += String.format(Locale.ROOT, ", validation POPE F1 %.3f (yes-ratio %.2f)", f1, yes);
@@ -456,15 +466,15 @@ public final class Reproduction {
         };
     }
 
-    /** At least COLOUR_TARGET of the validation scenes' colour questions answered right. */
-    private static Gate colourAnswered(Path d, Tokenizer tok) {
+    /** At least COLOUR_TARGET of the validation scenes' colour questions answered right (read once, asked at every check). */
+    private static Gate colourAnswered(Path d, Tokenizer tok) throws IOException {
+        List<Answerer.Question> qs = new ArrayList<>();
+        List<Boolean> truth = new ArrayList<>();
+        for (Record r : Dataset.load(d.resolve("world-val/colour-questions.jsonl"), Dataset.Kind.SFT, false).records()) {
+            qs.add(new Answerer.Question(RgbImage.read(r.images().get(0)), r.prompt()));   // resolved against the file's folder
+            truth.add(Judge.yesNo(r.response()));
+        }
         return policy -> {
-            List<Answerer.Question> qs = new ArrayList<>();
-            List<Boolean> truth = new ArrayList<>();
-            for (Record r : Dataset.load(d.resolve("world-val/colour-questions.jsonl"), Dataset.Kind.SFT, false).records()) {
-                qs.add(new Answerer.Question(RgbImage.read(r.images().get(0)), r.prompt()));   // resolved against the file's folder
-                truth.add(Judge.yesNo(r.response()));
-            }
             List<String> answers = new Answerer(policy, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), 4).answer(qs);
             int right = 0;
             for (int i = 0; i < answers.size(); i++) if (truth.get(i).equals(Judge.yesNo(answers.get(i)))) right++;
@@ -483,7 +493,7 @@ public final class Reproduction {
      */
     private Phase trainChecked(Path d, int seed, Tokenizer tok, Path init, String runName, String data, boolean warmUp, int maxSteps, int minSteps,
             int checkEvery, Gate gate) throws IOException {
-        boolean checked = gate != null && checkEvery > 0;
+        boolean checked = gate != null && checkEvery > 0, everChecked = false;
         int total = 0;
         Path run = d.resolve(runName);
         while (true) {
@@ -506,22 +516,18 @@ public final class Reproduction {
             if (checked && total >= minSteps) {
                 Check c = gate.check(LlavaPolicy.load(Trainer.latestCheckpoint(run)));
                 log.printf(Locale.ROOT, "[%s seed %d] %s step %d: %s%n", scale.name(), seed, runName, total, c.seen());
-                if (c.pass()) return new Phase(Trainer.latestCheckpoint(run), true);
+                if (c.pass()) return new Phase(Trainer.latestCheckpoint(run), false);
+                everChecked = true;
             }
-            if (total >= maxSteps) return new Phase(Trainer.latestCheckpoint(run), false);
+            if (total >= maxSteps) return new Phase(Trainer.latestCheckpoint(run), everChecked);
         }
     }
 
-    /** Share of wrong sentences in the SFT model's descriptions of the validation scenes (never the evaluation scenes). */
-    private static double heldInErrorRate(Path d, Tokenizer tok, LlavaPolicy policy) throws IOException {
-        Map<Integer, Scene> scenes = scenes(d.resolve("world-val"));
-        List<Integer> ids = new ArrayList<>(scenes.keySet());
-        List<Answerer.Question> qs = new ArrayList<>();
-        for (int id : ids) qs.add(new Answerer.Question(RgbImage.read(image(d.resolve("world-val"), id)), Describer.DESCRIBE_INSTRUCTIONS.get(0)));
-        List<String> answers = new Answerer(policy, tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE), 64).answer(qs);
+    /** Share of wrong sentences in a model's descriptions (1 when they hold no sentence). */
+    private static double sentenceErrorRate(ModelEvaluation.Descriptions described) {
         long all = 0, wrong = 0;
-        for (int i = 0; i < ids.size(); i++) {
-            for (SentenceJudgement j : Judge.judge(scenes.get(ids.get(i)), answers.get(i)).sentences()) {
+        for (int i = 0; i < described.answers().size(); i++) {
+            for (SentenceJudgement j : Judge.judge(described.scenes().get(i), described.answers().get(i)).sentences()) {
                 all++;
                 if (j.verdict() != Verdict.CORRECT) wrong++;
             }

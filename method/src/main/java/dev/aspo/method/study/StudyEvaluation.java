@@ -40,7 +40,7 @@ final class StudyEvaluation {
     /** The SFT model's step count (its checkpoint's). */
     static int sftSteps(Path d) throws IOException {
         int steps = 0;
-        for (String run : List.of("sft-describe", "sft-colour", "sft-colour-init", "sft")) {   // the curriculum's phases that ran
+        for (String run : Reproduction.SFT_RUNS) {   // the curriculum's phases that ran
             if (!run.equals("sft") && !Files.isDirectory(d.resolve(run))) continue;
             Path last = Trainer.latestCheckpoint(d.resolve(run));
             if (last == null) throw new IllegalStateException(d.resolve(run) + ": no checkpoint");

@@ -88,10 +88,8 @@ public final class WorldWriter {
                 Jsonl sftProbes = new Jsonl(dir.resolve("sft-probes.jsonl")); Jsonl colourQs = new Jsonl(dir.resolve("colour-questions.jsonl"))) {
             for (int i = 0; i < n; i++) {
                 Scene s = scenes.get(i);
-                List<Probe> probes = writeScene(i, s, px, images, sampler, yesNo, describer, rng, scenesOut, sft, captions, pope);
-                String image = imageName(i);
-                for (Probe p : probes) sftProbes.add(record(image, p.question(), ProbeSampler.answerText(p.answer()), i));
-                for (ColourQuestions.Question q : colours.next(s, colourRng)) colourQs.add(record(image, q.text(), ProbeSampler.answerText(q.answer()), i));
+                writeScene(i, s, px, images, sampler, yesNo, describer, rng, scenesOut, sft, sftProbes, captions, pope);
+                for (ColourQuestions.Question q : colours.next(s, colourRng)) colourQs.add(record(imageName(i), q.text(), ProbeSampler.answerText(q.answer()), i));
             }
             for (Jsonl f : List.of(scenesOut, sft, captions, pope, sftProbes, colourQs)) f.commit();
         }
@@ -101,9 +99,9 @@ public final class WorldWriter {
         return String.format(Locale.ROOT, "images/%06d.png", i);
     }
 
-    /** One scene: its image and its lines in the four JSONL files; returns the yes/no probes it wrote to sft.jsonl. */
-    private static List<Probe> writeScene(int i, Scene s, int px, Path images, ProbeSampler sampler, BalancedProbes yesNo, Describer describer, Random rng,
-            Jsonl scenesOut, Jsonl sft, Jsonl captions, Jsonl pope) throws IOException {
+    /** One scene: its image and its lines in scenes, sft (its yes/no records in sft-probes too), captions and pope. */
+    private static void writeScene(int i, Scene s, int px, Path images, ProbeSampler sampler, BalancedProbes yesNo, Describer describer, Random rng,
+            Jsonl scenesOut, Jsonl sft, Jsonl sftProbes, Jsonl captions, Jsonl pope) throws IOException {
         String image = imageName(i);
         writeAtomically(images.resolve(String.format(Locale.ROOT, "%06d.png", i)), out -> ImageIO.write(SceneRenderer.render(s, px), "png", out));
 
@@ -123,8 +121,11 @@ public final class WorldWriter {
         captions.add(caption);
         String question = describer.questions(s, rng).get(0);
         sft.add(record(image, question, describer.answer(s, question), i));
-        List<Probe> probes = yesNo.next(s, sampler, rng);
-        for (Probe p : probes) sft.add(record(image, p.question(), ProbeSampler.answerText(p.answer()), i));
+        for (Probe p : yesNo.next(s, sampler, rng)) {
+            ObjectNode r = record(image, p.question(), ProbeSampler.answerText(p.answer()), i);
+            sft.add(r);
+            sftProbes.add(r);
+        }
         String place = describer.placeQuestion(s, rng);
         sft.add(record(image, place, describer.answer(s, place), i));
         for (PopeSplit split : PopeSplit.values()) {
@@ -138,7 +139,6 @@ public final class WorldWriter {
                 pope.add(r);
             }
         }
-        return probes;
     }
 
     /** A TRL SFT record: {"images":[image],"prompt":...,"response":...,"scene_id":...}. */

@@ -124,8 +124,7 @@ class WorldWriterTest {
     void everyYesQuestionIsAskedAgainWhereTheAnswerIsNo() throws IOException {
         Path dir = tmp.resolve("balanced");
         WorldWriter.write(dir, 300, 11, 48);
-        Map<Integer, Scene> byId = new HashMap<>();
-        for (JsonNode r : lines(dir.resolve("scenes.jsonl"))) byId.put(r.get("id").asInt(), Scene.fromJson(r.get("scene")));
+        Map<Integer, Scene> byId = scenesById(dir);
         Map<String, int[]> answers = new HashMap<>();   // question -> {yes, no}
         for (JsonNode r : lines(dir.resolve("sft.jsonl"))) {
             Boolean yn = Judge.yesNo(r.get("response").asText());
@@ -147,8 +146,7 @@ class WorldWriterTest {
     void moreProbePairsAskAsManyNoAsYesEachAboutTheScene() throws IOException {
         Path dir = tmp.resolve("pairs");
         WorldWriter.write(dir, 200, 13, 48, false, 3);
-        Map<Integer, Scene> byId = new HashMap<>();
-        for (JsonNode r : lines(dir.resolve("scenes.jsonl"))) byId.put(r.get("id").asInt(), Scene.fromJson(r.get("scene")));
+        Map<Integer, Scene> byId = scenesById(dir);
         Map<Integer, int[]> perScene = new HashMap<>();   // scene -> {yes, no}
         Map<Integer, java.util.Set<String>> asked = new HashMap<>();
         for (JsonNode r : lines(dir.resolve("sft.jsonl"))) {
@@ -174,8 +172,7 @@ class WorldWriterTest {
     void colourQuestionsAreAnsweredByTheSceneAndBalanced() throws IOException {
         Path dir = tmp.resolve("colours");
         WorldWriter.write(dir, 300, 17, 48);
-        Map<Integer, Scene> byId = new HashMap<>();
-        for (JsonNode r : lines(dir.resolve("scenes.jsonl"))) byId.put(r.get("id").asInt(), Scene.fromJson(r.get("scene")));
+        Map<Integer, Scene> byId = scenesById(dir);
         Map<String, int[]> answers = new HashMap<>();   // question -> {yes, no}
         Map<Integer, int[]> perScene = new HashMap<>();
         java.util.regex.Pattern form = java.util.regex.Pattern.compile("Is there an? (\\w+) object in the image\\?");
@@ -235,6 +232,12 @@ class WorldWriterTest {
                 new PrintWriter(out, true), new PrintWriter(err, true));
         assertEquals(1, rc);
         assertTrue(err.toString().contains("at least 1"), err.toString());
+    }
+
+    private static Map<Integer, Scene> scenesById(Path dir) throws IOException {
+        Map<Integer, Scene> byId = new HashMap<>();
+        for (JsonNode r : lines(dir.resolve("scenes.jsonl"))) byId.put(r.get("id").asInt(), Scene.fromJson(r.get("scene")));
+        return byId;
     }
 
     private static List<Path> listed(Path dir) throws IOException {
