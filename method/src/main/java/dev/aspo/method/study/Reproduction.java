@@ -389,8 +389,12 @@ public final class Reproduction {
             Files.writeString(tmp.resolve("tokenizer.json"), tok.toJson());
             Files.move(tmp, init, StandardCopyOption.ATOMIC_MOVE);
         }
+        // mixed: the colour questions ("Is there a red object in the image?") beside the SFT data
+        // from the first step (docs/RESULTS.md, run E9): alone, the curriculum's colour phase sat at
+        // chance for thousands of steps on some seeds' describing models
+        String data = scale.sftColourMixed() == 1 ? mixedSftData(d) : "world/sft.jsonl";
         if (scale.sftColourSteps() == 0) {
-            trainChecked(d, seed, tok, init, "sft", "world/sft.jsonl", true, scale.sftSteps(), scale.sftMinSteps(), scale.sftCheckEvery(),
+            trainChecked(d, seed, tok, init, "sft", data, true, scale.sftSteps(), scale.sftMinSteps(), scale.sftCheckEvery(),
                     scale.sftTargetError() > 0 ? described(d, tok, scale.sftTargetPopeF1()) : null);
             return;
         }
@@ -402,7 +406,7 @@ public final class Reproduction {
         // again, checked every LOOKUP_CHECK_EVERY steps, until the lookup has become the probes'
         // colour-and-shape one (validation POPE F1 and yes-ratio) with the descriptions back, at most
         // sftLookupSteps.
-        Path described = trainChecked(d, seed, tok, init, "sft-describe", "world/sft.jsonl", true, scale.sftMinSteps(), 0, 0, null).checkpoint();
+        Path described = trainChecked(d, seed, tok, init, "sft-describe", data, true, scale.sftMinSteps(), 0, 0, null).checkpoint();
         Gate colourGate = colourAnswered(d, tok);
         Phase colour = trainChecked(d, seed, tok, described, "sft-colour", "world/colour-questions.jsonl", true, scale.sftColourSteps(),
                 scale.sftCheckEvery(), scale.sftCheckEvery(), colourGate);
@@ -416,6 +420,29 @@ public final class Reproduction {
         }
         trainChecked(d, seed, tok, colour.checkpoint(), "sft", "world/sft.jsonl", false, scale.sftLookupSteps(), LOOKUP_CHECK_EVERY, LOOKUP_CHECK_EVERY,
                 described(d, tok, scale.sftTargetPopeF1()));
+    }
+
+    /**
+     * {@code world/sft-mixed.jsonl} (relative to the seed folder): the lines of the SFT data, then
+     * those of the colour questions, written once (atomically); the trainer shuffles them together.
+     * It sits beside both, so their image paths hold.
+     */
+    static String mixedSftData(Path d) throws IOException {
+        String name = "world/sft-mixed.jsonl";
+        Path mixed = d.resolve(name);
+        if (Files.isRegularFile(mixed)) return name;
+        Path tmp = d.resolve("world/.sft-mixed.jsonl.tmp");
+        try (var out = Files.newBufferedWriter(tmp)) {
+            for (String f : List.of("world/sft.jsonl", "world/colour-questions.jsonl")) {
+                for (String line : Files.readAllLines(d.resolve(f))) {
+                    if (line.isBlank()) continue;
+                    out.write(line);
+                    out.newLine();
+                }
+            }
+        }
+        Files.move(tmp, mixed, StandardCopyOption.ATOMIC_MOVE);
+        return name;
     }
 
     /**

@@ -123,7 +123,7 @@ class ReproductionTest {
         Path f = dir.resolve("study.json");
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         com.fasterxml.jackson.databind.node.ObjectNode old = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(f.toFile());
-        for (String k : List.of("nll_sentence_weights", "sft_colour_steps", "sft_lookup_steps")) {
+        for (String k : List.of("nll_sentence_weights", "sft_colour_steps", "sft_lookup_steps", "sft_colour_mixed")) {
             ((com.fasterxml.jackson.databind.node.ObjectNode) old.get("settings")).remove(k);
         }
         Files.writeString(f, old.toString());
@@ -156,6 +156,27 @@ class ReproductionTest {
         }
         new Reproduction(StudyScale.SMOKE, 2, dir, System.out).onlySeed(1).until("world").run();   // free again
         assertTrue(Files.isRegularFile(Reproduction.seedDir(dir, 1).resolve(".stages/world.json")));
+    }
+
+    @Test
+    void theMixedSftDataIsTheSftDataThenTheColourQuestions(@TempDir Path dir) throws Exception {
+        new Reproduction(StudyScale.SMOKE, 1, dir, System.out).until("world").run();
+        Path d = Reproduction.seedDir(dir, 1);
+        String name = Reproduction.mixedSftData(d);
+        List<String> sft = Files.readAllLines(d.resolve("world/sft.jsonl")), colour = Files.readAllLines(d.resolve("world/colour-questions.jsonl"));
+        List<String> mixed = Files.readAllLines(d.resolve(name));
+        assertEquals(sft.size() + colour.size(), mixed.size());
+        assertEquals(sft, mixed.subList(0, sft.size()));
+        assertEquals(colour, mixed.subList(sft.size(), mixed.size()));
+        // it sits beside both files, so every record's image resolves
+        for (var r : dev.aspo.method.data.Dataset.load(d.resolve(name), dev.aspo.method.data.Dataset.Kind.SFT, false).records()) {
+            assertTrue(Files.isRegularFile(r.images().get(0)), r.images().get(0).toString());
+        }
+        Files.writeString(d.resolve("world/colour-questions.jsonl"), "");
+        assertEquals(name, Reproduction.mixedSftData(d));
+        assertEquals(mixed, Files.readAllLines(d.resolve(name)), "written once: a continued study trains on the same file");
+        assertEquals("study setting sft_colour_mixed: 2 is not 0 or 1",
+                assertThrows(IllegalArgumentException.class, () -> StudyScale.SMOKE.with("sft_colour_mixed", "2")).getMessage());
     }
 
     @Test
