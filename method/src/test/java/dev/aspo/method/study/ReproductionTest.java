@@ -127,7 +127,7 @@ class ReproductionTest {
             ((com.fasterxml.jackson.databind.node.ObjectNode) old.get("settings")).remove(k);
         }
         Files.writeString(f, old.toString());
-        StudyScale before = StudyScale.SMOKE.with("sft_colour_steps", "0").with("sft_lookup_steps", "0");
+        StudyScale before = StudyScale.SMOKE.with("sft_colour_steps", "0").with("sft_lookup_steps", "0").with("sft_colour_mixed", "0");
         new Reproduction(before, 1, dir, System.out).until("world").run();
         IllegalArgumentException curriculum = assertThrows(IllegalArgumentException.class,
                 () -> new Reproduction(StudyScale.SMOKE, 1, dir, System.out).until("world").run());
