@@ -400,7 +400,8 @@ public final class Reproduction {
         }
         // The curriculum (docs/RESULTS.md, "An SFT curriculum that grounds POPE"): trained on the SFT
         // data alone, the model describes well but answers every yes/no probe alike. So: the SFT data
-        // for sftMinSteps (it learns to describe); colour questions alone until it answers those of
+        // (mixed with the colour questions when sftColourMixed) for sftMinSteps (it learns to
+        // describe); colour questions alone until it answers those of
         // the validation scenes (it learns to look up the colour a question names, after a plateau
         // at chance whose length depends on the seed), at most sftColourSteps; then the SFT data
         // again, checked every LOOKUP_CHECK_EVERY steps, until the lookup has become the probes'
