@@ -251,10 +251,13 @@ public final class Reproduction {
 
     // ---- world and tokenizer ------------------------------------------------------------------
 
+    /** The training world's SFT-format files (relative to the seed folder): the SFT data, then the colour questions. */
+    private static final List<String> SFT_FORMAT_FILES = List.of("world/sft.jsonl", "world/colour-questions.jsonl");
+
     /** Every text of the training world: SFT prompts and answers (which include the descriptions) and the colour questions. */
     private static List<String> corpus(Path d) throws IOException {
         List<String> texts = new ArrayList<>();
-        for (String f : List.of("world/sft.jsonl", "world/colour-questions.jsonl")) {
+        for (String f : SFT_FORMAT_FILES) {
             for (Record r : Dataset.load(d.resolve(f), Dataset.Kind.SFT, false).records()) {
                 texts.add(r.prompt());
                 texts.add(r.response());
@@ -432,17 +435,13 @@ public final class Reproduction {
         String name = "world/sft-mixed.jsonl";
         Path mixed = d.resolve(name);
         if (Files.isRegularFile(mixed)) return name;
-        Path tmp = d.resolve("world/.sft-mixed.jsonl.tmp");
-        try (var out = Files.newBufferedWriter(tmp)) {
-            for (String f : List.of("world/sft.jsonl", "world/colour-questions.jsonl")) {
-                for (String line : Files.readAllLines(d.resolve(f))) {
-                    if (line.isBlank()) continue;
-                    out.write(line);
-                    out.newLine();
-                }
+        StringBuilder text = new StringBuilder();
+        for (String f : SFT_FORMAT_FILES) {
+            for (String line : Files.readAllLines(d.resolve(f))) {
+                if (!line.isBlank()) text.append(line).append('\n');
             }
         }
-        Files.move(tmp, mixed, StandardCopyOption.ATOMIC_MOVE);
+        HfJson.writeText(mixed, text.toString());
         return name;
     }
 

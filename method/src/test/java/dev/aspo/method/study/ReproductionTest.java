@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.aspo.method.data.Dataset;
 import dev.aspo.method.data.Sequence;
 import dev.aspo.method.loss.LossConfig;
 import dev.aspo.method.train.TrainConfig;
@@ -169,7 +170,7 @@ class ReproductionTest {
         assertEquals(sft, mixed.subList(0, sft.size()));
         assertEquals(colour, mixed.subList(sft.size(), mixed.size()));
         // it sits beside both files, so every record's image resolves
-        for (var r : dev.aspo.method.data.Dataset.load(d.resolve(name), dev.aspo.method.data.Dataset.Kind.SFT, false).records()) {
+        for (var r : Dataset.load(d.resolve(name), Dataset.Kind.SFT, false).records()) {
             assertTrue(Files.isRegularFile(r.images().get(0)), r.images().get(0).toString());
         }
         Files.writeString(d.resolve("world/colour-questions.jsonl"), "");
