@@ -39,6 +39,7 @@ public final class StudyReport {
         Map<String, Map<String, List<Double>>> values = new LinkedHashMap<>();
         Map<String, List<Double>> auroc = new LinkedHashMap<>(), scorer = new LinkedHashMap<>(), probe = new LinkedHashMap<>();
         List<Integer> sftSteps = new ArrayList<>();
+        Map<String, List<Double>> recipe = new LinkedHashMap<>();
         for (int s = 1; s <= seeds; s++) {
             Path d = Reproduction.seedDir(out, s);
             try (DirectoryStream<Path> st = Files.newDirectoryStream(d.resolve(".stages"), "*.json")) {
@@ -49,6 +50,7 @@ public final class StudyReport {
             errorRate.add(pairs.get("chosen_sentence_error_rate").asDouble());
             temperature.add(pairs.path("temperature").asDouble(scale.pairTemperature()));   // absent from studies made before it: the setting's
             sftSteps.add(StudyEvaluation.sftSteps(d));
+            recipeValidation(Reproduction.readState(d.resolve("recipe.json")), recipe);
             JsonNode foils = JSON.readTree(d.resolve("scorer-foils.json").toFile());
             for (String k : List.of("foil_auroc", "text_only_foil_auroc")) scorer.computeIfAbsent(k, x -> new ArrayList<>()).add(foils.get(k).asDouble());
             foils.get("vision_probe").fields().forEachRemaining(e -> probe.computeIfAbsent(e.getKey(), x -> new ArrayList<>())
@@ -74,6 +76,8 @@ public final class StudyReport {
         pairs.set("per_seed_chosen_sentence_error_rate", JSON.valueToTree(errorRate));
         pairs.set("per_seed_temperature", JSON.valueToTree(temperature));
         root.set("sft_steps", JSON.valueToTree(sftSteps));
+        ObjectNode rv = root.putObject("recipe_validation");
+        recipe.forEach((k, v) -> stat(rv.putObject(k), v));
         ObjectNode sc = root.putObject("scorer");
         scorer.forEach((k, v) -> stat(sc.putObject(k), v));
         ObjectNode vp = root.putObject("vision_probe");
@@ -98,6 +102,22 @@ public final class StudyReport {
         plots(out, seeds, root);
         log.println(markdown(root));
         return json;
+    }
+
+    /**
+     * The validation scenes' CHAIR_i and attribute errors of the recipe the search chose (DPO) and
+     * of the SFT model it started from (NaN for studies whose recipe.json predates the SFT baseline).
+     */
+    static void recipeValidation(JsonNode recipe, Map<String, List<Double>> into) {
+        JsonNode chosen = recipe.get("chosen"), best = null;
+        for (JsonNode c : recipe.get("candidates")) {
+            if (c.get("lr").asDouble() == chosen.get("lr").asDouble() && c.get("nll_weight").asDouble() == chosen.get("nll_weight").asDouble()) best = c;
+        }
+        JsonNode sft = recipe.path("sft");
+        for (String k : List.of("val_chair_i", "val_attribute_error")) {
+            into.computeIfAbsent("dpo_" + k, x -> new ArrayList<>()).add(best == null ? Double.NaN : best.get(k).asDouble());
+            into.computeIfAbsent("sft_" + k, x -> new ArrayList<>()).add(sft.has(k) ? sft.get(k).asDouble() : Double.NaN);
+        }
     }
 
     /**
@@ -151,6 +171,11 @@ public final class StudyReport {
             b.append(String.format(Locale.ROOT, "CLIP scorer on the SFT model's held-out chosen sentences: AUROC of S_i %s, text-only"
                     + " baseline %s (0.5 = chance); SFT steps per seed: %s.%n%n", auroc(sc.get("sentence_auroc"), seeds),
                     auroc(sc.get("text_only_auroc"), seeds), root.path("sft_steps")));
+        }
+        JsonNode rv = root.path("recipe_validation");
+        if (rv.path("sft_val_chair_i").path("mean").isNumber()) {
+            b.append(String.format(Locale.ROOT, "Validation scenes (where the recipe was chosen): CHAIR_i of DPO at the chosen recipe %s"
+                    + " against the SFT model's %s, per seed.%n%n", percents(rv.get("dpo_val_chair_i")), percents(rv.get("sft_val_chair_i"))));
         }
         b.append("Mean").append(seeds > 1 ? " ± std over seeds" : "").append(", in %. Lower is better for CHAIR and attribute"
                 + " errors, higher for recall, POPE F1 and reward accuracy; a POPE yes-ratio near 50% is unbiased.\n\n");
@@ -214,6 +239,13 @@ public final class StudyReport {
         if (v.get("mean").isNull()) return "n/a";
         String s = String.format(Locale.ROOT, "%.3f", v.get("mean").asDouble());
         return seeds > 1 ? s + String.format(Locale.ROOT, " ± %.3f", v.get("std").asDouble()) : s;
+    }
+
+    /** A per_seed list as percentages, e.g. "[12.1, 8.7]" ("-" where undefined). */
+    private static String percents(JsonNode stat) {
+        List<String> out = new ArrayList<>();
+        for (JsonNode x : stat.get("per_seed")) out.add(x.isNull() ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * x.asDouble()));
+        return "[" + String.join(", ", out) + "]";
     }
 
     private static String cell(JsonNode v, int seeds) {

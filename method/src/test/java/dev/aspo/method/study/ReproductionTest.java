@@ -19,6 +19,7 @@ import dev.aspo.method.world.Shape;
 import dev.aspo.method.world.Size;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -107,6 +108,39 @@ class ReproductionTest {
         assertTrue(md.contains("| dpo | 12.5 ± 1.0 | 12.5 ± 1.0 |"), md);
         assertTrue(md.contains("412 SeVa pairs") && md.contains("25.0%") && md.contains("10.0 min"), md);
         assertTrue(md.contains("| aspo | 0.710 ± 0.020 |"), md);
+    }
+
+    @Test
+    void theRecipesValidationNumbersAreTheChosenCandidatesAndTheSftModels() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        String withSft = """
+                {"candidates": [{"lr": 2e-5, "nll_weight": 0.0, "val_chair_i": 0.20, "val_attribute_error": 0.05},
+                                {"lr": 5e-5, "nll_weight": 1.0, "val_chair_i": 0.12, "val_attribute_error": 0.03}],
+                 "chosen": {"lr": 5e-5, "nll_weight": 1.0},
+                 "sft": {"val_chair_i": 0.087, "val_attribute_error": 0.021}}""";
+        // a study made before the SFT baseline was recorded: its seed has no sft entry
+        String before = """
+                {"candidates": [{"lr": 2e-5, "nll_weight": 1.0, "val_chair_i": 0.10, "val_attribute_error": 0.01}],
+                 "chosen": {"lr": 2e-5, "nll_weight": 1.0}}""";
+        Map<String, List<Double>> v = new LinkedHashMap<>();
+        StudyReport.recipeValidation(json.readTree(withSft), v);
+        StudyReport.recipeValidation(json.readTree(before), v);
+        assertEquals(List.of(0.12, 0.10), v.get("dpo_val_chair_i"));
+        assertEquals(List.of(0.03, 0.01), v.get("dpo_val_attribute_error"));
+        assertEquals(0.087, v.get("sft_val_chair_i").get(0));
+        assertTrue(Double.isNaN(v.get("sft_val_chair_i").get(1)));
+
+        ObjectNode root = json.createObjectNode();
+        root.put("scale", "full");
+        root.put("seeds", 2);
+        root.put("wall_seconds", 60);
+        root.putObject("pairs").put("count", 10).put("chosen_sentence_error_rate", 0.2);
+        root.putObject("methods");
+        root.putObject("weight_auroc");
+        ObjectNode rv = root.putObject("recipe_validation");
+        v.forEach((k, x) -> StudyReport.stat(rv.putObject(k), x));
+        String md = StudyReport.markdown(root);
+        assertTrue(md.contains("CHAIR_i of DPO at the chosen recipe [12.0%, 10.0%] against the SFT model's [8.7%, -]"), md);
     }
 
     @Test
