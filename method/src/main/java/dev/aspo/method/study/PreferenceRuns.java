@@ -42,17 +42,28 @@ final class PreferenceRuns {
         this.steps = steps;
     }
 
-    /** A preference recipe: learning rate and the weight of the chosen answers' NLL term (beta is 0.1 throughout, as the paper). */
-    record Recipe(double lr, double nllWeight) {
+    /** The DPO beta of the paper (and of TRL's default), the recipe search's first. */
+    static final double PAPER_BETA = 0.1;
+
+    /** A preference recipe: learning rate, the weight of the chosen answers' NLL term, and DPO's beta. */
+    record Recipe(double lr, double nllWeight, double beta) {
+        /** The run's folder name under recipe/ (the paper's beta leaves it as it was before beta was searched). */
         String name() {
-            return String.format(Locale.ROOT, "lr%.0e-nll%s", lr, nllWeight == 0 ? "0" : String.valueOf(nllWeight));
+            String n = String.format(Locale.ROOT, "lr%.0e-nll%s", lr, nllWeight == 0 ? "0" : String.valueOf(nllWeight));
+            return beta == PAPER_BETA ? n : n + "-beta" + beta;
         }
     }
 
-    /** The candidates of the recipe search: the scale's learning rate and 2.5 times it, each without and with RPO's NLL term. */
+    /**
+     * The candidates of the recipe search: the scale's learning rate and 2.5 times it, each without
+     * and with RPO's NLL term, at the paper's beta and (when pref_beta_high is above 0) at that beta.
+     */
     List<Recipe> recipeCandidates() {
         List<Recipe> r = new ArrayList<>();
-        for (double lr : new double[] {scale.prefLr(), 2.5 * scale.prefLr()}) for (double nll : new double[] {0, 1}) r.add(new Recipe(lr, nll));
+        List<Double> betas = scale.prefBetaHigh() > 0 ? List.of(PAPER_BETA, scale.prefBetaHigh()) : List.of(PAPER_BETA);
+        for (double beta : betas) {
+            for (double lr : new double[] {scale.prefLr(), 2.5 * scale.prefLr()}) for (double nll : new double[] {0, 1}) r.add(new Recipe(lr, nll, beta));
+        }
         return r;
     }
 
@@ -83,6 +94,7 @@ final class PreferenceRuns {
             ObjectNode c = list.addObject();
             c.put("lr", r.lr());
             c.put("nll_weight", r.nllWeight());
+            c.put("beta", r.beta());
             for (String k : List.of("chair_i", "chair_s", "recall", "attribute_error")) c.put("val_" + k, v.get(k).asDouble());
             double chair = v.get("chair_i").asDouble(), attr = v.get("attribute_error").asDouble();
             if (chair < bestChair || chair == bestChair && attr < bestAttr) {
@@ -94,12 +106,13 @@ final class PreferenceRuns {
         ObjectNode chosen = out.putObject("chosen");
         chosen.put("lr", best.lr());
         chosen.put("nll_weight", best.nllWeight());
+        chosen.put("beta", best.beta());
         JsonNode sft = sftOnValidation(d, tok);
         ObjectNode base = out.putObject("sft");
         for (String k : List.of("chair_i", "chair_s", "recall", "attribute_error")) base.put("val_" + k, sft.get(k).asDouble());
         HfJson.writeText(d.resolve("recipe.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
-        log.printf(Locale.ROOT, "[%s seed %d] recipe chosen on validation scenes: lr %.1e, nll_weight %s (validation CHAIR_i %.1f%%, attribute error %.1f%%;"
-                + " the SFT model there: %.1f%%, %.1f%%)%n", scale.name(), seed, best.lr(), best.nllWeight(), 100 * bestChair, 100 * bestAttr,
+        log.printf(Locale.ROOT, "[%s seed %d] recipe chosen on validation scenes: lr %.1e, nll_weight %s, beta %s (validation CHAIR_i %.1f%%, attribute error %.1f%%;"
+                + " the SFT model there: %.1f%%, %.1f%%)%n", scale.name(), seed, best.lr(), best.nllWeight(), best.beta(), 100 * bestChair, 100 * bestAttr,
                 100 * sft.get("chair_i").asDouble(), 100 * sft.get("attribute_error").asDouble());
     }
 
@@ -129,7 +142,8 @@ final class PreferenceRuns {
     /** The recipe {@code recipe.json} of a seed chose. */
     static Recipe recipe(Path d) throws IOException {
         JsonNode c = Reproduction.readState(d.resolve("recipe.json")).get("chosen");
-        return new Recipe(c.get("lr").asDouble(), c.get("nll_weight").asDouble());
+        // recipe.json of folders made before beta was searched has none: they ran at the paper's
+        return new Recipe(c.get("lr").asDouble(), c.get("nll_weight").asDouble(), c.path("beta").asDouble(PAPER_BETA));
     }
 
     void trainPreference(Path d, int seed, Tokenizer tok, String m) throws IOException {
@@ -158,7 +172,7 @@ final class PreferenceRuns {
         o.put("train_file", train.toString());
         o.put("eval_file", eval.toString());
         o.put("warmup_steps", String.valueOf(scale.prefSteps() / 10));
-        o.put("beta", "0.1");
+        o.put("beta", String.valueOf(r.beta()));
         if (scale.freezeVision() == 1) o.put("freeze", Reproduction.FROZEN);
         o.putAll(StudyMethods.methodSettings(m));
         TrainConfig cfg = TrainConfig.of(o);

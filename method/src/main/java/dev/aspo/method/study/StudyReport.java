@@ -111,7 +111,8 @@ public final class StudyReport {
     static void recipeValidation(JsonNode recipe, Map<String, List<Double>> into) {
         JsonNode chosen = recipe.get("chosen"), best = null;
         for (JsonNode c : recipe.get("candidates")) {
-            if (c.get("lr").asDouble() == chosen.get("lr").asDouble() && c.get("nll_weight").asDouble() == chosen.get("nll_weight").asDouble()) best = c;
+            if (c.get("lr").asDouble() == chosen.get("lr").asDouble() && c.get("nll_weight").asDouble() == chosen.get("nll_weight").asDouble()
+                    && c.path("beta").asDouble(PreferenceRuns.PAPER_BETA) == chosen.path("beta").asDouble(PreferenceRuns.PAPER_BETA)) best = c;
         }
         JsonNode sft = recipe.path("sft");
         for (String k : List.of("val_chair_i", "val_attribute_error")) {

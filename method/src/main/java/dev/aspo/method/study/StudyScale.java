@@ -92,12 +92,16 @@ import java.util.Map;
  * @param sftColourMixed 1: the SFT data and the colour questions mixed, from the untrained LLaVA, where the SFT data
  *                      would be alone: the one run (sftColourSteps 0), or the curriculum's first sftMinSteps
  *                      steps, so that its describing model has learned the colour lookup too; 0: the SFT data alone
+ * @param prefBetaHigh  above 0: the recipe search tries DPO's beta at this value too, beside the paper's 0.1
+ *                      ({@link PreferenceRuns}): on three seeds' validation scenes the best candidate at 1.0
+ *                      hallucinated less than the best at 0.1 (which on two of them hallucinated more than the
+ *                      SFT model; docs/RESULTS.md, "DPO's beta"); 0: 0.1 only, as study folders made before it ran
  */
 public record StudyScale(String name, int trainScenes, int placeFirst, int sftProbes, int evalScenes, int valScenes, int clipSteps, int clipBatch, int clipCaptions,
                          int clipFoils, double clipLr, int clipWidth, int clipLayers, double clipPositionStd, int freezeVision, int visionLayer, int decoderLayers, int decoderWidth, int sftSteps,
                          int sftMinSteps, int sftCheckEvery, double sftTargetError, double sftTargetPopeF1, int sftBatch, double sftLr,
                          int pairScenes, double pairTemperature, int prefSteps, int prefBatch, double prefLr, int popeScenes,
-                         int nllSentenceWeights, int sftColourSteps, int sftLookupSteps, int sftColourMixed) {
+                         int nllSentenceWeights, int sftColourSteps, int sftLookupSteps, int sftColourMixed, double prefBetaHigh) {
 
     public StudyScale {
         if (nllSentenceWeights != 0 && nllSentenceWeights != 1) {
@@ -109,6 +113,7 @@ public record StudyScale(String name, int trainScenes, int placeFirst, int sftPr
         if (sftColourMixed != 0 && sftColourMixed != 1) {
             throw new IllegalArgumentException("study setting sft_colour_mixed: " + sftColourMixed + " is not 0 or 1");
         }
+        if (prefBetaHigh < 0) throw new IllegalArgumentException("study setting pref_beta_high: " + prefBetaHigh + " is negative");
         if (sftColourSteps < 0) throw new IllegalArgumentException("study setting sft_colour_steps: " + sftColourSteps + " is negative");
         if (sftColourSteps > 0 && sftLookupSteps < 1) {
             throw new IllegalArgumentException("study setting sft_lookup_steps: " + sftLookupSteps + " must be at least 1 when sft_colour_steps is above 0");
@@ -122,16 +127,17 @@ public record StudyScale(String name, int trainScenes, int placeFirst, int sftPr
     static Object valueBefore(String key, Object builtIn) {
         return switch (key) {
             case "nll_sentence_weights", "sft_colour_steps", "sft_lookup_steps", "sft_colour_mixed" -> 0;
+            case "pref_beta_high" -> 0.0;
             default -> builtIn;
         };
     }
 
     public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 1, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 3.0, 1, -3, 2, 128, 500, 500, 500, 0, 0, 16, 1e-3,
-            64, -1, 12, 8, 2e-5, 16, 0, 100, 200, 1);
+            64, -1, 12, 8, 2e-5, 16, 0, 100, 200, 1, 1.0);
     public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 1, 200, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 8000, 500, 0.3,
-            0.75, 16, 5e-4, 600, -1, 150, 8, 2e-5, 120, 0, 5000, 24000, 1);
+            0.75, 16, 5e-4, 600, -1, 150, 8, 2e-5, 120, 0, 5000, 24000, 1, 1.0);
     public static final StudyScale FULL = new StudyScale("full", 3000, 0, 1, 300, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 8000, 500, 0.3,
-            0.75, 16, 5e-4, 1000, -1, 250, 8, 2e-5, 200, 0, 5000, 24000, 1);
+            0.75, 16, 5e-4, 1000, -1, 250, 8, 2e-5, 200, 0, 5000, 24000, 1, 1.0);
 
     /** The scale called {@code name} (smoke, small or full). */
     public static StudyScale of(String name) {

@@ -111,14 +111,36 @@ class ReproductionTest {
     }
 
     @Test
+    void theRecipeSearchTriesTheHighBetaBesideThePapersAndOlderFoldersKeepTheirs(@TempDir Path dir) throws Exception {
+        List<PreferenceRuns.Recipe> paperOnly = new PreferenceRuns(StudyScale.FULL.with("pref_beta_high", "0"), System.out, System.out, () -> null)
+                .recipeCandidates();
+        assertEquals(List.of("lr2e-05-nll0", "lr2e-05-nll1.0", "lr5e-05-nll0", "lr5e-05-nll1.0"),
+                paperOnly.stream().map(PreferenceRuns.Recipe::name).toList(), "the run folders of studies made before beta was searched");
+        assertTrue(paperOnly.stream().allMatch(r -> r.beta() == 0.1));
+        List<PreferenceRuns.Recipe> both = new PreferenceRuns(StudyScale.FULL, System.out, System.out, () -> null).recipeCandidates();
+        assertEquals(8, both.size());
+        assertEquals(paperOnly, both.subList(0, 4), "the paper's beta first, so that ties keep it");
+        assertEquals("lr5e-05-nll1.0-beta1.0", both.get(7).name());
+        assertEquals(1.0, both.get(7).beta());
+        assertEquals(0.0, StudyScale.valueBefore("pref_beta_high", 1.0), "a folder made before the setting searched 0.1 only");
+
+        Files.writeString(dir.resolve("recipe.json"), "{\"candidates\": [], \"chosen\": {\"lr\": 2e-5, \"nll_weight\": 1.0}}");
+        assertEquals(new PreferenceRuns.Recipe(2e-5, 1.0, 0.1), PreferenceRuns.recipe(dir), "recipe.json without beta: the paper's");
+        Files.writeString(dir.resolve("recipe.json"), "{\"candidates\": [], \"chosen\": {\"lr\": 5e-5, \"nll_weight\": 0.0, \"beta\": 1.0}}");
+        assertEquals(new PreferenceRuns.Recipe(5e-5, 0.0, 1.0), PreferenceRuns.recipe(dir));
+        assertThrows(IllegalArgumentException.class, () -> StudyScale.FULL.with("pref_beta_high", "-1"));
+    }
+
+    @Test
     void theRecipesValidationNumbersAreTheChosenCandidatesAndTheSftModels() throws Exception {
         ObjectMapper json = new ObjectMapper();
         String withSft = """
-                {"candidates": [{"lr": 2e-5, "nll_weight": 0.0, "val_chair_i": 0.20, "val_attribute_error": 0.05},
-                                {"lr": 5e-5, "nll_weight": 1.0, "val_chair_i": 0.12, "val_attribute_error": 0.03}],
-                 "chosen": {"lr": 5e-5, "nll_weight": 1.0},
+                {"candidates": [{"lr": 2e-5, "nll_weight": 0.0, "beta": 0.1, "val_chair_i": 0.20, "val_attribute_error": 0.05},
+                                {"lr": 5e-5, "nll_weight": 1.0, "beta": 0.1, "val_chair_i": 0.14, "val_attribute_error": 0.04},
+                                {"lr": 5e-5, "nll_weight": 1.0, "beta": 1.0, "val_chair_i": 0.12, "val_attribute_error": 0.03}],
+                 "chosen": {"lr": 5e-5, "nll_weight": 1.0, "beta": 1.0},
                  "sft": {"val_chair_i": 0.087, "val_attribute_error": 0.021}}""";
-        // a study made before the SFT baseline was recorded: its seed has no sft entry
+        // a study made before the SFT baseline was recorded and beta searched: no sft entry, no beta (0.1)
         String before = """
                 {"candidates": [{"lr": 2e-5, "nll_weight": 1.0, "val_chair_i": 0.10, "val_attribute_error": 0.01}],
                  "chosen": {"lr": 2e-5, "nll_weight": 1.0}}""";
