@@ -84,8 +84,10 @@ import java.util.Map;
  *                      sftSteps); above 0: the curriculum {@link Reproduction} runs: the SFT data for sftMinSteps
  *                      steps, then colour questions alone ("Is there a red object in the image?") until 90% of
  *                      the validation scenes' are answered right (checked every sftCheckEvery steps), at most
- *                      this many steps (when they are not, colour questions from the untrained LLaVA, as long
- *                      at most), then the SFT data again for at most sftLookupSteps, checked every 1000
+ *                      this many steps (8000 in small and full: one describing model of seed 2 learned them at
+ *                      about 6000; when they are not, the describing phase in another data order, up to
+ *                      sftDescribeOrders, then colour questions from the untrained LLaVA, as long at most), then
+ *                      the SFT data again for at most sftLookupSteps, checked every 1000
  * @param sftLookupSteps the curriculum's last phase, at most (it stops at the first check where the description
  *                      error is at most sftTargetError and the validation POPE F1 at least sftTargetPopeF1 with a
  *                      yes-ratio between 0.35 and 0.65)
@@ -96,12 +98,16 @@ import java.util.Map;
  *                      ({@link PreferenceRuns}): on three seeds' validation scenes the best candidate at 1.0
  *                      hallucinated less than the best at 0.1 (which on two of them hallucinated more than the
  *                      SFT model; docs/RESULTS.md, "DPO's beta"); 0: 0.1 only, as study folders made before it ran
+ * @param sftDescribeOrders how many data orders the curriculum's describing phase is tried in (1-3; each with its
+ *                      colour phase) before the colour questions fall back to the untrained LLaVA, whose descriptions
+ *                      come back late or not at all; 1 in study folders made before it
  */
 public record StudyScale(String name, int trainScenes, int placeFirst, int sftProbes, int evalScenes, int valScenes, int clipSteps, int clipBatch, int clipCaptions,
                          int clipFoils, double clipLr, int clipWidth, int clipLayers, double clipPositionStd, int freezeVision, int visionLayer, int decoderLayers, int decoderWidth, int sftSteps,
                          int sftMinSteps, int sftCheckEvery, double sftTargetError, double sftTargetPopeF1, int sftBatch, double sftLr,
                          int pairScenes, double pairTemperature, int prefSteps, int prefBatch, double prefLr, int popeScenes,
-                         int nllSentenceWeights, int sftColourSteps, int sftLookupSteps, int sftColourMixed, double prefBetaHigh) {
+                         int nllSentenceWeights, int sftColourSteps, int sftLookupSteps, int sftColourMixed, double prefBetaHigh,
+                         int sftDescribeOrders) {
 
     public StudyScale {
         if (nllSentenceWeights != 0 && nllSentenceWeights != 1) {
@@ -112,6 +118,9 @@ public record StudyScale(String name, int trainScenes, int placeFirst, int sftPr
         }
         if (sftColourMixed != 0 && sftColourMixed != 1) {
             throw new IllegalArgumentException("study setting sft_colour_mixed: " + sftColourMixed + " is not 0 or 1");
+        }
+        if (sftDescribeOrders < 1 || sftDescribeOrders > 3) {
+            throw new IllegalArgumentException("study setting sft_describe_orders: " + sftDescribeOrders + " is not 1, 2 or 3");
         }
         if (prefBetaHigh < 0) throw new IllegalArgumentException("study setting pref_beta_high: " + prefBetaHigh + " is negative");
         if (sftColourSteps < 0) throw new IllegalArgumentException("study setting sft_colour_steps: " + sftColourSteps + " is negative");
@@ -128,16 +137,17 @@ public record StudyScale(String name, int trainScenes, int placeFirst, int sftPr
         return switch (key) {
             case "nll_sentence_weights", "sft_colour_steps", "sft_lookup_steps", "sft_colour_mixed" -> 0;
             case "pref_beta_high" -> 0.0;
+            case "sft_describe_orders" -> 1;
             default -> builtIn;
         };
     }
 
     public static final StudyScale SMOKE = new StudyScale("smoke", 300, 0, 1, 32, 32, 150, 32, 2, 2, 1e-3, 64, 2, 3.0, 1, -3, 2, 128, 500, 500, 500, 0, 0, 16, 1e-3,
-            64, -1, 12, 8, 2e-5, 16, 0, 100, 200, 1, 1.0);
+            64, -1, 12, 8, 2e-5, 16, 0, 100, 200, 1, 1.0, 1);
     public static final StudyScale SMALL = new StudyScale("small", 3000, 0, 1, 200, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 8000, 500, 0.3,
-            0.75, 16, 5e-4, 600, -1, 150, 8, 2e-5, 120, 0, 5000, 24000, 1, 1.0);
+            0.75, 16, 5e-4, 600, -1, 150, 8, 2e-5, 120, 0, 8000, 24000, 1, 1.0, 2);
     public static final StudyScale FULL = new StudyScale("full", 3000, 0, 1, 300, 100, 6000, 32, 2, 2, 3e-4, 64, 2, 3.0, 1, -3, 2, 128, 10000, 8000, 500, 0.3,
-            0.75, 16, 5e-4, 1000, -1, 250, 8, 2e-5, 200, 0, 5000, 24000, 1, 1.0);
+            0.75, 16, 5e-4, 1000, -1, 250, 8, 2e-5, 200, 0, 8000, 24000, 1, 1.0, 2);
 
     /** The scale called {@code name} (smoke, small or full). */
     public static StudyScale of(String name) {

@@ -132,6 +132,30 @@ class ReproductionTest {
     }
 
     @Test
+    void theDescribingPhaseIsTriedInAnotherOrderUnderItsOwnNamesAndTheirStepsCount(@TempDir Path dir) throws Exception {
+        assertEquals(List.of("sft-describe", "sft-describe-order2", "sft-describe-order3"),
+                List.of(Reproduction.describeRun(0), Reproduction.describeRun(1), Reproduction.describeRun(2)), "order 0 keeps the name it had");
+        assertEquals(List.of("sft-colour", "sft-colour-order2", "sft-colour-order3"),
+                List.of(Reproduction.colourRun(0), Reproduction.colourRun(1), Reproduction.colourRun(2)));
+        for (int order = 0; order < 3; order++) {
+            assertTrue(Reproduction.SFT_RUNS.contains(Reproduction.describeRun(order)) && Reproduction.SFT_RUNS.contains(Reproduction.colourRun(order)),
+                    "every phase that can run counts in sft_steps, order " + order);
+        }
+        assertEquals(1, StudyScale.valueBefore("sft_describe_orders", 2), "a folder made before the setting tried one order");
+        assertEquals(2, StudyScale.FULL.sftDescribeOrders());
+        assertThrows(IllegalArgumentException.class, () -> StudyScale.FULL.with("sft_describe_orders", "4"));
+        assertThrows(IllegalArgumentException.class, () -> StudyScale.FULL.with("sft_describe_orders", "0"));
+
+        // sft_steps sums every phase that ran: two orders, then the last phase
+        for (String run : List.of("sft-describe/checkpoint-8000", "sft-colour/checkpoint-5000", "sft-describe-order2/checkpoint-8000",
+                "sft-colour-order2/checkpoint-1500", "sft/checkpoint-3000")) {
+            Files.createDirectories(dir.resolve(run));
+            Files.writeString(dir.resolve(run).resolve("trainer_state.json"), "{}");
+        }
+        assertEquals(25500, StudyEvaluation.sftSteps(dir));
+    }
+
+    @Test
     void theRecipesValidationNumbersAreTheChosenCandidatesAndTheSftModels() throws Exception {
         ObjectMapper json = new ObjectMapper();
         String withSft = """
