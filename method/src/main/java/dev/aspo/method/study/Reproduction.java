@@ -538,11 +538,8 @@ public final class Reproduction {
      * chunk when 0 or without a gate): after each chunk from {@code minSteps} on (the last included)
      * the gate checks the model on the validation scenes and the run stops once it passes; otherwise
      * at {@code maxSteps}. When a compact LLaVA starts to use the image depends on the seed (at 6000
-     * steps one seed had 15% wrong sentences, another 78%).
-     */
-    /**
-     * An SFT run in chunks of {@code checkEvery} steps with the gate checked after each (from
-     * {@code minSteps}); {@code order} above 0 trains with another seed, so another data order.
+     * steps one seed had 15% wrong sentences, another 78%). {@code order} above 0 trains with the
+     * seed plus 1000 times it: another data order.
      */
     private Phase trainChecked(Path d, int seed, int order, Tokenizer tok, Path init, String runName, String data, boolean warmUp, int maxSteps,
             int minSteps, int checkEvery, Gate gate) throws IOException {
