@@ -208,13 +208,7 @@ final class BenchAspoLoraCommand implements Callable<Integer> {
             j.put("peak_heap_mb", mb(peak.sampled()));
             j.put("peak_live_heap_mb", mb(peak.afterGc()));
             j.put("peak_heap_pools_mb", mb(MemoryProbe.poolPeaks()));
-            // the kernel updates VmHWM lazily (when pages are unmapped), so a VmRSS read after a phase
-            // can exceed it by a page or two: the peak is the larger of the two
-            double peakRss = mb(MemoryProbe.peakRss());
-            for (var e : j.entrySet()) {
-                if (e.getKey().startsWith("rss_mb_after_") && e.getValue() instanceof Double r) peakRss = Math.max(peakRss, r);
-            }
-            j.put("peak_rss_mb", peakRss);
+            j.put("peak_rss_mb", mb(MemoryProbe.peakRss()));
         }
         out.println(new ObjectMapper().writeValueAsString(j));
         return 0;

@@ -129,14 +129,23 @@ final class MemoryProbe implements AutoCloseable {
         return HEAP.getHeapMemoryUsage().getUsed();
     }
 
+    /** The largest VmRSS {@link #rss} has read. */
+    private static final java.util.concurrent.atomic.AtomicLong LARGEST_RSS_READ = new java.util.concurrent.atomic.AtomicLong(-1);
+
     /** The resident set now (VmRSS), bytes. */
     static long rss() {
-        return status("VmRSS:");
+        long r = status("VmRSS:");
+        LARGEST_RSS_READ.accumulateAndGet(r, Math::max);
+        return r;
     }
 
-    /** The largest resident set of the process so far (VmHWM), bytes. */
+    /**
+     * The largest resident set of the process so far, bytes: VmHWM, or the largest VmRSS read if
+     * that is more (the kernel updates VmHWM lazily, when pages are unmapped, so a VmRSS read can
+     * exceed a later VmHWM by a page or two).
+     */
     static long peakRss() {
-        return status("VmHWM:");
+        return Math.max(status("VmHWM:"), LARGEST_RSS_READ.get());
     }
 
     /** A "kB" line of /proc/self/status in bytes, or -1. */

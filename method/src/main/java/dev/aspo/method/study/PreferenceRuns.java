@@ -52,6 +52,11 @@ final class PreferenceRuns {
             String n = String.format(Locale.ROOT, "lr%.0e-nll%s", lr, nllWeight == 0 ? "0" : String.valueOf(nllWeight));
             return beta == PAPER_BETA ? n : n + "-beta" + beta;
         }
+
+        /** A recipe as recipe.json writes one (a candidate or the choice); without beta, from a folder made before beta was searched: the paper's. */
+        static Recipe of(JsonNode n) {
+            return new Recipe(n.get("lr").asDouble(), n.get("nll_weight").asDouble(), n.path("beta").asDouble(PAPER_BETA));
+        }
     }
 
     /**
@@ -141,9 +146,7 @@ final class PreferenceRuns {
 
     /** The recipe {@code recipe.json} of a seed chose. */
     static Recipe recipe(Path d) throws IOException {
-        JsonNode c = Reproduction.readState(d.resolve("recipe.json")).get("chosen");
-        // recipe.json of folders made before beta was searched has none: they ran at the paper's
-        return new Recipe(c.get("lr").asDouble(), c.get("nll_weight").asDouble(), c.path("beta").asDouble(PAPER_BETA));
+        return Recipe.of(Reproduction.readState(d.resolve("recipe.json")).get("chosen"));
     }
 
     void trainPreference(Path d, int seed, Tokenizer tok, String m) throws IOException {

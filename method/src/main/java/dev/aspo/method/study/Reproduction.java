@@ -464,8 +464,21 @@ public final class Reproduction {
     static final int LOOKUP_CHECK_EVERY = 1000;
 
     /** The SFT runs of a seed folder, in the order they train; "sft" holds the SFT model (the only one without the curriculum). */
-    static final List<String> SFT_RUNS = List.of("sft-describe", "sft-colour", describeRun(1), colourRun(1), describeRun(2), colourRun(2),
-            "sft-colour-init", "sft");
+    static final List<String> SFT_RUNS = sftRuns();
+
+    /** The most data orders the describing phase may be tried in (sft_describe_orders). */
+    static final int MAX_DESCRIBE_ORDERS = 3;
+
+    private static List<String> sftRuns() {
+        List<String> runs = new ArrayList<>();
+        for (int order = 0; order < MAX_DESCRIBE_ORDERS; order++) {
+            runs.add(describeRun(order));
+            runs.add(colourRun(order));
+        }
+        runs.add("sft-colour-init");
+        runs.add("sft");
+        return List.copyOf(runs);
+    }
 
     /** The curriculum's describing run in data order {@code order} (0: the seed's own, as before orders were tried). */
     static String describeRun(int order) {
@@ -548,8 +561,7 @@ public final class Reproduction {
         Path run = d.resolve(runName);
         while (true) {
             total = Math.min(maxSteps, total + (checked ? checkEvery : maxSteps));
-            Map<String, String> o = RunSettings.common(d, seed, runName, init, total, scale.sftBatch(), scale.sftLr());
-            if (order > 0) o.put("seed", String.valueOf(seed + 1000L * order));
+            Map<String, String> o = RunSettings.common(d, seed + 1000 * order, runName, init, total, scale.sftBatch(), scale.sftLr());
             o.put("train_file", d.resolve(data).toString());
             o.put("warmup_steps", warmUp ? String.valueOf(Math.min(300, maxSteps / 20)) : "0");
             if (scale.freezeVision() == 1) o.put("freeze", FROZEN);

@@ -109,11 +109,9 @@ public final class StudyReport {
      * of the SFT model it started from (NaN for studies whose recipe.json predates the SFT baseline).
      */
     static void recipeValidation(JsonNode recipe, Map<String, List<Double>> into) {
-        JsonNode chosen = recipe.get("chosen"), best = null;
-        for (JsonNode c : recipe.get("candidates")) {
-            if (c.get("lr").asDouble() == chosen.get("lr").asDouble() && c.get("nll_weight").asDouble() == chosen.get("nll_weight").asDouble()
-                    && c.path("beta").asDouble(PreferenceRuns.PAPER_BETA) == chosen.path("beta").asDouble(PreferenceRuns.PAPER_BETA)) best = c;
-        }
+        PreferenceRuns.Recipe chosen = PreferenceRuns.Recipe.of(recipe.get("chosen"));
+        JsonNode best = null;
+        for (JsonNode c : recipe.get("candidates")) if (PreferenceRuns.Recipe.of(c).equals(chosen)) best = c;
         JsonNode sft = recipe.path("sft");
         for (String k : List.of("val_chair_i", "val_attribute_error")) {
             into.computeIfAbsent("dpo_" + k, x -> new ArrayList<>()).add(best == null ? Double.NaN : best.get(k).asDouble());

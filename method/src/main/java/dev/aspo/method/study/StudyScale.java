@@ -119,8 +119,9 @@ public record StudyScale(String name, int trainScenes, int placeFirst, int sftPr
         if (sftColourMixed != 0 && sftColourMixed != 1) {
             throw new IllegalArgumentException("study setting sft_colour_mixed: " + sftColourMixed + " is not 0 or 1");
         }
-        if (sftDescribeOrders < 1 || sftDescribeOrders > 3) {
-            throw new IllegalArgumentException("study setting sft_describe_orders: " + sftDescribeOrders + " is not 1, 2 or 3");
+        if (sftDescribeOrders < 1 || sftDescribeOrders > Reproduction.MAX_DESCRIBE_ORDERS) {
+            throw new IllegalArgumentException("study setting sft_describe_orders: " + sftDescribeOrders + " is not between 1 and "
+                    + Reproduction.MAX_DESCRIBE_ORDERS);
         }
         if (prefBetaHigh < 0) throw new IllegalArgumentException("study setting pref_beta_high: " + prefBetaHigh + " is negative");
         if (sftColourSteps < 0) throw new IllegalArgumentException("study setting sft_colour_steps: " + sftColourSteps + " is negative");
