@@ -17,22 +17,39 @@ import java.util.Map;
  * The study's paired comparisons, read from the seeds' answer files: every method against DPO
  * ({@code paired}), ASPO against its shuffled control ({@code controls}), the oracle's
  * dose-response of CHAIR_i against the weights' AUROC ({@code dose_response}), and the one-sentence
- * {@code verdict} computed from them (no hand-written claim).
+ * {@code verdict} computed from them (no hand-written claim). One instance reads one kind of
+ * answers: the greedy descriptions and POPE answers ({@link #GREEDY}, primary metric CHAIR_i) or the
+ * descriptions sampled at the pairs' temperature ({@link #SAMPLED}, primary metric the share of
+ * wrong sentences, the measure of the chosen answers that ASPO's weights act on).
  */
 final class Comparisons {
     static final int RESAMPLES = 2000;
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Which answers are compared: the file of a method's answers, the metrics compared and the one the verdict reads. */
+    record Kind(String answersSuffix, List<String> metrics, String primary, String primaryLabel) {}
+
+    static final Kind GREEDY = new Kind("-answers.jsonl", SceneUnits.METRICS, "chair_i", "CHAIR_i");
+    static final Kind SAMPLED = new Kind("-sampled-answers.jsonl", SceneUnits.DESCRIPTION_METRICS, "sentence_error",
+            "wrong sentences of sampled descriptions");
+
+    private final Kind kind;
     private final Map<String, List<Map<String, PairedStatistics.Units>>> units = new LinkedHashMap<>();   // method -> per seed
     private final PairedStatistics stats = new PairedStatistics(RESAMPLES, 20260101L);
 
     /** Reads every method's per-scene units of seeds 1..{@code seeds} under {@code out}. */
     Comparisons(Path out, int seeds, List<String> methods) throws IOException {
+        this(out, seeds, methods, GREEDY);
+    }
+
+    /** The same for one kind of answers. */
+    Comparisons(Path out, int seeds, List<String> methods, Kind kind) throws IOException {
+        this.kind = kind;
         for (int s = 1; s <= seeds; s++) {
             Path d = Reproduction.seedDir(out, s);
             Map<Integer, Scene> scenes = Reproduction.scenes(d.resolve("world-eval"));
             for (String m : methods) {
-                units.computeIfAbsent(m, k -> new ArrayList<>()).add(SceneUnits.read(d.resolve("eval/" + m + "-answers.jsonl"), scenes));
+                units.computeIfAbsent(m, k -> new ArrayList<>()).add(SceneUnits.read(d.resolve("eval/" + m + kind.answersSuffix()), scenes));
             }
         }
     }
@@ -63,24 +80,25 @@ final class Comparisons {
         return o;
     }
 
-    /** {@code paired}: every method but sft and dpo against dpo, on every metric of {@link SceneUnits#METRICS}. */
+    /** {@code paired}: every method but sft and dpo against dpo, on every metric of this kind. */
     ObjectNode paired() {
         ObjectNode p = JSON.createObjectNode();
         for (String m : units.keySet()) {
             if (m.equals("sft") || m.equals("dpo")) continue;
             ObjectNode mo = p.putObject(m);
-            for (String k : SceneUnits.METRICS) mo.set(k, json(compare(m, "dpo", k)));
-            var widths = ((ObjectNode) mo.get("chair_i")).putArray("seed_ci_half_width");   // the scenes' precision, per seed
-            for (double w : seedHalfWidths(m, "dpo", "chair_i")) widths.add(w);
+            for (String k : kind.metrics()) mo.set(k, json(compare(m, "dpo", k)));
+            var widths = ((ObjectNode) mo.get(kind.primary())).putArray("seed_ci_half_width");   // the scenes' precision, per seed
+            for (double w : seedHalfWidths(m, "dpo", kind.primary())) widths.add(w);
         }
         return p;
     }
 
-    /** {@code controls}: ASPO against its shuffled control and SFT against DPO, on CHAIR_i. */
+    /** {@code controls}: ASPO against its shuffled control and DPO against SFT, on the primary metric. */
     ObjectNode controls() {
         ObjectNode c = JSON.createObjectNode();
-        if (units.containsKey("aspo_shuffled")) c.set("aspo_vs_shuffled_chair_i", json(compare("aspo", "aspo_shuffled", "chair_i")));
-        c.set("dpo_vs_sft_chair_i", json(compare("dpo", "sft", "chair_i")));
+        String k = kind.primary();
+        if (units.containsKey("aspo_shuffled")) c.set("aspo_vs_shuffled_" + k, json(compare("aspo", "aspo_shuffled", k)));
+        c.set("dpo_vs_sft_" + k, json(compare("dpo", "sft", k)));
         return c;
     }
 
@@ -113,16 +131,23 @@ final class Comparisons {
 
     /** One sentence from {@code paired.aspo.chair_i} and the controls: what the numbers say, nothing more. */
     static String verdict(JsonNode paired, JsonNode controls) {
+        return verdict(paired, controls, GREEDY);
+    }
+
+    /** The same on a kind's primary metric. */
+    static String verdict(JsonNode paired, JsonNode controls, Kind kind) {
         StringBuilder b = new StringBuilder();
-        JsonNode a = paired.path("aspo").path("chair_i");
+        String k = kind.primary();
+        JsonNode a = paired.path("aspo").path(k);
         if (a.isMissingNode()) return "no ASPO run to compare";
-        b.append("ASPO vs DPO: CHAIR_i ").append(difference(a)).append(" (").append(reading(a, "better", "worse")).append(")");
-        JsonNode sh = controls.path("aspo_vs_shuffled_chair_i");
+        b.append("ASPO vs DPO: ").append(kind.primaryLabel()).append(" ").append(difference(a)).append(" (")
+                .append(reading(a, "better", "worse")).append(")");
+        JsonNode sh = controls.path("aspo_vs_shuffled_" + k);
         if (!sh.isMissingNode()) {
             b.append("; better than its shuffled control: ").append(significant(sh) && sh.get("mean").asDouble() < 0 ? "yes" : "no")
                     .append(" (").append(difference(sh)).append(")");
         }
-        JsonNode mask = paired.path("oracle_mask").path("chair_i");
+        JsonNode mask = paired.path("oracle_mask").path(k);
         if (!mask.isMissingNode()) {
             b.append("; perfect weights as a mask vs DPO: ").append(difference(mask)).append(" (").append(reading(mask, "better", "worse"))
                     .append(")");

@@ -20,6 +20,8 @@ import java.util.Map;
  *   <li>{@code attribute_error}: sentences about a present object (or the count) that get its size,
  *       place or the count wrong / such sentences;</li>
  *   <li>{@code unparseable}: sentences the judge cannot read / sentences;</li>
+ *   <li>{@code sentence_error}: sentences the judge does not find correct (hallucinated, a wrong
+ *       attribute, unreadable) / sentences: the measure of the SeVa pairs' chosen answers;</li>
  *   <li>{@code pope_<split>_f1}: F1 of "yes" on the yes/no probes of each POPE split (an answer that
  *       is neither yes nor no counts as no); {@code pope_yes_ratio}: the share of yes answers over
  *       all splits.</li>
@@ -34,7 +36,7 @@ public final class Evaluation {
             throw new IllegalArgumentException("need one answer per scene, got " + answers.size() + " for " + scenes.size());
         }
         long mentions = 0, hallucinated = 0, withHallucination = 0, objects = 0, recalled = 0;
-        long attributeSentences = 0, attributeWrong = 0, sentences = 0, unparseable = 0;
+        long attributeSentences = 0, attributeWrong = 0, sentences = 0, unparseable = 0, notCorrect = 0;
         for (int i = 0; i < scenes.size(); i++) {
             Scene s = scenes.get(i);
             ResponseJudgement j = Judge.judge(s, answers.get(i));
@@ -46,6 +48,7 @@ public final class Evaluation {
             for (SentenceJudgement sj : j.sentences()) {
                 sentences++;
                 if (sj.verdict() == Verdict.UNPARSEABLE) unparseable++;
+                if (sj.verdict() != Verdict.CORRECT) notCorrect++;
                 if (sj.verdict() == Verdict.CORRECT || sj.verdict() == Verdict.WRONG_ATTRIBUTE) attributeSentences++;
                 if (sj.verdict() == Verdict.WRONG_ATTRIBUTE) attributeWrong++;
             }
@@ -56,6 +59,7 @@ public final class Evaluation {
         m.put("recall", ratio(recalled, objects));
         m.put("attribute_error", ratio(attributeWrong, attributeSentences));
         m.put("unparseable", ratio(unparseable, sentences));
+        m.put("sentence_error", ratio(notCorrect, sentences));
         return m;
     }
 

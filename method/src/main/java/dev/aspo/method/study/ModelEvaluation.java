@@ -8,6 +8,7 @@ import dev.aspo.method.world.Describer;
 import dev.aspo.method.world.Judge;
 import dev.aspo.method.world.PopeSplit;
 import dev.aspo.method.world.Scene;
+import dev.aspo.models.generate.Sampler;
 import dev.aspo.models.image.ClipImageProcessor;
 import dev.aspo.models.image.RgbImage;
 import dev.aspo.models.tokenizer.Tokenizer;
@@ -48,6 +49,59 @@ public final class ModelEvaluation {
             qs.add(new Answerer.Question(RgbImage.read(Reproduction.image(world, e.getKey())), instruction));
         }
         return new Descriptions(ids, sceneList, new Answerer(policy, tok, proc, 64).answer(qs));
+    }
+
+    /**
+     * {@code samples} descriptions of every scene of {@code world} drawn at {@code temperature} (the
+     * first describe instruction, 64 tokens at most; one sampler seeded with {@code seed} for all of
+     * them, so the same model gives the same answers), judged like the greedy ones: {@link
+     * Evaluation#descriptions} over all of them, with {@code temperature} and {@code samples}. The
+     * answers, each with its scene, sample index and the judge's verdicts, go to {@code answersFile}
+     * (when not null). The greedy description shows a model's most likely answer, which a preference
+     * run may leave unchanged while it moves the rest of the distribution; these show the answers a
+     * model gives at the temperature the SeVa pairs were drawn at, where the chosen answers hold the
+     * wrong sentences that ASPO's weights discount. Temperature 0 is greedy (then one sample).
+     */
+    public static ObjectNode sample(LlavaPolicy policy, Tokenizer tok, ClipImageProcessor proc, Path world, double temperature,
+                                    int samples, long seed, Path answersFile) throws IOException {
+        if (samples < 1) throw new IllegalArgumentException("samples must be at least 1, got " + samples);
+        if (!(temperature >= 0)) throw new IllegalArgumentException("temperature must be 0 or above, got " + temperature);
+        Map<Integer, Scene> scenes = Reproduction.scenes(world);
+        if (scenes.isEmpty()) throw new IllegalArgumentException(world.resolve("scenes.jsonl") + " holds no scene");
+        int k = temperature > 0 ? samples : 1;
+        String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(0);
+        List<Answerer.Question> qs = new ArrayList<>();
+        List<Integer> ids = new ArrayList<>();
+        List<Scene> sceneList = new ArrayList<>();
+        for (var e : scenes.entrySet()) {
+            RgbImage img = RgbImage.read(Reproduction.image(world, e.getKey()));
+            for (int i = 0; i < k; i++) {
+                qs.add(new Answerer.Question(img, instruction));
+                ids.add(e.getKey());
+                sceneList.add(e.getValue());
+            }
+        }
+        Sampler sampler = temperature > 0 ? Sampler.sampling((float) temperature, 0, 1f, seed) : Sampler.greedy();
+        List<String> answers = new Answerer(policy, tok, proc, 64, sampler).answer(qs);
+        ObjectNode result = JSON.createObjectNode();
+        result.put("temperature", temperature);
+        result.put("samples", k);
+        Evaluation.descriptions(sceneList, answers).forEach(result::put);
+        result.put("descriptions", answers.size());
+        if (answersFile != null) {
+            List<String> kept = new ArrayList<>();
+            for (int i = 0; i < answers.size(); i++) {
+                ObjectNode a = JSON.createObjectNode();
+                a.put("scene_id", ids.get(i));
+                a.put("sample", i % k);
+                a.put("prompt", instruction);
+                a.put("answer", answers.get(i));
+                a.set("judgement", JSON.valueToTree(Judge.judge(sceneList.get(i), answers.get(i))));
+                kept.add(a.toString());
+            }
+            HfJson.writeText(answersFile, String.join("\n", kept) + "\n");
+        }
+        return result;
     }
 
     /**

@@ -103,6 +103,7 @@ public final class Reproduction {
         List<String> st = new ArrayList<>(List.of("world", "tokenizer", "clip", "sft", "pairs", "eval-sft", "recipe"));
         for (String m : METHODS) if (!m.equals("sft")) st.add("train-" + m);
         for (String m : METHODS) if (!m.equals("sft")) st.add("eval-" + m);
+        for (String m : METHODS) st.add("sample-" + m);   // after the greedy evaluations: they add a measure, change none
         return st;
     }
 
@@ -224,6 +225,9 @@ public final class Reproduction {
         }
         for (String m : METHODS) {
             if (!m.equals("sft")) stage(d, seed, "eval-" + m, () -> new StudyEvaluation(scale).evaluate(d, tok, m));
+        }
+        if (scale.evalSamples() > 0) {
+            for (String m : METHODS) stage(d, seed, "sample-" + m, () -> new StudyEvaluation(scale).sample(d, tok, m));
         }
     }
 

@@ -25,21 +25,27 @@ import java.util.Map;
  *   chair_s          1 if any mention is hallucinated / 1
  *   recall           scene objects named / scene objects
  *   attribute_error  sentences with a wrong size, place or count / sentences about a present object or the count
+ *   sentence_error   sentences the judge does not find correct / sentences
  *   pope_random_f1   2 TP / (2 TP + FP + FN) over the scene's random-split probes
  * </pre>
+ * A scene described more than once (the sampled descriptions, {@link ModelEvaluation#sample}) is
+ * one unit whose numerators and denominators are the sums over its descriptions, so the scenes,
+ * not the samples, are what the statistics resample.
  */
 public final class SceneUnits {
     /** The metrics compared pairwise, and whether lower is better for each. */
     public static final Map<String, Boolean> LOWER_IS_BETTER = Map.of("chair_i", true, "chair_s", true, "recall", false,
-            "attribute_error", true, "pope_random_f1", false);
-    public static final List<String> METRICS = List.of("chair_i", "chair_s", "recall", "attribute_error", "pope_random_f1");
+            "attribute_error", true, "sentence_error", true, "pope_random_f1", false);
+    public static final List<String> METRICS = List.of("chair_i", "chair_s", "recall", "attribute_error", "sentence_error", "pope_random_f1");
+    /** The metrics of descriptions alone (no POPE): those of the sampled descriptions. */
+    public static final List<String> DESCRIPTION_METRICS = List.of("chair_i", "chair_s", "recall", "attribute_error", "sentence_error");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private SceneUnits() {}
 
     /** Per metric of {@link #METRICS}, the units of every described scene, in the order of {@code scenes}. */
     public static Map<String, PairedStatistics.Units> read(Path answers, Map<Integer, Scene> scenes) throws IOException {
-        Map<Integer, String> described = new LinkedHashMap<>();
+        Map<Integer, List<String>> described = new LinkedHashMap<>();
         Map<Integer, long[]> pope = new LinkedHashMap<>();   // scene -> {tp, fp, fn}
         List<String> lines = Files.readAllLines(answers);
         for (int i = 0; i < lines.size(); i++) {
@@ -55,7 +61,7 @@ public final class SceneUnits {
                 else if (yes) c[1]++;
                 else if (truth) c[2]++;
             } else {
-                described.put(id, n.get("answer").asText());
+                described.computeIfAbsent(id, k -> new ArrayList<>()).add(n.get("answer").asText());
             }
         }
         List<Integer> ids = new ArrayList<>();
@@ -65,26 +71,30 @@ public final class SceneUnits {
         for (String m : METRICS) u.put(m, new double[2][n]);
         for (int j = 0; j < n; j++) {
             Scene s = scenes.get(ids.get(j));
-            ResponseJudgement r = Judge.judge(s, described.get(ids.get(j)));
-            set(u, "chair_i", j, r.hallucinated(), r.objectMentions());
-            set(u, "chair_s", j, r.anyHallucinated() ? 1 : 0, 1);
-            set(u, "recall", j, r.mentionedPresentObjects().size(), s.objects().size());
-            long about = 0, wrong = 0;
-            for (SentenceJudgement sj : r.sentences()) {
-                if (sj.verdict() == Verdict.CORRECT || sj.verdict() == Verdict.WRONG_ATTRIBUTE) about++;
-                if (sj.verdict() == Verdict.WRONG_ATTRIBUTE) wrong++;
+            for (String answer : described.get(ids.get(j))) {
+                ResponseJudgement r = Judge.judge(s, answer);
+                add(u, "chair_i", j, r.hallucinated(), r.objectMentions());
+                add(u, "chair_s", j, r.anyHallucinated() ? 1 : 0, 1);
+                add(u, "recall", j, r.mentionedPresentObjects().size(), s.objects().size());
+                long about = 0, wrong = 0, notCorrect = 0;
+                for (SentenceJudgement sj : r.sentences()) {
+                    if (sj.verdict() == Verdict.CORRECT || sj.verdict() == Verdict.WRONG_ATTRIBUTE) about++;
+                    if (sj.verdict() == Verdict.WRONG_ATTRIBUTE) wrong++;
+                    if (sj.verdict() != Verdict.CORRECT) notCorrect++;
+                }
+                add(u, "attribute_error", j, wrong, about);
+                add(u, "sentence_error", j, notCorrect, r.sentences().size());
             }
-            set(u, "attribute_error", j, wrong, about);
             long[] c = pope.getOrDefault(ids.get(j), new long[3]);
-            set(u, "pope_random_f1", j, 2 * c[0], 2 * c[0] + c[1] + c[2]);
+            add(u, "pope_random_f1", j, 2 * c[0], 2 * c[0] + c[1] + c[2]);
         }
         Map<String, PairedStatistics.Units> out = new LinkedHashMap<>();
         u.forEach((m, a) -> out.put(m, new PairedStatistics.Units(a[0], a[1])));
         return out;
     }
 
-    private static void set(Map<String, double[][]> u, String metric, int j, double num, double den) {
-        u.get(metric)[0][j] = num;
-        u.get(metric)[1][j] = den;
+    private static void add(Map<String, double[][]> u, String metric, int j, double num, double den) {
+        u.get(metric)[0][j] += num;
+        u.get(metric)[1][j] += den;
     }
 }

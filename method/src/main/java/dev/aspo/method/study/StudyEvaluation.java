@@ -104,6 +104,21 @@ final class StudyEvaluation {
         HfJson.writeText(d.resolve("eval/" + m + ".json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result));
     }
 
+    /**
+     * The method's descriptions of the evaluation scenes sampled {@code eval_samples} times each at
+     * the temperature its seed's SeVa pairs were drawn at ({@code pairs/stats.json}; greedy pairs
+     * give one greedy description), with one sampler seed per study seed for every method
+     * ({@code eval/M-sampled.json}, {@code eval/M-sampled-answers.jsonl}).
+     */
+    void sample(Path d, Tokenizer tok, String m) throws IOException {
+        JsonNode pairs = JSON.readTree(d.resolve("pairs/stats.json").toFile());
+        double temperature = pairs.path("temperature").asDouble(scale.pairTemperature());   // absent from folders made before it
+        Path ckpt = Trainer.latestCheckpoint(m.equals("sft") ? d.resolve("sft") : d.resolve("runs/" + m));
+        ObjectNode result = ModelEvaluation.sample(LlavaPolicy.load(ckpt), tok, ClipImageProcessor.clip(StudyModels.IMAGE_SIZE),
+                d.resolve("world-eval"), temperature, scale.evalSamples(), seedOf(d) * 7919L + 5, d.resolve("eval/" + m + "-sampled-answers.jsonl"));
+        HfJson.writeText(d.resolve("eval/" + m + "-sampled.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result));
+    }
+
     private static int seedOf(Path seedDir) {
         return Integer.parseInt(seedDir.getFileName().toString().substring("seed-".length()));
     }

@@ -85,6 +85,7 @@ final class StudyProgress {
         }
         if (stage.startsWith("train-")) return scale.prefSteps() * PREF_STEP;
         if (stage.startsWith("eval-")) return (scale.evalScenes() + 6 * scale.popeScenes()) * EVAL_SCENE;
+        if (stage.startsWith("sample-")) return scale.evalScenes() * scale.evalSamples() * EVAL_SCENE;
         if (stage.equals("pairs")) return (scale.pairScenes() + scale.evalScenes()) * 2 * EVAL_SCENE;
         return 1;
     }

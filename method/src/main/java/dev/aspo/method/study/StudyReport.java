@@ -19,13 +19,15 @@ import java.util.Map;
  * The study's outputs, from what the seeds left on disk: {@code results.json} (every metric as
  * mean and standard deviation over seeds), {@code results.md} (the table the paper would print)
  * and PNG plots ({@code plots/loss.png}, {@code plots/margins.png}: training curves averaged over
- * seeds; {@code plots/hallucination.png}, {@code plots/pope.png}: metric bars with +-1 std).
+ * seeds; {@code plots/hallucination.png}, {@code plots/pope.png}, {@code plots/sampled.png}: metric bars with +-1 std).
  */
 public final class StudyReport {
     /** The per-method metrics of results.json, in table order. */
     public static final List<String> METRICS = List.of("chair_i", "chair_s", "recall", "attribute_error", "pope_random_f1",
             "pope_popular_f1", "pope_adversarial_f1", "pope_yes_ratio", "reward_accuracy");
     static final List<String> WEIGHTED = List.of("aspo", "aspo_s", "aspo_p");
+    /** The per-method keys of the sampled descriptions' metrics: {@code sampled_chair_i}, ... */
+    static final String SAMPLED_PREFIX = "sampled_";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private StudyReport() {}
@@ -40,6 +42,8 @@ public final class StudyReport {
         Map<String, List<Double>> auroc = new LinkedHashMap<>(), scorer = new LinkedHashMap<>(), probe = new LinkedHashMap<>();
         List<Integer> sftSteps = new ArrayList<>();
         Map<String, List<Double>> recipe = new LinkedHashMap<>();
+        boolean sampled = scale.evalSamples() > 0;
+        if (sampled) root.put("eval_samples", scale.evalSamples());
         for (int s = 1; s <= seeds; s++) {
             Path d = Reproduction.seedDir(out, s);
             try (DirectoryStream<Path> st = Files.newDirectoryStream(d.resolve(".stages"), "*.json")) {
@@ -63,6 +67,11 @@ public final class StudyReport {
                 JsonNode e = JSON.readTree(d.resolve("eval/" + m + ".json").toFile());
                 for (String k : METRICS) values.computeIfAbsent(m, x -> new LinkedHashMap<>()).computeIfAbsent(k, x -> new ArrayList<>())
                         .add(e.get(k).asDouble());
+                if (sampled) {
+                    JsonNode ds = JSON.readTree(d.resolve("eval/" + m + "-sampled.json").toFile());
+                    for (String k : SceneUnits.DESCRIPTION_METRICS) values.get(m).computeIfAbsent(SAMPLED_PREFIX + k, x -> new ArrayList<>())
+                            .add(ds.get(k).asDouble());
+                }
                 if (e.has("weight_auroc")) {
                     auroc.computeIfAbsent(m, x -> new ArrayList<>()).add(e.get("weight_auroc").isNull() ? Double.NaN : e.get("weight_auroc").asDouble());
                 }
@@ -95,6 +104,13 @@ public final class StudyReport {
         root.set("controls", cmp.controls());
         root.set("dose_response", Comparisons.doseResponse(paired, wa));
         root.put("verdict", Comparisons.verdict(paired, root.get("controls")));
+        if (sampled) {
+            Comparisons cs = new Comparisons(out, seeds, Reproduction.METHODS, Comparisons.SAMPLED);
+            ObjectNode ps = cs.paired();
+            root.set("paired_sampled", ps);
+            root.set("controls_sampled", cs.controls());
+            root.put("verdict_sampled", Comparisons.verdict(ps, root.get("controls_sampled"), Comparisons.SAMPLED));
+        }
 
         Path json = out.resolve("results.json");
         HfJson.writeText(json, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n");
@@ -159,6 +175,10 @@ public final class StudyReport {
         b.append(String.format(Locale.ROOT, "# Shapes-world study: scale %s, %d seed%s%n%n", root.get("scale").asText(), seeds,
                 seeds == 1 ? "" : "s"));
         if (root.has("verdict")) b.append("**Verdict (computed):** ").append(root.get("verdict").asText()).append("\n\n");
+        if (root.has("verdict_sampled")) {
+            b.append("**On descriptions sampled at the pairs' temperature (computed):** ").append(root.get("verdict_sampled").asText())
+                    .append("\n\n");
+        }
         b.append(String.format(Locale.ROOT, "%.0f SeVa pairs per seed; %.1f%% of the chosen answers' sentences are wrong"
                         + " (judge)%s; compute %.1f min in all.%n%n", root.get("pairs").get("count").asDouble(),
                 100 * root.get("pairs").get("chosen_sentence_error_rate").asDouble(),
@@ -218,6 +238,7 @@ public final class StudyReport {
                         .append(" points (95% bootstrap over that seed's scenes, per seed).\n");
             }
         }
+        if (root.has("paired_sampled")) sampledTables(b, root, seeds);
         JsonNode wa = root.get("weight_auroc");
         if (wa.size() > 0) {
             b.append("\nAUROC of the sentence weights of held-out chosen answers for telling correct sentences from wrong ones"
@@ -232,6 +253,43 @@ public final class StudyReport {
             }
         }
         return b.toString();
+    }
+
+    /** The sampled descriptions' metrics per method and their paired differences from DPO. */
+    private static void sampledTables(StringBuilder b, JsonNode root, int seeds) {
+        b.append(String.format(Locale.ROOT, "%nDescriptions sampled at the SeVa pairs' temperature (%s per seed; %d per evaluation"
+                + " scene, one greedy description where it is 0; the same sampler seed for every method), in %%: the answers where the"
+                + " chosen answers' wrong sentences live.%n%n", root.path("pairs").path("per_seed_temperature"), root.path("eval_samples").asInt()));
+        b.append("| method |");
+        for (String k : SceneUnits.DESCRIPTION_METRICS) b.append(" ").append(k).append(" |");
+        b.append("\n|---|");
+        for (int i = 0; i < SceneUnits.DESCRIPTION_METRICS.size(); i++) b.append("---|");
+        b.append("\n");
+        JsonNode methods = root.get("methods");
+        for (var it = methods.fieldNames(); it.hasNext(); ) {
+            String m = it.next();
+            b.append("| ").append(m).append(" |");
+            for (String k : SceneUnits.DESCRIPTION_METRICS) b.append(" ").append(cell(methods.get(m).get(SAMPLED_PREFIX + k), seeds)).append(" |");
+            b.append("\n");
+        }
+        b.append("\nSampled descriptions, paired against DPO (as above):\n\n| method |");
+        for (String k : SceneUnits.DESCRIPTION_METRICS) b.append(" ").append(k).append(" |");
+        b.append("\n|---|");
+        for (int i = 0; i < SceneUnits.DESCRIPTION_METRICS.size(); i++) b.append("---|");
+        b.append("\n");
+        JsonNode paired = root.get("paired_sampled");
+        for (var it = paired.fieldNames(); it.hasNext(); ) {
+            String m = it.next();
+            b.append("| ").append(m).append(" |");
+            for (String k : SceneUnits.DESCRIPTION_METRICS) {
+                JsonNode r = paired.get(m).get(k);
+                b.append(" ").append(Comparisons.difference(r)).append(", ").append(r.get("seeds_better").asInt()).append("/").append(seeds).append(" |");
+            }
+            b.append("\n");
+        }
+        JsonNode dpoSft = root.path("controls_sampled").path("dpo_vs_sft_sentence_error");
+        if (!dpoSft.isMissingNode()) b.append("\nDPO minus SFT on the sampled descriptions' wrong sentences: ").append(Comparisons.difference(dpoSft))
+                .append(", ").append(dpoSft.get("seeds_better").asInt()).append("/").append(seeds).append(" seeds lower.\n");
     }
 
     private static String auroc(JsonNode v, int seeds) {
@@ -272,6 +330,10 @@ public final class StudyReport {
         bars(dir.resolve("hallucination.png"), "hallucination on held-out scenes", root, methods,
                 List.of("chair_i", "chair_s", "recall", "attribute_error"));
         doseResponse(dir.resolve("dose_response.png"), root.path("dose_response"));
+        if (root.has("paired_sampled")) {
+            bars(dir.resolve("sampled.png"), "descriptions sampled at the pairs' temperature", root, methods,
+                    SceneUnits.DESCRIPTION_METRICS.stream().map(k -> SAMPLED_PREFIX + k).toList());
+        }
         bars(dir.resolve("pope.png"), "POPE and reward accuracy", root, methods,
                 List.of("pope_random_f1", "pope_popular_f1", "pope_adversarial_f1", "pope_yes_ratio", "reward_accuracy"));
     }

@@ -2,6 +2,7 @@ package dev.aspo.method.study;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -108,6 +109,24 @@ class ReproductionTest {
         assertTrue(md.contains("| dpo | 12.5 ± 1.0 | 12.5 ± 1.0 |"), md);
         assertTrue(md.contains("412 SeVa pairs") && md.contains("25.0%") && md.contains("10.0 min"), md);
         assertTrue(md.contains("| aspo | 0.710 ± 0.020 |"), md);
+        assertFalse(md.contains("sampled"), "no sampled descriptions, no sampled table: " + md);
+
+        // the sampled descriptions: their verdict under the main one, their metrics and paired differences in two tables
+        root.put("eval_samples", 4);
+        ((ObjectNode) root.get("pairs")).putArray("per_seed_temperature").add(1.5).add(1.25);
+        root.put("verdict_sampled", "ASPO vs DPO: wrong sentences of sampled descriptions -1.0 points");
+        for (String k : SceneUnits.DESCRIPTION_METRICS) m.putObject(StudyReport.SAMPLED_PREFIX + k).put("mean", 0.25).put("std", 0.02);
+        ObjectNode diff = json.createObjectNode().put("mean", -0.01).put("ci_low", -0.02).put("ci_high", 0.0).put("p_value", 0.04)
+                .put("seeds_better", 2);
+        ObjectNode aspo = root.putObject("paired_sampled").putObject("aspo");
+        for (String k : SceneUnits.DESCRIPTION_METRICS) aspo.set(k, diff);
+        root.putObject("controls_sampled").set("dpo_vs_sft_sentence_error", diff);
+        md = StudyReport.markdown(root);
+        assertTrue(md.contains("**On descriptions sampled at the pairs' temperature (computed):** ASPO vs DPO: wrong sentences"), md);
+        assertTrue(md.contains("([1.5,1.25] per seed; 4 per evaluation scene"), md);
+        assertTrue(md.contains("| dpo | 25.0 ± 2.0 | 25.0 ± 2.0 | 25.0 ± 2.0 | 25.0 ± 2.0 | 25.0 ± 2.0 |"), md);
+        assertTrue(md.contains("| aspo | -1.0 points [-2.0, +0.0], p = 0.040, 2/3 |"), md);
+        assertTrue(md.contains("DPO minus SFT on the sampled descriptions' wrong sentences: -1.0 points [-2.0, +0.0], p = 0.040, 2/3 seeds lower."), md);
     }
 
     @Test
