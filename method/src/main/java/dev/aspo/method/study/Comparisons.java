@@ -93,12 +93,16 @@ final class Comparisons {
         return p;
     }
 
-    /** {@code controls}: ASPO against its shuffled control and DPO against SFT, on the primary metric. */
+    /**
+     * {@code controls}: ASPO against its shuffled control on the primary metric, and DPO against SFT
+     * on every metric of this kind (whether DPO behaves as the literature says is a question of its own).
+     */
     ObjectNode controls() {
         ObjectNode c = JSON.createObjectNode();
         String k = kind.primary();
         if (units.containsKey("aspo_shuffled")) c.set("aspo_vs_shuffled_" + k, json(compare("aspo", "aspo_shuffled", k)));
         c.set("dpo_vs_sft_" + k, json(compare("dpo", "sft", k)));
+        for (String other : kind.metrics()) if (!other.equals(k)) c.set("dpo_vs_sft_" + other, json(compare("dpo", "sft", other)));
         return c;
     }
 

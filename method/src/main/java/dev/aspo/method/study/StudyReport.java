@@ -287,9 +287,16 @@ public final class StudyReport {
             }
             b.append("\n");
         }
-        JsonNode dpoSft = root.path("controls_sampled").path("dpo_vs_sft_sentence_error");
-        if (!dpoSft.isMissingNode()) b.append("\nDPO minus SFT on the sampled descriptions' wrong sentences: ").append(Comparisons.difference(dpoSft))
-                .append(", ").append(dpoSft.get("seeds_better").asInt()).append("/").append(seeds).append(" seeds lower.\n");
+        b.append("\nDPO minus SFT on the sampled descriptions (as above; seeds where DPO is better):\n\n|");
+        for (String k : SceneUnits.DESCRIPTION_METRICS) b.append(" ").append(k).append(" |");
+        b.append("\n|");
+        for (int i = 0; i < SceneUnits.DESCRIPTION_METRICS.size(); i++) b.append("---|");
+        b.append("\n|");
+        for (String k : SceneUnits.DESCRIPTION_METRICS) {
+            JsonNode r = root.path("controls_sampled").path("dpo_vs_sft_" + k);
+            b.append(" ").append(r.isMissingNode() ? "-" : Comparisons.difference(r) + ", " + r.get("seeds_better").asInt() + "/" + seeds).append(" |");
+        }
+        b.append("\n");
     }
 
     private static String auroc(JsonNode v, int seeds) {
