@@ -339,7 +339,7 @@ public final class StudyReport {
         doseResponse(dir.resolve("dose_response.png"), root.path("dose_response"));
         if (root.has("paired_sampled")) {
             bars(dir.resolve("sampled.png"), "descriptions sampled at the pairs' temperature", root, methods,
-                    SceneUnits.DESCRIPTION_METRICS.stream().map(k -> SAMPLED_PREFIX + k).toList());
+                    SceneUnits.DESCRIPTION_METRICS.stream().map(k -> SAMPLED_PREFIX + k).toList(), SceneUnits.DESCRIPTION_METRICS);
         }
         bars(dir.resolve("pope.png"), "POPE and reward accuracy", root, methods,
                 List.of("pope_random_f1", "pope_popular_f1", "pope_adversarial_f1", "pope_yes_ratio", "reward_accuracy"));
@@ -367,6 +367,11 @@ public final class StudyReport {
     }
 
     private static void bars(Path png, String title, JsonNode root, List<String> methods, List<String> metrics) {
+        bars(png, title, root, methods, metrics, metrics);
+    }
+
+    /** The same with the groups labelled {@code labels} (one per metric). */
+    private static void bars(Path png, String title, JsonNode root, List<String> methods, List<String> metrics, List<String> labels) {
         double[][] mean = new double[metrics.size()][methods.size()], std = new double[metrics.size()][methods.size()];
         for (int i = 0; i < metrics.size(); i++) {
             for (int j = 0; j < methods.size(); j++) {
@@ -375,7 +380,7 @@ public final class StudyReport {
                 std[i][j] = v.get("std").asDouble();
             }
         }
-        Charts.bars(png, title, metrics, methods, mean, std);
+        Charts.bars(png, title, labels, methods, mean, std);
     }
 
     /** {xs, ys}: the training metric {@code key} per step, averaged over the seeds that logged it. */
