@@ -25,7 +25,9 @@ import picocli.CommandLine.Model.CommandSpec;
  * judged against the scene's ground truth (CHAIR_i, CHAIR_s, object recall, attribute errors), and
  * the yes/no probes of {@code pope.jsonl} (F1 per split, share of yes answers). Prints the metrics
  * as one JSON object; {@code --out} writes them too, {@code --answers} keeps every answer with the
- * judge's verdicts. The model directory is a training checkpoint or any LLaVA directory with
+ * judge's verdicts. With {@code --samples K --temperature T} every scene is also described K times
+ * at temperature T ({@link ModelEvaluation#sample}, seeded by {@code --seed}), judged the same way
+ * ({@code "sampled"}). The model directory is a training checkpoint or any LLaVA directory with
  * {@code preprocessor_config.json}, and {@code tokenizer.json} unless {@code --tokenizer} names one.
  */
 @Command(name = "eval", mixinStandardHelpOptions = true,
@@ -59,6 +61,19 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--answers", paramLabel = "FILE", description = "write every answer and the judge's verdicts here (JSONL)")
     Path answers;
 
+    @Option(names = "--samples", defaultValue = "0", paramLabel = "K",
+            description = "also describe every scene K times sampled at --temperature and judge those (\"sampled\" in the JSON; default: ${DEFAULT-VALUE}, none)")
+    int samples;
+
+    @Option(names = "--temperature", paramLabel = "T", description = "the sampled descriptions' temperature (above 0; required with --samples)")
+    Double temperature;
+
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "the sampled descriptions' seed (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--sampled-answers", paramLabel = "FILE", description = "write every sampled description and its verdicts here (JSONL)")
+    Path sampledAnswers;
+
     @Mixin
     DeviceOption device;
 
@@ -76,9 +91,18 @@ final class EvalCommand implements Callable<Integer> {
         }
         int pope = popeScenes == null ? Integer.MAX_VALUE : popeScenes;
         if (pope < 0) throw new IllegalArgumentException("--pope-scenes must be 0 or more, got " + pope);
+        if (samples < 0) throw new IllegalArgumentException("--samples must be 0 or more, got " + samples);
+        if (samples > 0 && (temperature == null || !(temperature > 0))) {
+            throw new IllegalArgumentException("--samples " + samples + " needs --temperature above 0"
+                    + (temperature == null ? "" : ", got " + temperature));
+        }
+        if (samples == 0 && (temperature != null || sampledAnswers != null)) {
+            throw new IllegalArgumentException((temperature != null ? "--temperature" : "--sampled-answers") + " is for sampled descriptions: give --samples K too");
+        }
         Tokenizer tok = Tokenizer.fromFile(tokFile);
         LlavaPolicy policy = LlavaPolicy.load(model);
         ObjectNode result = ModelEvaluation.run(policy, tok, policy.processor(), world, pope, answers);
+        if (samples > 0) result.set("sampled", ModelEvaluation.sample(policy, tok, policy.processor(), world, temperature, samples, seed, sampledAnswers));
         String text = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result);
         if (out != null) HfJson.writeText(out, text + "\n");
         PrintWriter w = spec.commandLine().getOut();

@@ -106,6 +106,32 @@ class EvalCommandTest {
     }
 
     @Test
+    void sampledDescriptionsAreJudgedBesideTheGreedyOnes() throws Exception {
+        Path sampled = tmp.resolve("sampled.jsonl");
+        assertEquals(0, run("eval", "--model", model.toString(), "--world", world.toString(), "--pope-scenes", "0", "--samples", "3",
+                "--temperature", "1.5", "--seed", "4", "--sampled-answers", sampled.toString()), err.toString());
+        JsonNode s = JSON.readTree(out.toString()).get("sampled");
+        assertEquals(3 * SCENES, s.get("descriptions").asInt());
+        assertEquals(1.5, s.get("temperature").asDouble());
+        List<Scene> scenes = new ArrayList<>();
+        Map<Integer, Scene> byId = new java.util.HashMap<>();
+        for (String line : Files.readAllLines(world.resolve("scenes.jsonl"))) {
+            JsonNode n = JSON.readTree(line);
+            byId.put(n.get("id").asInt(), Scene.fromJson(n.get("scene")));
+        }
+        List<String> said = new ArrayList<>();
+        for (String line : Files.readAllLines(sampled)) {
+            JsonNode n = JSON.readTree(line);
+            scenes.add(byId.get(n.get("scene_id").asInt()));
+            said.add(n.get("answer").asText());
+        }
+        assertEquals(3 * SCENES, said.size());
+        for (Map.Entry<String, Double> e : Evaluation.descriptions(scenes, said).entrySet()) {
+            assertEquals(e.getValue(), s.get(e.getKey()).asDouble(), 0.0, e.getKey());
+        }
+    }
+
+    @Test
     void badInputIsOneClearLine() throws Exception {
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         assertEquals(1, run("eval", "--model", model.toString(), "--world", empty.toString()));
@@ -123,6 +149,16 @@ class EvalCommandTest {
         err.getBuffer().setLength(0);
         assertEquals(1, run("eval", "--model", model.toString(), "--world", world.toString(), "--pope-scenes", "-1"));
         assertTrue(err.toString().contains("--pope-scenes must be 0 or more"), err.toString());
+
+        err.getBuffer().setLength(0);
+        assertEquals(1, run("eval", "--model", model.toString(), "--world", world.toString(), "--samples", "2"));
+        assertTrue(err.toString().contains("--samples 2 needs --temperature above 0"), err.toString());
+        err.getBuffer().setLength(0);
+        assertEquals(1, run("eval", "--model", model.toString(), "--world", world.toString(), "--samples", "2", "--temperature", "0"));
+        assertTrue(err.toString().contains("needs --temperature above 0, got 0.0"), err.toString());
+        err.getBuffer().setLength(0);
+        assertEquals(1, run("eval", "--model", model.toString(), "--world", world.toString(), "--temperature", "1"));
+        assertTrue(err.toString().contains("--temperature is for sampled descriptions: give --samples K too"), err.toString());
 
         err.getBuffer().setLength(0);
         assertEquals(1, run("eval", "--model", world.toString(), "--world", world.toString()));
