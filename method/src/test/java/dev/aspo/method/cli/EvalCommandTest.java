@@ -6,13 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.aspo.method.study.Evaluation;
-import dev.aspo.method.study.StudyModels;
+import dev.aspo.method.study.TinyStudyModel;
 import dev.aspo.method.world.Judge;
 import dev.aspo.method.world.Scene;
-import dev.aspo.method.world.WorldWriter;
-import dev.aspo.models.clip.ClipModel;
-import dev.aspo.models.image.ClipImageProcessor;
-import dev.aspo.models.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -39,16 +35,9 @@ class EvalCommandTest {
 
     @BeforeAll
     static void setUp() throws Exception {
+        TinyStudyModel.write(tmp, SCENES);
         world = tmp.resolve("world");
-        WorldWriter.write(world, SCENES, 5, StudyModels.IMAGE_SIZE);
-        List<String> corpus = new ArrayList<>();
-        for (String line : Files.readAllLines(world.resolve("sft.jsonl"))) corpus.add(JSON.readTree(line).get("response").asText());
-        Tokenizer tok = StudyModels.tokenizer(corpus);
         model = tmp.resolve("model");
-        ClipModel clip = StudyModels.clip(tok, 1);
-        StudyModels.llava(tok, clip, 2).save(model);
-        ClipImageProcessor.clip(StudyModels.IMAGE_SIZE).save(model);
-        tok.save(model.resolve("tokenizer.json"));
     }
 
     private final StringWriter out = new StringWriter(), err = new StringWriter();

@@ -9,8 +9,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.aspo.method.train.LlavaPolicy;
 import dev.aspo.method.world.Scene;
-import dev.aspo.method.world.WorldWriter;
-import dev.aspo.models.clip.ClipModel;
 import dev.aspo.models.image.ClipImageProcessor;
 import dev.aspo.models.tokenizer.Tokenizer;
 import java.nio.file.Files;
@@ -41,15 +39,10 @@ class SampledDescriptionsTest {
 
     @BeforeAll
     static void setUp() throws Exception {
+        TinyStudyModel.write(tmp, SCENES);
         world = tmp.resolve("world");
-        WorldWriter.write(world, SCENES, 5, StudyModels.IMAGE_SIZE);
-        List<String> corpus = new ArrayList<>();
-        for (String line : Files.readAllLines(world.resolve("sft.jsonl"))) corpus.add(JSON.readTree(line).get("response").asText());
-        tok = StudyModels.tokenizer(corpus);
-        Path model = tmp.resolve("model");
-        StudyModels.llava(tok, StudyModels.clip(tok, 1), 2).save(model);
-        PROC.save(model);
-        policy = LlavaPolicy.load(model);
+        policy = LlavaPolicy.load(tmp.resolve("model"));
+        tok = Tokenizer.fromFile(tmp.resolve("model/tokenizer.json"));
     }
 
     private static List<JsonNode> lines(Path f) throws Exception {
