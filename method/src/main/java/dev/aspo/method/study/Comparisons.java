@@ -37,12 +37,7 @@ final class Comparisons {
     private final Map<String, List<Map<String, PairedStatistics.Units>>> units = new LinkedHashMap<>();   // method -> per seed
     private final PairedStatistics stats = new PairedStatistics(RESAMPLES, 20260101L);
 
-    /** Reads every method's per-scene units of seeds 1..{@code seeds} under {@code out}. */
-    Comparisons(Path out, int seeds, List<String> methods) throws IOException {
-        this(out, seeds, methods, GREEDY);
-    }
-
-    /** The same for one kind of answers. */
+    /** Reads every method's per-scene units of one kind of answers, of seeds 1..{@code seeds} under {@code out}. */
     Comparisons(Path out, int seeds, List<String> methods, Kind kind) throws IOException {
         this.kind = kind;
         for (int s = 1; s <= seeds; s++) {
@@ -133,12 +128,7 @@ final class Comparisons {
         return a;
     }
 
-    /** One sentence from {@code paired.aspo.chair_i} and the controls: what the numbers say, nothing more. */
-    static String verdict(JsonNode paired, JsonNode controls) {
-        return verdict(paired, controls, GREEDY);
-    }
-
-    /** The same on a kind's primary metric. */
+    /** One sentence from {@code paired.aspo} on the kind's primary metric and the controls: what the numbers say, nothing more. */
     static String verdict(JsonNode paired, JsonNode controls, Kind kind) {
         StringBuilder b = new StringBuilder();
         String k = kind.primary();

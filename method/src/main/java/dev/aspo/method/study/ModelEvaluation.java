@@ -37,6 +37,12 @@ public final class ModelEvaluation {
 
     /** Describes every scene of {@code world} ({@code scenes.jsonl} and {@code images/}). */
     public static Descriptions describe(LlavaPolicy policy, Tokenizer tok, ClipImageProcessor proc, Path world) throws IOException {
+        return describe(policy, tok, proc, world, 1, Sampler.greedy());
+    }
+
+    /** Every scene described {@code k} times in a row by one {@code sampler}; each entry of the result is one description. */
+    private static Descriptions describe(LlavaPolicy policy, Tokenizer tok, ClipImageProcessor proc, Path world, int k, Sampler sampler)
+            throws IOException {
         Map<Integer, Scene> scenes = Reproduction.scenes(world);
         if (scenes.isEmpty()) throw new IllegalArgumentException(world.resolve("scenes.jsonl") + " holds no scene");
         String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(0);
@@ -44,11 +50,14 @@ public final class ModelEvaluation {
         List<Answerer.Question> qs = new ArrayList<>();
         List<Integer> ids = new ArrayList<>();
         for (var e : scenes.entrySet()) {
-            sceneList.add(e.getValue());
-            ids.add(e.getKey());
-            qs.add(new Answerer.Question(RgbImage.read(Reproduction.image(world, e.getKey())), instruction));
+            RgbImage img = RgbImage.read(Reproduction.image(world, e.getKey()));
+            for (int i = 0; i < k; i++) {
+                sceneList.add(e.getValue());
+                ids.add(e.getKey());
+                qs.add(new Answerer.Question(img, instruction));
+            }
         }
-        return new Descriptions(ids, sceneList, new Answerer(policy, tok, proc, 64).answer(qs));
+        return new Descriptions(ids, sceneList, new Answerer(policy, tok, proc, 64, sampler).answer(qs));
     }
 
     /**
@@ -66,23 +75,13 @@ public final class ModelEvaluation {
                                     int samples, long seed, Path answersFile) throws IOException {
         if (samples < 1) throw new IllegalArgumentException("samples must be at least 1, got " + samples);
         if (!(temperature >= 0)) throw new IllegalArgumentException("temperature must be 0 or above, got " + temperature);
-        Map<Integer, Scene> scenes = Reproduction.scenes(world);
-        if (scenes.isEmpty()) throw new IllegalArgumentException(world.resolve("scenes.jsonl") + " holds no scene");
         int k = temperature > 0 ? samples : 1;
+        Descriptions d = describe(policy, tok, proc, world, k,
+                temperature > 0 ? Sampler.sampling((float) temperature, 0, 1f, seed) : Sampler.greedy());
+        List<Integer> ids = d.ids();
+        List<Scene> sceneList = d.scenes();
+        List<String> answers = d.answers();
         String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(0);
-        List<Answerer.Question> qs = new ArrayList<>();
-        List<Integer> ids = new ArrayList<>();
-        List<Scene> sceneList = new ArrayList<>();
-        for (var e : scenes.entrySet()) {
-            RgbImage img = RgbImage.read(Reproduction.image(world, e.getKey()));
-            for (int i = 0; i < k; i++) {
-                qs.add(new Answerer.Question(img, instruction));
-                ids.add(e.getKey());
-                sceneList.add(e.getValue());
-            }
-        }
-        Sampler sampler = temperature > 0 ? Sampler.sampling((float) temperature, 0, 1f, seed) : Sampler.greedy();
-        List<String> answers = new Answerer(policy, tok, proc, 64, sampler).answer(qs);
         ObjectNode result = JSON.createObjectNode();
         result.put("temperature", temperature);
         result.put("samples", k);

@@ -98,12 +98,12 @@ public final class StudyReport {
         });
         ObjectNode wa = root.putObject("weight_auroc");
         auroc.forEach((m, v) -> stat(wa.putObject(m), v));
-        Comparisons cmp = new Comparisons(out, seeds, Reproduction.METHODS);
+        Comparisons cmp = new Comparisons(out, seeds, Reproduction.METHODS, Comparisons.GREEDY);
         ObjectNode paired = cmp.paired();
         root.set("paired", paired);
         root.set("controls", cmp.controls());
         root.set("dose_response", Comparisons.doseResponse(paired, wa));
-        root.put("verdict", Comparisons.verdict(paired, root.get("controls")));
+        root.put("verdict", Comparisons.verdict(paired, root.get("controls"), Comparisons.GREEDY));
         if (sampled) {
             Comparisons cs = new Comparisons(out, seeds, Reproduction.METHODS, Comparisons.SAMPLED);
             ObjectNode ps = cs.paired();
@@ -215,21 +215,7 @@ public final class StudyReport {
         if (paired.size() > 0) {
             b.append("\nPaired against DPO (method minus DPO, percentage points; 95% hierarchical-bootstrap interval over seeds and"
                     + " held-out scenes; p from a scene-level permutation test; seeds where the method is better):\n\n");
-            b.append("| method |");
-            for (String k : SceneUnits.METRICS) b.append(" ").append(k).append(" |");
-            b.append("\n|---|");
-            for (int i = 0; i < SceneUnits.METRICS.size(); i++) b.append("---|");
-            b.append("\n");
-            for (var it = paired.fieldNames(); it.hasNext(); ) {
-                String m = it.next();
-                b.append("| ").append(m).append(" |");
-                for (String k : SceneUnits.METRICS) {
-                    JsonNode r = paired.get(m).get(k);
-                    b.append(" ").append(Comparisons.difference(r)).append(", ").append(r.get("seeds_better").asInt()).append("/")
-                            .append(seeds).append(" |");
-                }
-                b.append("\n");
-            }
+            pairedTable(b, paired, SceneUnits.METRICS, seeds);
             JsonNode w = paired.path("aspo").path("chair_i").path("seed_ci_half_width");
             if (w.isArray() && w.size() > 0) {
                 List<String> pts = new ArrayList<>();
@@ -260,43 +246,50 @@ public final class StudyReport {
         b.append(String.format(Locale.ROOT, "%nDescriptions sampled at the SeVa pairs' temperature (%s per seed; %d per evaluation"
                 + " scene, one greedy description where it is 0; the same sampler seed for every method), in %%: the answers where the"
                 + " chosen answers' wrong sentences live.%n%n", root.path("pairs").path("per_seed_temperature"), root.path("eval_samples").asInt()));
-        b.append("| method |");
-        for (String k : SceneUnits.DESCRIPTION_METRICS) b.append(" ").append(k).append(" |");
-        b.append("\n|---|");
-        for (int i = 0; i < SceneUnits.DESCRIPTION_METRICS.size(); i++) b.append("---|");
-        b.append("\n");
+        List<String> keys = SceneUnits.DESCRIPTION_METRICS;
+        header(b, "method", keys);
         JsonNode methods = root.get("methods");
         for (var it = methods.fieldNames(); it.hasNext(); ) {
             String m = it.next();
             b.append("| ").append(m).append(" |");
-            for (String k : SceneUnits.DESCRIPTION_METRICS) b.append(" ").append(cell(methods.get(m).get(SAMPLED_PREFIX + k), seeds)).append(" |");
+            for (String k : keys) b.append(" ").append(cell(methods.get(m).get(SAMPLED_PREFIX + k), seeds)).append(" |");
             b.append("\n");
         }
-        b.append("\nSampled descriptions, paired against DPO (as above):\n\n| method |");
-        for (String k : SceneUnits.DESCRIPTION_METRICS) b.append(" ").append(k).append(" |");
-        b.append("\n|---|");
-        for (int i = 0; i < SceneUnits.DESCRIPTION_METRICS.size(); i++) b.append("---|");
+        b.append("\nSampled descriptions, paired against DPO (as above):\n\n");
+        pairedTable(b, root.get("paired_sampled"), keys, seeds);
+        b.append("\nDPO minus SFT on the sampled descriptions (as above; seeds where DPO is better):\n\n");
+        header(b, null, keys);
+        b.append("|");
+        for (String k : keys) {
+            JsonNode r = root.path("controls_sampled").path("dpo_vs_sft_" + k);
+            b.append(" ").append(r.isMissingNode() ? "-" : paired(r, seeds)).append(" |");
+        }
         b.append("\n");
-        JsonNode paired = root.get("paired_sampled");
+    }
+
+    /** A table's header row and rule: {@code | first | k1 | k2 |} (no first column when null). */
+    private static void header(StringBuilder b, String first, List<String> keys) {
+        b.append(first == null ? "|" : "| " + first + " |");
+        for (String k : keys) b.append(" ").append(k).append(" |");
+        b.append(first == null ? "\n|" : "\n|---|");
+        for (int i = 0; i < keys.size(); i++) b.append("---|");
+        b.append("\n");
+    }
+
+    /** One row per method of {@code paired} (method minus DPO), a cell per metric of {@code keys}. */
+    private static void pairedTable(StringBuilder b, JsonNode paired, List<String> keys, int seeds) {
+        header(b, "method", keys);
         for (var it = paired.fieldNames(); it.hasNext(); ) {
             String m = it.next();
             b.append("| ").append(m).append(" |");
-            for (String k : SceneUnits.DESCRIPTION_METRICS) {
-                JsonNode r = paired.get(m).get(k);
-                b.append(" ").append(Comparisons.difference(r)).append(", ").append(r.get("seeds_better").asInt()).append("/").append(seeds).append(" |");
-            }
+            for (String k : keys) b.append(" ").append(paired(paired.get(m).get(k), seeds)).append(" |");
             b.append("\n");
         }
-        b.append("\nDPO minus SFT on the sampled descriptions (as above; seeds where DPO is better):\n\n|");
-        for (String k : SceneUnits.DESCRIPTION_METRICS) b.append(" ").append(k).append(" |");
-        b.append("\n|");
-        for (int i = 0; i < SceneUnits.DESCRIPTION_METRICS.size(); i++) b.append("---|");
-        b.append("\n|");
-        for (String k : SceneUnits.DESCRIPTION_METRICS) {
-            JsonNode r = root.path("controls_sampled").path("dpo_vs_sft_" + k);
-            b.append(" ").append(r.isMissingNode() ? "-" : Comparisons.difference(r) + ", " + r.get("seeds_better").asInt() + "/" + seeds).append(" |");
-        }
-        b.append("\n");
+    }
+
+    /** "-1.2 points [-2.0, -0.4], p = 0.003, 4/5": the difference and the seeds where the first side is better. */
+    private static String paired(JsonNode r, int seeds) {
+        return Comparisons.difference(r) + ", " + r.get("seeds_better").asInt() + "/" + seeds;
     }
 
     private static String auroc(JsonNode v, int seeds) {
