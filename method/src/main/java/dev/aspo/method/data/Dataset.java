@@ -15,9 +15,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * A JSONL dataset in TRL's format, read whole and checked line by line:
@@ -30,7 +32,7 @@ import java.util.Locale;
  * {@code images} is optional (text-only records); paths are relative to the JSONL file's folder and
  * must stay inside the image root: that folder, unless a wider one is given ({@code image_root}),
  * so that a dataset from elsewhere cannot make a run read {@code ../../etc/passwd} or an absolute
- * path. Every image is decoded when the dataset is read (its header first: a small file that
+ * path. Every image is decoded once when the dataset is read (its header first: a small file that
  * declares a huge image is refused before pixels are allocated), so that a broken image is a bad
  * record named by its line, skipped like any other with {@code skipBad}.
  * A preference record may carry {@code "chosen_sentence_labels": [1, 0, 1]} (and
@@ -91,6 +93,7 @@ public final class Dataset {
         int skipped = 0;
         CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
+        Map<Path, String> imageProblems = new HashMap<>();   // each image decoded once however many records name it
         int line = 0;
         for (int start = 0; start < bytes.length; ) {
             int end = start;
@@ -107,7 +110,7 @@ public final class Dataset {
                             + " starts with; save the file as UTF-8)");
                 }
                 if (text.isBlank()) continue;
-                records.add(parse(file, dir, root, line, text, kind));
+                records.add(parse(file, dir, root, line, text, kind, imageProblems));
             } catch (DatasetException e) {
                 if (!skipBad) throw e;
                 skipped++;
@@ -120,7 +123,11 @@ public final class Dataset {
         return new Dataset(file, kind, records, skipped, reasons);
     }
 
-    static Record parse(Path file, Path dir, Path root, int line, String text, Kind kind) {
+    /**
+     * One record. {@code imageProblems} holds every image decoded so far in this file: "" when it
+     * decoded, else what was wrong with it (a study's SFT data names each image five times).
+     */
+    static Record parse(Path file, Path dir, Path root, int line, String text, Kind kind, Map<Path, String> imageProblems) {
         String where = file + ":" + line + ": ";
         JsonNode node;
         try {
@@ -142,11 +149,15 @@ public final class Dataset {
                             + " inside the dataset's folder; set image_root to a folder that holds them to allow others)");
                 }
                 if (!Files.isRegularFile(resolved)) throw new DatasetException(where + "image " + p.asText() + " not found (" + resolved + ")");
-                try {
-                    RgbImage.read(resolved);
-                } catch (IOException | RuntimeException e) {
-                    throw new DatasetException(where + "image " + p.asText() + ": " + IoErrors.describe(e).replace(resolved + ": ", ""));
-                }
+                String problem = imageProblems.computeIfAbsent(resolved, f -> {
+                    try {
+                        RgbImage.read(f);
+                        return "";
+                    } catch (IOException | RuntimeException e) {
+                        return IoErrors.describe(e).replace(f + ": ", "");
+                    }
+                });
+                if (!problem.isEmpty()) throw new DatasetException(where + "image " + p.asText() + ": " + problem);
                 images.add(resolved);
             }
         }

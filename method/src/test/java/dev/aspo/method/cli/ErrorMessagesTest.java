@@ -76,13 +76,16 @@ class ErrorMessagesTest {
         Files.write(dir.resolve("img/torn.png"), java.util.Arrays.copyOf(png, png.length / 2));
         Files.writeString(dir.resolve("img/text.png"), "not an image");
         Path f = Files.writeString(dir.resolve("caps.jsonl"), "{\"images\": [\"img/good.png\"], \"text\": \"a\"}\n"
-                + "{\"images\": [\"img/torn.png\"], \"text\": \"b\"}\n{\"images\": [\"img/text.png\"], \"text\": \"c\"}\n");
+                + "{\"images\": [\"img/torn.png\"], \"text\": \"b\"}\n{\"images\": [\"img/text.png\"], \"text\": \"c\"}\n"
+                + "{\"images\": [\"img/torn.png\"], \"text\": \"d\"}\n{\"images\": [\"img/good.png\"], \"text\": \"e\"}\n");
         DatasetException e = assertThrows(DatasetException.class, () -> Dataset.load(f, Dataset.Kind.CAPTION, false));
         assertTrue(e.getMessage().startsWith(f + ":2: image img/torn.png: cannot decode the image"), e.getMessage());
         Dataset d = Dataset.load(f, Dataset.Kind.CAPTION, true);
-        assertEquals(1, d.size());
-        assertEquals(2, d.skipped());
+        assertEquals(2, d.size());
+        assertEquals(3, d.skipped());
         assertTrue(d.skipReasons().get(1).startsWith(f + ":3: image img/text.png: not an image format"), d.skipReasons().get(1));
+        // an image named again is decoded once, and each record naming a broken one is refused on its own line
+        assertEquals(d.skipReasons().get(0).replace(f + ":2:", f + ":4:"), d.skipReasons().get(2));
     }
 
     @Test
