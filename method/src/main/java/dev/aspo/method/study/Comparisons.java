@@ -75,7 +75,7 @@ final class Comparisons {
         return o;
     }
 
-    /** {@code paired}: every method but sft and dpo against dpo, on every metric of this kind. */
+    /** {@code paired}: every method but sft and dpo against dpo, on every metric of this kind, each with {@code p_holm} over the table. */
     ObjectNode paired() {
         ObjectNode p = JSON.createObjectNode();
         for (String m : units.keySet()) {
@@ -85,12 +85,34 @@ final class Comparisons {
             var widths = ((ObjectNode) mo.get(kind.primary())).putArray("seed_ci_half_width");   // the scenes' precision, per seed
             for (double w : seedHalfWidths(m, "dpo", kind.primary())) widths.add(w);
         }
+        List<ObjectNode> family = new ArrayList<>();
+        for (JsonNode mo : p) for (String k : kind.metrics()) family.add((ObjectNode) mo.get(k));
+        adjust(family);
         return p;
     }
 
     /**
+     * Adds {@code p_holm} to each comparison of {@code family}: its p-value adjusted by Holm's method
+     * over the whole family. A table of 11 methods by 6 metrics holds 66 tests, so a few raw
+     * p &lt; 0.05 are expected by chance alone; the verdicts' pre-declared comparisons (ASPO against DPO
+     * and against its shuffled control, on the primary metric) are read unadjusted.
+     */
+    static void adjust(List<ObjectNode> family) {
+        double[] raw = new double[family.size()];
+        for (int i = 0; i < raw.length; i++) raw[i] = family.get(i).get("p_value").asDouble();
+        double[] adjusted = PairedStatistics.holm(raw);
+        for (int i = 0; i < raw.length; i++) family.get(i).put("p_holm", adjusted[i]);
+    }
+
+    /** Whether a comparison with {@code p_holm} is still significant after the adjustment (and its interval excludes 0). */
+    static boolean significantAfterHolm(JsonNode r) {
+        return r.has("p_holm") && r.get("p_holm").asDouble() < 0.05 && (r.get("ci_high").asDouble() < 0 || r.get("ci_low").asDouble() > 0);
+    }
+
+    /**
      * {@code controls}: ASPO against its shuffled control on the primary metric, and DPO against SFT
-     * on every metric of this kind (whether DPO behaves as the literature says is a question of its own).
+     * on every metric of this kind (whether DPO behaves as the literature says is a question of its own;
+     * those carry {@code p_holm} over the metrics).
      */
     ObjectNode controls() {
         ObjectNode c = JSON.createObjectNode();
@@ -98,6 +120,9 @@ final class Comparisons {
         if (units.containsKey("aspo_shuffled")) c.set("aspo_vs_shuffled_" + k, json(compare("aspo", "aspo_shuffled", k)));
         c.set("dpo_vs_sft_" + k, json(compare("dpo", "sft", k)));
         for (String other : kind.metrics()) if (!other.equals(k)) c.set("dpo_vs_sft_" + other, json(compare("dpo", "sft", other)));
+        List<ObjectNode> family = new ArrayList<>();   // DPO against SFT on every metric: one family
+        for (String other : kind.metrics()) family.add((ObjectNode) c.get("dpo_vs_sft_" + other));
+        adjust(family);
         return c;
     }
 

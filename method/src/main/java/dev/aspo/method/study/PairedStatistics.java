@@ -152,4 +152,28 @@ public final class PairedStatistics {
         }
         return new Result(observed, low, high, (1.0 + extreme) / (1.0 + resamples), better);
     }
+
+    /**
+     * Holm's step-down adjustment of {@code p} for testing them as one family (Holm 1979): with the
+     * p-values sorted ascending, {@code p_(i)} becomes {@code max over j <= i of min(1, (m - j + 1) p_(j))}.
+     * It controls the chance of any false discovery in the family at the level compared with, with no
+     * assumption about how the tests depend on each other (a table's comparisons share DPO's answers).
+     * Returned in {@code p}'s order.
+     */
+    public static double[] holm(double[] p) {
+        int m = p.length;
+        Integer[] order = new Integer[m];
+        for (int i = 0; i < m; i++) {
+            if (!(p[i] >= 0 && p[i] <= 1)) throw new IllegalArgumentException("p-value " + i + " is " + p[i] + ", not in [0, 1]");
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (x, y) -> Double.compare(p[x], p[y]));
+        double[] adjusted = new double[m];
+        double running = 0;
+        for (int rank = 0; rank < m; rank++) {
+            running = Math.max(running, Math.min(1, (m - rank) * p[order[rank]]));
+            adjusted[order[rank]] = running;
+        }
+        return adjusted;
+    }
 }

@@ -223,6 +223,10 @@ public final class StudyReport {
                 b.append("\nWithin one seed, the held-out scenes measure ASPO minus DPO on CHAIR_i to ± ").append(String.join(", ", pts))
                         .append(" points (95% bootstrap over that seed's scenes, per seed).\n");
             }
+            if (root.has("controls")) {
+                b.append("\nDPO minus SFT (as above; seeds where DPO is better):\n\n");
+                dpoMinusSft(b, root.get("controls"), SceneUnits.METRICS, seeds);
+            }
         }
         if (root.has("paired_sampled")) sampledTables(b, root, seeds);
         JsonNode wa = root.get("weight_auroc");
@@ -258,13 +262,19 @@ public final class StudyReport {
         b.append("\nSampled descriptions, paired against DPO (as above):\n\n");
         pairedTable(b, root.get("paired_sampled"), keys, seeds);
         b.append("\nDPO minus SFT on the sampled descriptions (as above; seeds where DPO is better):\n\n");
+        dpoMinusSft(b, root.path("controls_sampled"), keys, seeds);
+    }
+
+    /** One row: DPO minus SFT on every metric of {@code keys}, from {@code controls}' dpo_vs_sft_* entries ("-" where absent). */
+    private static void dpoMinusSft(StringBuilder b, JsonNode controls, List<String> keys, int seeds) {
         header(b, null, keys);
         b.append("|");
         for (String k : keys) {
-            JsonNode r = root.path("controls_sampled").path("dpo_vs_sft_" + k);
+            JsonNode r = controls.path("dpo_vs_sft_" + k);
             b.append(" ").append(r.isMissingNode() ? "-" : paired(r, seeds)).append(" |");
         }
         b.append("\n");
+        holmNote(b, keys.size());
     }
 
     /** A table's header row and rule: {@code | first | k1 | k2 |} (no first column when null). */
@@ -285,11 +295,22 @@ public final class StudyReport {
             for (String k : keys) b.append(" ").append(paired(paired.get(m).get(k), seeds)).append(" |");
             b.append("\n");
         }
+        holmNote(b, paired.size() * keys.size());
     }
 
-    /** "-1.2 points [-2.0, -0.4], p = 0.003, 4/5": the difference and the seeds where the first side is better. */
+    /** The line under a table whose cells carry {@code p_holm}: what the mark means. */
+    private static void holmNote(StringBuilder b, int tests) {
+        b.append(String.format(Locale.ROOT, "%n%s: still significant after Holm's correction for the table's %d comparisons (adjusted"
+                + " p below 0.05, `p_holm` in results.json, and the interval excludes 0).%n", HOLM_MARK, tests));
+    }
+
+    /** Marks a paired difference that survives Holm's correction over its table. */
+    static final String HOLM_MARK = "‡";
+
+    /** "-1.2 points [-2.0, -0.4], p = 0.003, 4/5": the difference and the seeds where the first side is better; ‡ when it survives Holm. */
     private static String paired(JsonNode r, int seeds) {
-        return Comparisons.difference(r) + ", " + r.get("seeds_better").asInt() + "/" + seeds;
+        return Comparisons.difference(r) + ", " + r.get("seeds_better").asInt() + "/" + seeds
+                + (Comparisons.significantAfterHolm(r) ? " " + HOLM_MARK : "");
     }
 
     private static String auroc(JsonNode v, int seeds) {

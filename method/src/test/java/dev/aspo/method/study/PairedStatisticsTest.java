@@ -1,5 +1,6 @@
 package dev.aspo.method.study;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -98,5 +99,31 @@ class PairedStatisticsTest {
         assertThrows(IllegalArgumentException.class, () -> p.compare(List.of(u), List.of(), true));
         assertThrows(IllegalArgumentException.class, () -> p.compare(List.of(u), List.of(units(new double[2], new double[2])), true));
         assertThrows(IllegalArgumentException.class, () -> new PairedStatistics(10, 1));
+    }
+
+    @Test
+    void holmsAdjustmentByHand() {
+        // sorted: 0.005 x 4 = 0.02; 0.01 x 3 = 0.03; 0.03 x 2 = 0.06; 0.04 x 1 = 0.04, raised to the 0.06 before it
+        double[] adjusted = PairedStatistics.holm(new double[] {0.01, 0.04, 0.03, 0.005});
+        assertArrayEquals(new double[] {0.03, 0.06, 0.06, 0.02}, adjusted, 1e-12);
+        assertArrayEquals(new double[] {0.2}, PairedStatistics.holm(new double[] {0.2}), 0, "one test: nothing to adjust");
+        assertArrayEquals(new double[] {1, 1}, PairedStatistics.holm(new double[] {0.6, 0.9}), 0, "capped at 1");
+        assertEquals(0, PairedStatistics.holm(new double[0]).length);
+        assertThrows(IllegalArgumentException.class, () -> PairedStatistics.holm(new double[] {0.1, Double.NaN}));
+    }
+
+    @Test
+    void holmNeverLowersAPValueAndKeepsTheirOrder() {
+        Random rng = new Random(11);
+        for (int trial = 0; trial < 200; trial++) {
+            double[] p = new double[1 + rng.nextInt(30)];
+            for (int i = 0; i < p.length; i++) p[i] = rng.nextInt(4) == 0 ? 0.04 : rng.nextDouble();   // ties too
+            double[] a = PairedStatistics.holm(p);
+            for (int i = 0; i < p.length; i++) {
+                assertTrue(a[i] >= p[i] && a[i] <= 1, "adjusted " + a[i] + " for " + p[i]);
+                assertTrue(a[i] <= Math.min(1, p.length * p[i]) + 1e-15, "never above Bonferroni's");
+                for (int j = 0; j < p.length; j++) if (p[i] <= p[j]) assertTrue(a[i] <= a[j], "order kept");
+            }
+        }
     }
 }

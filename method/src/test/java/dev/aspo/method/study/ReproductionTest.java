@@ -128,6 +128,29 @@ class ReproductionTest {
         assertTrue(md.contains("| aspo | -1.0 points [-2.0, +0.0], p = 0.040, 2/3 |"), md);
         assertTrue(md.contains("DPO minus SFT on the sampled descriptions"), md);
         assertTrue(md.contains("| - | - | - | - | -1.0 points [-2.0, +0.0], p = 0.040, 2/3 |"), "only sentence_error given: " + md);
+        assertTrue(md.contains("Holm's correction for the table's 5 comparisons"), md);
+        assertFalse(md.contains(StudyReport.HOLM_MARK + " |"), "no p_holm, no mark: " + md);
+
+        // a difference survives Holm's correction only with an adjusted p under 0.05 and an interval clear of 0
+        ObjectNode clear = diff.deepCopy().put("ci_high", -0.005).put("p_holm", 0.01);
+        ObjectNode holdsZero = diff.deepCopy().put("p_holm", 0.01);
+        ObjectNode adjustedAway = clear.deepCopy().put("p_holm", 0.2);
+        aspo.set("chair_i", clear);
+        aspo.set("chair_s", holdsZero);
+        aspo.set("recall", adjustedAway);
+        md = StudyReport.markdown(root);
+        assertTrue(md.contains("| aspo | -1.0 points [-2.0, -0.5], p = 0.040, 2/3 " + StudyReport.HOLM_MARK
+                + " | -1.0 points [-2.0, +0.0], p = 0.040, 2/3 | -1.0 points [-2.0, -0.5], p = 0.040, 2/3 |"), md);
+
+        // the greedy answers: the paired table against DPO, then DPO minus SFT on every metric
+        ObjectNode greedy = root.putObject("paired").putObject("aspo");
+        for (String k : SceneUnits.METRICS) greedy.set(k, diff);
+        root.putObject("controls").set("dpo_vs_sft_pope_random_f1", clear);
+        md = StudyReport.markdown(root);
+        assertTrue(md.contains("Holm's correction for the table's 6 comparisons"), md);
+        assertTrue(md.contains("DPO minus SFT (as above; seeds where DPO is better):\n\n| chair_i | chair_s | recall | attribute_error |"
+                + " sentence_error | pope_random_f1 |\n|---|---|---|---|---|---|\n| - | - | - | - | - | -1.0 points [-2.0, -0.5], p = 0.040,"
+                + " 2/3 " + StudyReport.HOLM_MARK + " |"), md);
     }
 
     @Test
