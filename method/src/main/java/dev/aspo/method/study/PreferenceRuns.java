@@ -64,6 +64,11 @@ final class PreferenceRuns {
      * and with RPO's NLL term, at the paper's beta and (when pref_beta_high is above 0) at that beta.
      */
     List<Recipe> recipeCandidates() {
+        return recipeCandidates(scale);
+    }
+
+    /** {@link #recipeCandidates()} of a scale. */
+    static List<Recipe> recipeCandidates(StudyScale scale) {
         List<Recipe> r = new ArrayList<>();
         List<Double> betas = scale.prefBetaHigh() > 0 ? List.of(PAPER_BETA, scale.prefBetaHigh()) : List.of(PAPER_BETA);
         for (double beta : betas) {

@@ -20,8 +20,15 @@ import java.util.Map;
  * of this 2-core machine (hence the {@code ~}).
  */
 final class StudyProgress {
-    /** Rough seconds per step (or per evaluated scene) on 2 cores, for stages not yet measured. */
-    private static final double CLIP_STEP = 0.15, SFT_STEP = 0.08, PREF_STEP = 0.2, EVAL_SCENE = 0.05;
+    /**
+     * Rough seconds per step, per evaluated scene or probe, per sampled description and per pair
+     * answer on 2 cores, for stages not yet measured: the README's small study with 2 threads,
+     * nothing else running (2026-12-07: CLIP 6000 steps in 253 s, SFT 22000 in 998 s with its
+     * checks, a preference run of 150 steps 8.5 s, an evaluation of 200 scenes and 720 probes 2.6 s,
+     * 800 sampled descriptions 5.4 s, 1600 pair answers 20 s, the recipe's 8 candidates 81 s).
+     */
+    private static final double CLIP_STEP = 0.045, SFT_STEP = 0.05, PREF_STEP = 0.06, EVAL_SCENE = 0.003, SAMPLED = 0.007,
+            PAIR_ANSWER = 0.0125, VAL_SCENE = 0.01;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final PrintStream out;
@@ -85,8 +92,11 @@ final class StudyProgress {
         }
         if (stage.startsWith("train-")) return scale.prefSteps() * PREF_STEP;
         if (stage.startsWith("eval-")) return (scale.evalScenes() + 6 * scale.popeScenes()) * EVAL_SCENE;
-        if (stage.startsWith("sample-")) return scale.evalScenes() * scale.evalSamples() * EVAL_SCENE;
-        if (stage.equals("pairs")) return (scale.pairScenes() + scale.evalScenes()) * 2 * EVAL_SCENE;
+        if (stage.startsWith("sample-")) return scale.evalScenes() * scale.evalSamples() * SAMPLED;
+        if (stage.equals("pairs")) return (scale.pairScenes() + scale.evalScenes()) * 2 * PAIR_ANSWER;
+        if (stage.equals("recipe")) {   // each candidate recipe: a preference run, then the validation scenes described
+            return PreferenceRuns.recipeCandidates(scale).size() * (scale.prefSteps() * PREF_STEP + scale.valScenes() * VAL_SCENE);
+        }
         return 1;
     }
 
