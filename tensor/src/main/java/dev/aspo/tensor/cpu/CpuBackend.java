@@ -45,8 +45,14 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void fill(Storage x, int offset, int n, float value) {
-        java.util.Arrays.fill(data(x), offset, offset + n, value);
+        float[] d = data(x);
+        // zeroing gradient buffers ran on one core while the other waited (a tenth of the idle time of
+        // a 2-thread training step); a fill is memory-bound, so only large ones are split
+        Parallel.forRange(n, FILL_GRAIN, (s, e) -> java.util.Arrays.fill(d, offset + s, offset + e, value));
     }
+
+    /** Floats of a fill chunk: 512 KB, about 20 us of stores. */
+    private static final int FILL_GRAIN = 1 << 17;
 
     @Override
     public void copy2d(Storage src, int sOff, int sLd, Storage dst, int dOff, int dLd, int rows, int cols,

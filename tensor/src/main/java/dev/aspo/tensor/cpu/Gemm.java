@@ -80,12 +80,17 @@ final class Gemm {
     private static final int DIRECT_M = 2 * MR;
     /** From this many B panels per block on, A's block is packed (the copy is shared by the panels). */
     static final int PACK_A_PANELS = Integer.getInteger("aspo.gemm.packa", 4);
-    /** Below this many multiply-adds a matrix runs on one thread (a fork costs microseconds). */
+    /** Below this many multiply-adds a matrix runs on one thread (handing a part to another thread costs about a microsecond). */
     private static final long SERIAL_MACS = 1L << 18;
     /** A batch of matrices each below this size is split over the batch, one matrix per step. */
     private static final long BATCH_SPLIT_MACS = 1L << 22;
-    /** Work is cut into about this many tasks per core, so that a paused core delays little. */
-    private static final int TASKS_PER_THREAD = 2;
+    /**
+     * Work is cut into this many tasks per core ({@code -Daspo.gemm.tasks}). More tasks let a core
+     * that the OS pauses delay less, but each part packs its own A and B: on a quiet machine one
+     * task per core made the 2-thread training step 4-8% faster under AVX2 than two (level under
+     * AVX-512, and level on square products; docs/PERFORMANCE.md).
+     */
+    private static final int TASKS_PER_THREAD = Integer.getInteger("aspo.gemm.tasks", 1);
     /**
      * Where the packed B block starts in its buffer: 12 floats (48 bytes) past the array's first
      * element. A float[]'s elements start 16 bytes into the object (compressed class pointers),
