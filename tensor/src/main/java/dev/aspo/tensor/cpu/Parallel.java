@@ -31,6 +31,8 @@ public final class Parallel {
 
     private static final Pool POOL = THREADS > 1 ? new Pool(THREADS - 1) : null;
     private static final java.util.concurrent.atomic.AtomicLong JOB_IDS = new java.util.concurrent.atomic.AtomicLong();
+    /** Set while a thread runs a job's chunks one after the other because the pool was busy. */
+    private static final ThreadLocal<Boolean> SERIAL = new ThreadLocal<>();
 
     private Parallel() {}
 
@@ -46,13 +48,18 @@ public final class Parallel {
      */
     public static void forRange(int n, int grain, Range body) {
         int chunks = (int) Math.min(THREADS, Math.max(1, n / (long) Math.max(1, grain)));
-        if (chunks <= 1 || POOL == null || Thread.currentThread() instanceof Worker) {  // already in a chunk: no nesting
+        if (chunks <= 1 || POOL == null || POOL.inChunk()) {  // a call from inside a chunk: no nesting
             if (n > 0) body.run(0, n);
             return;
         }
         Job job = new Job(body, n, chunks, JOB_IDS.incrementAndGet());
         if (!POOL.run(job)) {               // another thread's job holds the workers
-            for (int c = 0; c < chunks; c++) body.run(job.start(c), job.end(c));
+            SERIAL.set(Boolean.TRUE);
+            try {
+                for (int c = 0; c < chunks; c++) body.run(job.start(c), job.end(c));
+            } finally {
+                SERIAL.remove();
+            }
         }
     }
 
@@ -147,6 +154,15 @@ public final class Parallel {
                 workers[i] = new Worker(this, i + 1);
                 workers[i].start();
             }
+        }
+
+        /**
+         * Whether this thread is running a chunk: a worker, the caller of a job in progress, or a
+         * caller running its chunks alone while the pool was busy. Each runs a nested call inline and
+         * whole, so that the result of a chunk does not depend on which thread ran it.
+         */
+        boolean inChunk() {
+            return Thread.currentThread() instanceof Worker || lock.isHeldByCurrentThread() || SERIAL.get() != null;
         }
 
         /** Runs {@code job} on the caller and the workers and returns when every chunk is done; false when another job holds the pool. */

@@ -111,8 +111,9 @@ class ParallelTest {
                             int[] outer = new int[n];
                             Parallel.forRange(64, 1, (s, e) -> {
                                 for (int block = s; block < e; block++) {
-                                    int b0 = block * 64;   // a call from inside a chunk runs inline, whole
+                                    int b0 = block * 64;   // a call from inside a chunk runs inline, whole, on any thread
                                     Parallel.forRange(64, 1, (s2, e2) -> {
+                                        if (s2 != 0 || e2 != 64) throw new AssertionError("a nested call was split: [" + s2 + ", " + e2 + ")");
                                         for (int i = s2; i < e2; i++) outer[b0 + i]++;
                                     });
                                 }
