@@ -23,12 +23,13 @@ final class StudyProgress {
     /**
      * Rough seconds per step, per evaluated scene or probe, per sampled description and per pair
      * answer on 2 cores, for stages not yet measured: the README's small study with 2 threads,
-     * nothing else running (2026-12-07: CLIP 6000 steps in 253 s, SFT 22000 in 998 s with its
-     * checks, a preference run of 150 steps 8.5 s, an evaluation of 200 scenes and 720 probes 2.6 s,
-     * 800 sampled descriptions 5.4 s, 1600 pair answers 20 s, the recipe's 8 candidates 81 s).
+     * nothing else running (2026-12-07, the CPU backend's own thread pool: CLIP 6000 steps in 169 s,
+     * SFT 15500 in 496 s with its checks, a preference run of 150 steps 7.6 s, an evaluation of 200
+     * scenes and 720 probes 1.9 s, 800 sampled descriptions 2.9 s, 1600 pair answers 14 s, the
+     * recipe's 8 candidates 74 s).
      */
-    private static final double CLIP_STEP = 0.045, SFT_STEP = 0.05, PREF_STEP = 0.06, EVAL_SCENE = 0.003, SAMPLED = 0.007,
-            PAIR_ANSWER = 0.0125, VAL_SCENE = 0.01;
+    private static final double CLIP_STEP = 0.028, SFT_STEP = 0.032, PREF_STEP = 0.05, EVAL_SCENE = 0.002, SAMPLED = 0.0037,
+            PAIR_ANSWER = 0.009, VAL_SCENE = 0.017;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final PrintStream out;
