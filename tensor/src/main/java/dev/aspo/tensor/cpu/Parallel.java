@@ -1,6 +1,7 @@
 package dev.aspo.tensor.cpu;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -25,12 +26,15 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class Parallel {
     public static final int THREADS = Integer.getInteger("aspo.threads", Runtime.getRuntime().availableProcessors());
 
-    /** Microseconds an idle worker spins for the next job before parking, unless -Daspo.spin.us says otherwise. */
+    /**
+     * Microseconds an idle worker spins for the next job before parking, unless -Daspo.spin.us says
+     * otherwise: 1 ms, as 50 or 200 us made the 2-thread training step slower (docs/PERFORMANCE.md).
+     */
     static final long DEFAULT_SPIN_US = 1000;
     static final long SPIN_NS = 1000L * Long.getLong("aspo.spin.us", DEFAULT_SPIN_US);
 
     private static final Pool POOL = THREADS > 1 ? new Pool(THREADS - 1) : null;
-    private static final java.util.concurrent.atomic.AtomicLong JOB_IDS = new java.util.concurrent.atomic.AtomicLong();
+    private static final AtomicLong JOB_IDS = new AtomicLong();
     /** Set while a thread runs a job's chunks one after the other because the pool was busy. */
     private static final ThreadLocal<Boolean> SERIAL = new ThreadLocal<>();
 
