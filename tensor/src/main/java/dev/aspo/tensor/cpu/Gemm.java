@@ -91,6 +91,7 @@ final class Gemm {
      * AVX-512, and level on square products; docs/PERFORMANCE.md).
      */
     private static final int TASKS_PER_THREAD = Integer.getInteger("aspo.gemm.tasks", 1);
+    static final boolean ROWS_FIRST = Boolean.parseBoolean(System.getProperty("aspo.gemm.rowsfirst", "true"));
     /**
      * Where the packed B block starts in its buffer: 12 floats (48 bytes) past the array's first
      * element. A float[]'s elements start 16 bytes into the object (compressed class pointers),
@@ -206,9 +207,17 @@ final class Gemm {
         int parts = !parallel || Parallel.THREADS == 1 ? 1
                 : (int) Math.min(TASKS_PER_THREAD * Parallel.THREADS, Math.max(1, macs / SERIAL_MACS));
         int colUnit = n >= 2 * NR ? NR : 2 * L, colUnits = (n + colUnit - 1) / colUnit;
-        // parts at least 2 vectors wide and 4 micro-tiles high
-        int tc = Math.min(Math.min(parts, Parallel.THREADS), colUnits);
-        int tr = Math.max(1, Math.min((parts + tc - 1) / tc, m / (4 * MR)));
+        // parts at least 2 vectors wide and 4 micro-tiles high. A column stripe packs all of A's
+        // rows again and a row part all of B's columns again: cut the side whose copy is smaller
+        // to repeat (rows when C has more rows than columns: B, k x n, is then the smaller copy).
+        int tc, tr;
+        if (n >= m || !ROWS_FIRST) {
+            tc = Math.min(Math.min(parts, Parallel.THREADS), colUnits);
+            tr = Math.max(1, Math.min((parts + tc - 1) / tc, m / (4 * MR)));
+        } else {
+            tr = Math.max(1, Math.min(Math.min(parts, Parallel.THREADS), m / (4 * MR)));
+            tc = Math.max(1, Math.min((parts + tr - 1) / tr, colUnits));
+        }
         if (tc * tr == 1) {
             part(a, ha, ao, lda, transA, b, hb, bo, ldb, transB, c, co, rs, cs, m, n, k, accumulate);
             return;
