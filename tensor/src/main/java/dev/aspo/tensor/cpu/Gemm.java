@@ -91,6 +91,11 @@ final class Gemm {
      * AVX-512, and level on square products; docs/PERFORMANCE.md).
      */
     private static final int TASKS_PER_THREAD = Integer.getInteger("aspo.gemm.tasks", 1);
+    /**
+     * With several parts, C with more rows than columns is cut into row parts first, so that the
+     * operand packed again by every part is B, the smaller one ({@code -Daspo.gemm.rowsfirst=false}:
+     * column stripes first whatever the shape, as before; docs/PERFORMANCE.md).
+     */
     static final boolean ROWS_FIRST = Boolean.parseBoolean(System.getProperty("aspo.gemm.rowsfirst", "true"));
     /**
      * Where the packed B block starts in its buffer: 12 floats (48 bytes) past the array's first
