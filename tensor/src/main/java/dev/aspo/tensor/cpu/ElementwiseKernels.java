@@ -21,7 +21,7 @@ import jdk.incubator.vector.FloatVector;
  * {@link #unary}), so an element's result never depends on where a tail starts.
  */
 final class ElementwiseKernels {
-    /** Elements per parallel task: these loops run at ~1 ns per float, a fork costs microseconds. */
+    /** Elements per parallel task: these loops run at ~1 ns per float; a quarter of this grain measured no faster (docs/PERFORMANCE.md). */
     private static final int GRAIN = 1 << 15;
 
     private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);

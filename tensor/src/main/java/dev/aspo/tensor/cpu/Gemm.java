@@ -153,7 +153,7 @@ final class Gemm {
         }
         long macs = (long) m * n * k;
         if (batch > 1 && macs < BATCH_SPLIT_MACS) {
-            // Small matrices: whole matrices per task, enough of them per task to pay for a fork.
+            // Small matrices: whole matrices per task, enough of them per task to pay for handing it over.
             int per = (int) Math.max(Math.max(1, SERIAL_MACS / macs), (batch + TASKS_PER_THREAD * Parallel.THREADS - 1)
                     / (TASKS_PER_THREAD * Parallel.THREADS));
             int tasks = (batch + per - 1) / per;
