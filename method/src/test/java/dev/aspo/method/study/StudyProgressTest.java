@@ -33,10 +33,10 @@ class StudyProgressTest {
 
     @Test
     void beforeAnyStageRanTheRoughRatesAddUpToTheSmallStudyAsMeasured(@TempDir Path dir) {
-        // the README's small study took 15.2 minutes of stages on 2 quiet cores (docs/RESULTS.md), its
-        // last SFT phase 7000 steps of at most 24000: the estimate of a fresh one, from the rough
-        // rates alone (half the last phase), should be of that order, not twice it (as it was before
-        // the rates were measured again)
+        // the README's small study took 15.2 and 19.9 minutes of stages on 2 quiet cores (docs/RESULTS.md;
+        // its last SFT phase 7000 and 13000 steps of at most 24000, on two builds): the estimate of a
+        // fresh one, from the rough rates alone (half the last phase), should be of that order, not
+        // twice it (as it was before the rates were measured again)
         StudyProgress p = new StudyProgress(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), false,
                 StudyScale.SMALL, 1, dir);
         double minutes = p.remainingAfter(1, "world") / 60;
