@@ -106,7 +106,7 @@ final class Comparisons {
 
     /** Whether a comparison with {@code p_holm} is still significant after the adjustment (and its interval excludes 0). */
     static boolean significantAfterHolm(JsonNode r) {
-        return r.has("p_holm") && r.get("p_holm").asDouble() < 0.05 && (r.get("ci_high").asDouble() < 0 || r.get("ci_low").asDouble() > 0);
+        return r.has("p_holm") && significant(r, "p_holm");
     }
 
     /**
@@ -118,10 +118,14 @@ final class Comparisons {
         ObjectNode c = JSON.createObjectNode();
         String k = kind.primary();
         if (units.containsKey("aspo_shuffled")) c.set("aspo_vs_shuffled_" + k, json(compare("aspo", "aspo_shuffled", k)));
-        c.set("dpo_vs_sft_" + k, json(compare("dpo", "sft", k)));
-        for (String other : kind.metrics()) if (!other.equals(k)) c.set("dpo_vs_sft_" + other, json(compare("dpo", "sft", other)));
+        List<String> metrics = new ArrayList<>(List.of(k));   // the primary first
+        for (String other : kind.metrics()) if (!other.equals(k)) metrics.add(other);
         List<ObjectNode> family = new ArrayList<>();   // DPO against SFT on every metric: one family
-        for (String other : kind.metrics()) family.add((ObjectNode) c.get("dpo_vs_sft_" + other));
+        for (String m : metrics) {
+            ObjectNode r = json(compare("dpo", "sft", m));
+            c.set("dpo_vs_sft_" + m, r);
+            family.add(r);
+        }
         adjust(family);
         return c;
     }
@@ -175,7 +179,12 @@ final class Comparisons {
     }
 
     private static boolean significant(JsonNode r) {
-        return r.get("p_value").asDouble() < 0.05 && (r.get("ci_high").asDouble() < 0 || r.get("ci_low").asDouble() > 0);
+        return significant(r, "p_value");
+    }
+
+    /** p-value {@code pKey} below 0.05 and the 95% interval clear of 0: both tests agree. */
+    private static boolean significant(JsonNode r, String pKey) {
+        return r.get(pKey).asDouble() < 0.05 && (r.get("ci_high").asDouble() < 0 || r.get("ci_low").asDouble() > 0);
     }
 
     private static String reading(JsonNode r, String lower, String higher) {

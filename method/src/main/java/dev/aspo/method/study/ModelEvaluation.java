@@ -81,7 +81,6 @@ public final class ModelEvaluation {
         List<Integer> ids = d.ids();
         List<Scene> sceneList = d.scenes();
         List<String> answers = d.answers();
-        String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(0);
         ObjectNode result = JSON.createObjectNode();
         result.put("temperature", temperature);
         result.put("samples", k);
@@ -89,15 +88,7 @@ public final class ModelEvaluation {
         result.put("descriptions", answers.size());
         if (answersFile != null) {
             List<String> kept = new ArrayList<>();
-            for (int i = 0; i < answers.size(); i++) {
-                ObjectNode a = JSON.createObjectNode();
-                a.put("scene_id", ids.get(i));
-                a.put("sample", i % k);
-                a.put("prompt", instruction);
-                a.put("answer", answers.get(i));
-                a.set("judgement", JSON.valueToTree(Judge.judge(sceneList.get(i), answers.get(i))));
-                kept.add(a.toString());
-            }
+            for (int i = 0; i < answers.size(); i++) kept.add(judgedDescription(ids.get(i), i % k, sceneList.get(i), answers.get(i)));
             HfJson.writeText(answersFile, String.join("\n", kept) + "\n");
         }
         return result;
@@ -119,7 +110,6 @@ public final class ModelEvaluation {
                                  Path answersFile, Descriptions described) throws IOException {
         checkWorld(world, popeScenes);
         Answerer yesNo = new Answerer(policy, tok, proc, 4);
-        String instruction = Describer.DESCRIBE_INSTRUCTIONS.get(0);
         List<Scene> sceneList = described.scenes();
         List<Integer> ids = described.ids();
         List<String> answers = described.answers();
@@ -127,14 +117,7 @@ public final class ModelEvaluation {
         Evaluation.descriptions(sceneList, answers).forEach(result::put);
 
         List<String> kept = new ArrayList<>();
-        for (int i = 0; i < answers.size(); i++) {
-            ObjectNode a = JSON.createObjectNode();
-            a.put("scene_id", ids.get(i));
-            a.put("prompt", instruction);
-            a.put("answer", answers.get(i));
-            a.set("judgement", JSON.valueToTree(Judge.judge(sceneList.get(i), answers.get(i))));
-            kept.add(a.toString());
-        }
+        for (int i = 0; i < answers.size(); i++) kept.add(judgedDescription(ids.get(i), -1, sceneList.get(i), answers.get(i)));
 
         // POPE: the probes WorldWriter wrote for the first popeScenes scenes
         List<Answerer.Question> probes = new ArrayList<>();
@@ -193,6 +176,17 @@ public final class ModelEvaluation {
         result.put("probes", said.size());
         if (answersFile != null) HfJson.writeText(answersFile, String.join("\n", kept) + "\n");
         return result;
+    }
+
+    /** One line of an answers file: a scene's description ({@code sample} -1 when it is the only one) and the judge's verdicts. */
+    private static String judgedDescription(int sceneId, int sample, Scene scene, String answer) {
+        ObjectNode a = JSON.createObjectNode();
+        a.put("scene_id", sceneId);
+        if (sample >= 0) a.put("sample", sample);
+        a.put("prompt", Describer.DESCRIBE_INSTRUCTIONS.get(0));
+        a.put("answer", answer);
+        a.set("judgement", JSON.valueToTree(Judge.judge(scene, answer)));
+        return a.toString();
     }
 
     private static void checkWorld(Path world, int popeScenes) {
