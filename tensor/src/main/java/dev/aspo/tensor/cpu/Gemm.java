@@ -100,14 +100,20 @@ final class Gemm {
     /**
      * Where the packed B block starts in its buffer: 12 floats (48 bytes) past the array's first
      * element. A float[]'s elements start 16 bytes into the object (compressed class pointers),
-     * and G1 places an array of half a region or more (512 KB with jvm.options' 1 MB regions) at
-     * the start of a region, so B's panel rows (NR floats, 64 bytes on AVX2 and AVX-512) start on
+     * and G1 places an array of half a region or more at the start of a region (the buffer is
+     * that large, {@link #B_MIN}), so B's panel rows (NR floats, 64 bytes on AVX2 and AVX-512) start on
      * a cache line. At offset 0 every k step's B load crossed a line (measured, one thread, CPU
      * time: AVX2 1024^3 about +6%, AVX-512 up to +30%). {@code -Daspo.gemm.boff} overrides it.
      */
     static final int BOFF = Math.max(0, Integer.getInteger("aspo.gemm.boff", 12));
-    /** Smallest B buffer, in floats: 512 KB, so that G1 allocates it at a region's start (see {@link #BOFF}). */
-    private static final int B_MIN = 1 << 17;
+    /**
+     * Smallest B buffer, in floats: half a G1 region, so that G1 allocates it at a region's start
+     * (see {@link #BOFF}), and at least 512 KB. The launcher's 1 MB regions make that 512 KB; a
+     * JVM left to choose (JMH's forks, a program that embeds the library) takes regions of 1 to
+     * 32 MB by heap size (4 MB with a 6 GB heap), and a smaller buffer then lands anywhere in a
+     * region, a different place in every run.
+     */
+    static final int B_MIN = Math.max(1 << 17, GemmShape.G1_REGION_BYTES / 2 / Float.BYTES);
 
     /** Per-thread reusable buffers: a ragged A micro-panel (or gathered rows), packed B, one tile, widened rows of a 16-bit B. */
     private static final class Buffers {

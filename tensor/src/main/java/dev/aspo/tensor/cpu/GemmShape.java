@@ -97,6 +97,19 @@ final class GemmShape {
         }
     }
 
+    /** G1's heap region size in bytes, 0 when the JVM does not use G1 (or does not say). */
+    static final int G1_REGION_BYTES = g1RegionBytes();
+
+    private static int g1RegionBytes() {
+        try {
+            var hotspot = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            if (!Boolean.parseBoolean(hotspot.getVMOption("UseG1GC").getValue())) return 0;
+            return (int) Math.min(1 << 30, Long.parseLong(hotspot.getVMOption("G1HeapRegionSize").getValue()));
+        } catch (RuntimeException | LinkageError e) {
+            return 0;
+        }
+    }
+
     /** The size of the level-{@code level} data (or unified) cache of cpu0, or {@code fallback}. */
     private static int cacheBytes(int level, int fallback) {
         for (int i = 0; i < 8; i++) {

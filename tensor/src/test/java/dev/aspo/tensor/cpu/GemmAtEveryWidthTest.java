@@ -43,6 +43,9 @@ class GemmAtEveryWidthTest {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process child = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector",
                 "-XX:MaxVectorSize=" + lanes * Float.BYTES, "-Daspo.gemm.shape=" + shape, "-Daspo.threads=" + threads, "-Xmx1g",
+                // larger regions than jvm.options' 1 MB, as a JVM left to choose takes with a larger heap:
+                // GemmTest checks that the packed B buffer grows to half a region
+                "-XX:+UseG1GC", "-XX:G1HeapRegionSize=4m",
                 "-cp", System.getProperty("java.class.path"), Child.class.getName())
                 .redirectErrorStream(true).start();
         String out;
@@ -94,6 +97,7 @@ class GemmAtEveryWidthTest {
                 t.emptyInnerDimensionGivesZeroOrLeavesC();
                 t.concurrentCallersKeepTheirOwnBuffers();
                 t.tooSmallBuffersAreNamed();
+                t.packedBBuffersAreLargeEnoughForG1ToPlaceThemAtARegionStart();
                 HalfGemmTest h = new HalfGemmTest();
                 h.singleMatricesOfAwkwardShapes();
                 h.skinnyRowsAndColumns();

@@ -177,6 +177,22 @@ class GemmTest {
         }
     }
 
+    /**
+     * The packed B must start on a cache line ({@link Gemm#BOFF}), which holds only where G1 puts
+     * the buffer at a region's start: for an array of half a region or more. Whatever region size
+     * the JVM runs with (the tests: jvm.options' 1 MB; the child JVMs of GemmAtEveryWidthTest: G1's
+     * own choice for their heap), the smallest B buffer is that large.
+     */
+    @Test
+    void packedBBuffersAreLargeEnoughForG1ToPlaceThemAtARegionStart() {
+        var hotspot = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+        long region = Long.parseLong(hotspot.getVMOption("G1HeapRegionSize").getValue());
+        assertTrue(Boolean.parseBoolean(hotspot.getVMOption("UseG1GC").getValue()), "the tests run with G1 (jvm.options)");
+        assertEquals(region, GemmShape.G1_REGION_BYTES, "region size read by GemmShape");
+        assertTrue(16L + (long) Gemm.B_MIN * Float.BYTES >= region / 2,
+                "B_MIN " + Gemm.B_MIN + " floats is less than half a " + region + "-byte region");
+    }
+
     @Test
     void tooSmallBuffersAreNamed() {
         var e = assertThrows(IllegalArgumentException.class,
