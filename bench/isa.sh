@@ -9,6 +9,8 @@
 #           ATEN_CPU_CAPABILITY=default (ATen's kernels compiled for the baseline x86-64, SSE2, 128
 #           bits) and MKL_ENABLE_INSTRUCTIONS=SSE4_2 (MKL's 128-bit code path).
 #   avx512  nothing restricted on an AVX-512 machine; spelled out for the tables.
+# On an AMD Zen 5, MKL ran its AVX2 GEMM under every setting (even SSE4_2: faster than 128-bit
+# vectors can go), so there the sse ratio is not like with like (docs/PERFORMANCE.md).
 # Sets isa_jvm (JVM flags) and exports the PyTorch variables.
 isa_jvm=""
 case "${ISA:-}" in
