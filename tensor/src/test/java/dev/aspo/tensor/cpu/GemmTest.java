@@ -180,8 +180,9 @@ class GemmTest {
     /**
      * The packed B must start on a cache line ({@link Gemm#BOFF}), which holds only where G1 puts
      * the buffer at a region's start: for an array of half a region or more. Whatever region size
-     * the JVM runs with (the tests: jvm.options' 1 MB; the child JVMs of GemmAtEveryWidthTest: G1's
-     * own choice for their heap), the smallest B buffer is that large.
+     * the JVM runs with (the tests: jvm.options' 1 MB; the child JVMs of GemmAtEveryWidthTest: 4 MB,
+     * what G1 picks by itself for a 6 GB heap, where the old fixed 512 KB failed this), the smallest
+     * B buffer is that large.
      */
     @Test
     void packedBBuffersAreLargeEnoughForG1ToPlaceThemAtARegionStart() {
