@@ -5,6 +5,7 @@ import dev.aspo.method.world.ResponseJudgement;
 import dev.aspo.method.world.Scene;
 import dev.aspo.method.world.SentenceJudgement;
 import dev.aspo.method.world.Verdict;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,14 +33,25 @@ public final class Evaluation {
 
     /** Description metrics of {@code answers[i]} about {@code scenes[i]}. */
     public static Map<String, Double> descriptions(List<Scene> scenes, List<String> answers) {
-        if (scenes.size() != answers.size() || scenes.isEmpty()) {
-            throw new IllegalArgumentException("need one answer per scene, got " + answers.size() + " for " + scenes.size());
-        }
+        return judged(scenes, judge(scenes, answers));
+    }
+
+    /** The judge's verdicts on {@code answers[i]} about {@code scenes[i]}, for {@link #judged} and whoever also keeps them. */
+    public static List<ResponseJudgement> judge(List<Scene> scenes, List<String> answers) {
+        checkOnePerScene(scenes, answers.size());
+        List<ResponseJudgement> judged = new ArrayList<>(answers.size());
+        for (int i = 0; i < scenes.size(); i++) judged.add(Judge.judge(scenes.get(i), answers.get(i)));
+        return judged;
+    }
+
+    /** {@link #descriptions} from the judge's verdicts on each answer ({@code judgements[i]} about {@code scenes[i]}). */
+    public static Map<String, Double> judged(List<Scene> scenes, List<ResponseJudgement> judgements) {
+        checkOnePerScene(scenes, judgements.size());
         long mentions = 0, hallucinated = 0, withHallucination = 0, objects = 0, recalled = 0;
         long attributeSentences = 0, attributeWrong = 0, sentences = 0, unparseable = 0, notCorrect = 0;
         for (int i = 0; i < scenes.size(); i++) {
             Scene s = scenes.get(i);
-            ResponseJudgement j = Judge.judge(s, answers.get(i));
+            ResponseJudgement j = judgements.get(i);
             mentions += j.objectMentions();
             hallucinated += j.hallucinated();
             if (j.anyHallucinated()) withHallucination++;
@@ -73,6 +85,12 @@ public final class Evaluation {
             else if (truth[i]) fn++;
         }
         return tp == 0 ? 0 : 2.0 * tp / (2.0 * tp + fp + fn);
+    }
+
+    private static void checkOnePerScene(List<Scene> scenes, int answers) {
+        if (scenes.size() != answers || scenes.isEmpty()) {
+            throw new IllegalArgumentException("need one answer per scene, got " + answers + " for " + scenes.size());
+        }
     }
 
     static double ratio(long a, long b) {

@@ -7,6 +7,7 @@ import dev.aspo.method.train.LlavaPolicy;
 import dev.aspo.method.world.Describer;
 import dev.aspo.method.world.Judge;
 import dev.aspo.method.world.PopeSplit;
+import dev.aspo.method.world.ResponseJudgement;
 import dev.aspo.method.world.Scene;
 import dev.aspo.models.generate.Sampler;
 import dev.aspo.models.image.ClipImageProcessor;
@@ -84,11 +85,12 @@ public final class ModelEvaluation {
         ObjectNode result = JSON.createObjectNode();
         result.put("temperature", temperature);
         result.put("samples", k);
-        Evaluation.descriptions(sceneList, answers).forEach(result::put);
+        List<ResponseJudgement> judged = Evaluation.judge(sceneList, answers);   // once, for the metrics and the answers file
+        Evaluation.judged(sceneList, judged).forEach(result::put);
         result.put("descriptions", answers.size());
         if (answersFile != null) {
             List<String> kept = new ArrayList<>();
-            for (int i = 0; i < answers.size(); i++) kept.add(judgedDescription(ids.get(i), i % k, sceneList.get(i), answers.get(i)));
+            for (int i = 0; i < answers.size(); i++) kept.add(judgedDescription(ids.get(i), i % k, answers.get(i), judged.get(i)));
             HfJson.writeText(answersFile, String.join("\n", kept) + "\n");
         }
         return result;
@@ -114,10 +116,11 @@ public final class ModelEvaluation {
         List<Integer> ids = described.ids();
         List<String> answers = described.answers();
         ObjectNode result = JSON.createObjectNode();
-        Evaluation.descriptions(sceneList, answers).forEach(result::put);
+        List<ResponseJudgement> judged = Evaluation.judge(sceneList, answers);   // once, for the metrics and the answers file
+        Evaluation.judged(sceneList, judged).forEach(result::put);
 
         List<String> kept = new ArrayList<>();
-        for (int i = 0; i < answers.size(); i++) kept.add(judgedDescription(ids.get(i), -1, sceneList.get(i), answers.get(i)));
+        for (int i = 0; i < answers.size(); i++) kept.add(judgedDescription(ids.get(i), -1, answers.get(i), judged.get(i)));
 
         // POPE: the probes WorldWriter wrote for the first popeScenes scenes
         List<Answerer.Question> probes = new ArrayList<>();
@@ -179,13 +182,13 @@ public final class ModelEvaluation {
     }
 
     /** One line of an answers file: a scene's description ({@code sample} -1 when it is the only one) and the judge's verdicts. */
-    private static String judgedDescription(int sceneId, int sample, Scene scene, String answer) {
+    private static String judgedDescription(int sceneId, int sample, String answer, ResponseJudgement judgement) {
         ObjectNode a = JSON.createObjectNode();
         a.put("scene_id", sceneId);
         if (sample >= 0) a.put("sample", sample);
         a.put("prompt", Describer.DESCRIBE_INSTRUCTIONS.get(0));
         a.put("answer", answer);
-        a.set("judgement", JSON.valueToTree(Judge.judge(scene, answer)));
+        a.set("judgement", JSON.valueToTree(judgement));
         return a.toString();
     }
 

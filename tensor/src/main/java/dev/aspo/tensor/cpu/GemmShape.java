@@ -89,11 +89,16 @@ final class GemmShape {
     private static int vectorRegisters() {
         String arch = System.getProperty("os.arch", "");
         if (arch.equals("aarch64")) return 32;
+        String avx = vmOption("UseAVX");                 // null: not HotSpot, not x86: assume the smaller file
+        return avx != null && Integer.parseInt(avx) >= 3 ? 32 : 16;
+    }
+
+    /** A HotSpot VM option's value, or null where the JVM has no such option or no diagnostic bean. */
+    private static String vmOption(String name) {
         try {
-            var hotspot = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-            return Integer.parseInt(hotspot.getVMOption("UseAVX").getValue()) >= 3 ? 32 : 16;
-        } catch (RuntimeException | LinkageError e) {   // not HotSpot, not x86: assume the smaller file
-            return 16;
+            return ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class).getVMOption(name).getValue();
+        } catch (RuntimeException | LinkageError e) {
+            return null;
         }
     }
 
@@ -101,13 +106,9 @@ final class GemmShape {
     static final int G1_REGION_BYTES = g1RegionBytes();
 
     private static int g1RegionBytes() {
-        try {
-            var hotspot = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-            if (!Boolean.parseBoolean(hotspot.getVMOption("UseG1GC").getValue())) return 0;
-            return (int) Math.min(1 << 30, Long.parseLong(hotspot.getVMOption("G1HeapRegionSize").getValue()));
-        } catch (RuntimeException | LinkageError e) {
-            return 0;
-        }
+        String region = vmOption("G1HeapRegionSize");
+        if (!Boolean.parseBoolean(vmOption("UseG1GC")) || region == null) return 0;
+        return (int) Math.min(1 << 30, Long.parseLong(region));
     }
 
     /** The size of the level-{@code level} data (or unified) cache of cpu0, or {@code fallback}. */
